@@ -1,0 +1,98 @@
+#include "kairos/core/text.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <sstream>
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <vector>
+
+#include <date/date.h>
+
+namespace kairos {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::optional<std::string> closest_match(std::string_view word,
+                                         std::span<const std::string_view> candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (auto candidate : candidates) {
+    const auto d = edit_distance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = std::string(candidate);
+    }
+  }
+  // A hint is only useful when the typo is small relative to the word.
+  const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+  if (best && best_distance <= limit) return best;
+  return std::nullopt;
+}
+
+std::string format_rfc3339(std::chrono::system_clock::time_point t) {
+  return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  std::string s(text);
+  for (const char* fmt : {"%FT%T%Ez", "%FT%TZ", "%FT%T%z"}) {
+    std::istringstream in(s);
+    date::sys_time<std::chrono::microseconds> tp;
+    in >> date::parse(fmt, tp);
+    if (!in.fail()) {
+      in.peek();
+      if (in.eof()) return std::chrono::time_point_cast<std::chrono::system_clock::duration>(tp);
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+}  // namespace
+
+std::string random_suffix(std::size_t n) {
+  static constexpr std::string_view alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  std::string out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) out.push_back(alphabet[pick(rng())]);
+  return out;
+}
+
+std::string random_uuid() {
+  std::uniform_int_distribution<unsigned> byte(0, 255);
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(byte(rng()));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+}  // namespace kairos

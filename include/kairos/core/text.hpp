@@ -1,0 +1,28 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kairos {
+
+// Edit distance between two short identifiers (field names, kinds).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word`, if it is close enough to be a plausible
+// typo; used for "did you mean ...?" hints.
+std::optional<std::string> closest_match(std::string_view word,
+                                         std::span<const std::string_view> candidates);
+
+// RFC 3339 in UTC with second precision, as Kubernetes timestamps are.
+std::string format_rfc3339(std::chrono::system_clock::time_point t);
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
+
+// A random lowercase alphanumeric suffix of n characters (generateName).
+std::string random_suffix(std::size_t n);
+// A random RFC 4122 version-4 UUID.
+std::string random_uuid();
+
+}  // namespace kairos

@@ -1,0 +1,137 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kairos/core/result.hpp"
+
+namespace kairos::store {
+
+struct settings {
+  // Root of everything kairos keeps; the database is <data_dir>/kairos.db.
+  std::filesystem::path data_dir = ".kairos";
+  // How long the writer waits for more work before committing a batch. Zero
+  // commits as soon as the queue is empty.
+  std::chrono::microseconds commit_window{0};
+  // Upper bound on operations per transaction.
+  std::size_t max_batch = 1024;
+};
+
+// A stored manifest of one of the kinds other than Workflow
+// (WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow, EventSource,
+// Sensor). `kind` is the Argo kind name; `namespace_` is empty for
+// cluster-scoped kinds.
+struct resource_record {
+  std::string kind;
+  std::string namespace_;
+  std::string name;
+  std::string uid;
+  std::int64_t resource_version = 0;  // assigned by the store, global and increasing
+  std::string created_at;             // RFC 3339, assigned on first create
+  nlohmann::json body;                // the manifest as JSON (metadata, spec)
+};
+
+// A workflow: the full Argo Workflow object (metadata, spec, status) plus the
+// columns that listing and filtering need.
+struct workflow_record {
+  std::string namespace_;
+  std::string name;
+  std::string uid;
+  std::string phase;  // Pending, Running, Succeeded, Failed, Error
+  std::int64_t resource_version = 0;
+  std::string created_at;
+  std::string finished_at;  // empty while not finished
+  nlohmann::json body;
+};
+
+// One node of a workflow, keyed by Argo's node id.
+struct node_record {
+  std::string workflow_uid;
+  std::string node_id;
+  std::string name;
+  std::string phase;
+  nlohmann::json body;  // Argo's NodeStatus object
+};
+
+// One journal entry: a CloudEvents-style envelope.
+struct event_record {
+  std::int64_t sequence = 0;  // assigned by the store, strictly increasing
+  std::string id;             // unique; a second append of the same id is a no-op
+  std::string namespace_;
+  std::string source;   // EventSource name
+  std::string subject;  // event name
+  std::string type;     // event source type (webhook, github, ...)
+  std::string time;     // RFC 3339
+  nlohmann::json body;  // the whole envelope: context and data
+};
+
+struct append_outcome {
+  std::int64_t sequence = 0;
+  bool duplicate = false;  // the id was already in the journal
+};
+
+// The embedded SQLite store. All methods are thread-safe and blocking: call
+// them from worker threads, never from an Asio I/O thread. Writes go through
+// one writer thread that groups concurrent writes into one transaction; reads
+// use their own connections (WAL lets them run beside the writer).
+class database {
+ public:
+  static result<std::unique_ptr<database>> open(const settings& s);
+  virtual ~database() = default;
+
+  virtual int schema_version() const = 0;
+  virtual const std::filesystem::path& data_dir() const = 0;
+
+  // Manifests. create fails with already_exists; update fails with not_found
+  // or, when expected_version is set and differs, conflict; apply creates or
+  // replaces. Each returns the stored record with its new resource_version.
+  virtual result<resource_record> create_resource(resource_record r) = 0;
+  virtual result<resource_record> update_resource(resource_record r,
+                                                  std::optional<std::int64_t> expected_version) = 0;
+  virtual result<resource_record> apply_resource(resource_record r) = 0;
+  virtual result<resource_record> get_resource(const std::string& kind, const std::string& ns,
+                                               const std::string& name) = 0;
+  // ns empty: every namespace.
+  virtual result<std::vector<resource_record>> list_resources(const std::string& kind,
+                                                              const std::string& ns) = 0;
+  virtual result<void> delete_resource(const std::string& kind, const std::string& ns,
+                                       const std::string& name) = 0;
+
+  // Workflows and their nodes. delete_workflow removes the nodes too.
+  virtual result<workflow_record> create_workflow(workflow_record w) = 0;
+  virtual result<workflow_record> update_workflow(workflow_record w) = 0;
+  virtual result<workflow_record> get_workflow(const std::string& ns, const std::string& name) = 0;
+  // Newest first. ns empty: every namespace.
+  virtual result<std::vector<workflow_record>> list_workflows(const std::string& ns,
+                                                              std::size_t limit = 0) = 0;
+  virtual result<void> delete_workflow(const std::string& ns, const std::string& name) = 0;
+  // Inserts or replaces the given nodes in one transaction.
+  virtual result<void> put_nodes(const std::vector<node_record>& nodes) = 0;
+  virtual result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) = 0;
+
+  // The event journal. append returns only after the event is committed.
+  virtual result<append_outcome> append_event(event_record e) = 0;
+  virtual result<std::vector<event_record>> read_events(std::int64_t after_sequence,
+                                                        std::size_t limit) = 0;
+  // Drops events older than `before` (RFC 3339), keeping at least `keep_last`.
+  virtual result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) = 0;
+
+  // Controller state: cron status ("cron") and sensor state ("sensor"),
+  // one JSON document per (scope, namespace, name).
+  virtual result<void> put_state(const std::string& scope, const std::string& ns,
+                                 const std::string& name, const nlohmann::json& state) = 0;
+  virtual result<std::optional<nlohmann::json>> get_state(const std::string& scope,
+                                                          const std::string& ns,
+                                                          const std::string& name) = 0;
+  virtual result<void> delete_state(const std::string& scope, const std::string& ns,
+                                    const std::string& name) = 0;
+};
+
+}  // namespace kairos::store
