@@ -1,0 +1,305 @@
+#include "yaml_reader.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <regex>
+
+#include "kairos/core/text.hpp"
+
+namespace kairos::spec {
+
+void reader_context::error(const YAML::Mark& mark, std::string path, std::string message) {
+  diagnostic d;
+  d.file = file_;
+  // yaml-cpp marks are 0-based and -1 when unknown.
+  d.line = mark.line >= 0 ? mark.line + 1 : 0;
+  d.column = mark.column >= 0 ? mark.column + 1 : 0;
+  d.path = std::move(path);
+  d.message = std::move(message);
+  diagnostics_.push_back(std::move(d));
+}
+
+std::string child_path(std::string_view parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  std::string out(parent);
+  out += '.';
+  out += key;
+  return out;
+}
+
+std::string index_path(std::string_view parent, std::size_t index) {
+  std::string out(parent);
+  out += '[';
+  out += std::to_string(index);
+  out += ']';
+  return out;
+}
+
+namespace {
+
+bool is_plain(const YAML::Node& node) {
+  // yaml-cpp tags plain scalars "?" and quoted ones "!".
+  return node.Tag() == "?" || node.Tag().empty();
+}
+
+bool is_null_text(std::string_view s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+std::optional<bool> parse_bool(std::string_view s) {
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::string_view digits = s;
+  bool negative = false;
+  if (digits.front() == '+' || digits.front() == '-') {
+    negative = digits.front() == '-';
+    digits.remove_prefix(1);
+  }
+  int base = 10;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'o')) {
+    base = digits[1] == 'x' ? 16 : 8;
+    digits.remove_prefix(2);
+  }
+  if (digits.empty()) return std::nullopt;
+  std::uint64_t magnitude = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude, base);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  const auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (magnitude > limit + (negative ? 1 : 0)) return std::nullopt;
+  if (negative) return static_cast<std::int64_t>(0 - magnitude);
+  return static_cast<std::int64_t>(magnitude);
+}
+
+std::optional<double> parse_float(std::string_view s) {
+  static const std::regex pattern(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") return std::numeric_limits<double>::infinity();
+  if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -std::numeric_limits<double>::infinity();
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  if (!std::regex_match(s.begin(), s.end(), pattern)) return std::nullopt;
+  try {
+    return std::stod(std::string(s));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  if (node.IsNull()) return "nothing";
+  return "'" + node.Scalar() + "'";
+}
+
+}  // namespace
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      auto out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      auto out = nlohmann::json::object();
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        out[it->first.Scalar()] = yaml_to_json(it->second);
+      }
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      const std::string& tag = node.Tag();
+      if (tag == "tag:yaml.org,2002:str" || !is_plain(node)) return s;
+      if (is_null_text(s)) return nullptr;
+      if (auto b = parse_bool(s)) return *b;
+      if (auto i = parse_int(s)) return *i;
+      if (auto f = parse_float(s); f && std::isfinite(*f)) return *f;
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+                std::string& out) {
+  if (node.IsNull()) {
+    out.clear();
+    return true;
+  }
+  if (!node.IsScalar()) {
+    ctx.error(node, path, "expected a string, got " + describe(node));
+    return false;
+  }
+  out = node.Scalar();
+  return true;
+}
+
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, bool& out) {
+  if (node.IsScalar()) {
+    if (auto b = parse_bool(node.Scalar())) {
+      out = *b;
+      return true;
+    }
+  }
+  ctx.error(node, path, "expected true or false, got " + describe(node));
+  return false;
+}
+
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+                std::int64_t& out) {
+  if (node.IsScalar()) {
+    if (auto i = parse_int(node.Scalar())) {
+      out = *i;
+      return true;
+    }
+  }
+  ctx.error(node, path, "expected an integer, got " + describe(node));
+  return false;
+}
+
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, int& out) {
+  std::int64_t wide = 0;
+  if (!read_value(node, path, ctx, wide)) return false;
+  if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
+    ctx.error(node, path, "integer out of range: " + node.Scalar());
+    return false;
+  }
+  out = static_cast<int>(wide);
+  return true;
+}
+
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+                double& out) {
+  if (node.IsScalar()) {
+    if (auto f = parse_float(node.Scalar()); f && std::isfinite(*f)) {
+      out = *f;
+      return true;
+    }
+  }
+  ctx.error(node, path, "expected a number, got " + describe(node));
+  return false;
+}
+
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+                nlohmann::json& out) {
+  out = yaml_to_json(node);
+  return true;
+}
+
+map_reader::map_reader(const YAML::Node& node, std::string path, reader_context& ctx)
+    : node_(node), path_(std::move(path)), ctx_(ctx), errors_at_start_(ctx.error_count()) {
+  // `key:` with nothing after it is an empty mapping, as in `emptyDir:`.
+  valid_ = node.IsMap() || node.IsNull();
+  if (!valid_) {
+    ctx_.error(node, path_, "expected a mapping, got " + describe(node));
+    return;
+  }
+  if (node.IsMap()) {
+    std::vector<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        ctx_.error(it->first, path_, "expected a string key");
+        continue;
+      }
+      const std::string& key = it->first.Scalar();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        ctx_.error(it->first, child_path(path_, key), "duplicate key");
+      }
+      seen.push_back(key);
+    }
+  }
+}
+
+YAML::Node map_reader::lookup(std::string_view key) const {
+  if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+void map_reader::declare(std::string_view key) {
+  if (std::find(declared_.begin(), declared_.end(), key) == declared_.end())
+    declared_.emplace_back(key);
+}
+
+bool map_reader::optional_enum(std::string_view key, std::string& out,
+                               std::initializer_list<std::string_view> allowed) {
+  declare(key);
+  const YAML::Node value = lookup(key);
+  if (!value) return true;
+  std::string s;
+  if (!read_value(value, child_path(path_, key), ctx_, s)) return false;
+  if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+    std::string choices;
+    for (auto a : allowed) {
+      if (!choices.empty()) choices += ", ";
+      choices += a;
+    }
+    std::string message = "'" + s + "' is not one of " + choices;
+    std::vector<std::string_view> candidates(allowed);
+    if (auto hint = closest_match(s, candidates)) message += " (did you mean " + *hint + "?)";
+    ctx_.error(value, child_path(path_, key), std::move(message));
+    return false;
+  }
+  out = std::move(s);
+  return true;
+}
+
+void map_reader::unsupported(std::string_view key, std::string_view why) {
+  declare(key);
+  const YAML::Node value = lookup(key);
+  if (!value) return;
+  std::string message = "not supported by kairos";
+  if (!why.empty()) {
+    message += ": ";
+    message += why;
+  }
+  ctx_.error(value, child_path(path_, key), std::move(message));
+}
+
+void map_reader::unsupported(std::initializer_list<std::string_view> keys) {
+  for (auto k : keys) unsupported(k);
+}
+
+void map_reader::ignored(std::string_view key) { declare(key); }
+
+void map_reader::ignored(std::initializer_list<std::string_view> keys) {
+  for (auto k : keys) declare(k);
+}
+
+void map_reader::error(std::string_view key, std::string message) {
+  const YAML::Node value = lookup(key);
+  ctx_.error(value ? value.Mark() : node_.Mark(), child_path(path_, key), std::move(message));
+}
+
+void map_reader::error_at_map(std::string path, std::string message) {
+  ctx_.error(node_, std::move(path), std::move(message));
+}
+
+bool map_reader::finish() {
+  if (valid_ && node_.IsMap()) {
+    std::vector<std::string_view> candidates(declared_.begin(), declared_.end());
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      if (!it->first.IsScalar()) continue;
+      const std::string& key = it->first.Scalar();
+      if (std::find(declared_.begin(), declared_.end(), key) != declared_.end()) continue;
+      std::string message = "unknown field '" + key + "'";
+      if (auto hint = closest_match(key, candidates)) message += " (did you mean '" + *hint + "'?)";
+      ctx_.error(it->first, child_path(path_, key), std::move(message));
+    }
+  }
+  return ctx_.error_count() == errors_at_start_;
+}
+
+}  // namespace kairos::spec
