@@ -9,6 +9,7 @@
 
 #include "kairos/core/text.hpp"
 #include "readers.hpp"
+#include "workflow_checks.hpp"
 
 namespace kairos::spec {
 
@@ -97,6 +98,8 @@ void read_document(const YAML::Node& doc, reader_context& ctx, std::vector<resou
       case kind::cluster_workflow_template:
         r.spec = workflow_spec{};
         top.required("spec", std::get<workflow_spec>(r.spec));
+        if (*k == kind::workflow)
+          check_runnable_workflow(ctx, top.lookup("spec"), "spec", std::get<workflow_spec>(r.spec));
         break;
       case kind::cron_workflow:
         r.spec = cron_workflow_spec{};

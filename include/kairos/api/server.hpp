@@ -5,9 +5,14 @@
 #include <memory>
 #include <string>
 
+#include "kairos/core/clock.hpp"
 #include "kairos/core/result.hpp"
 #include "kairos/engine/workflow_service.hpp"
 #include "kairos/store/store.hpp"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
 
 namespace kairos::api {
 
@@ -17,7 +22,10 @@ struct server_settings {
   std::uint16_t port = 2746;          // 0 picks a free port (tests)
   std::string auth_token;             // empty: no authentication
   std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_header_bytes = 64 * 1024;
   std::chrono::seconds request_timeout{30};
+  // How long request_stop() lets in-flight requests run before cutting them.
+  std::chrono::seconds shutdown_grace{5};
   std::size_t io_threads = 2;
   std::size_t worker_threads = 4;  // blocking pool for SQLite calls
   bool handle_signals = true;      // stop cleanly on SIGINT / SIGTERM
@@ -26,15 +34,20 @@ struct server_settings {
 // The REST server: health, metrics, version and the Argo-Server-shaped API.
 class server {
  public:
-  server(server_settings settings, store::database& db, engine::workflow_service& workflows);
+  // `clock` stamps events posted to the API; it must outlive the server.
+  server(server_settings settings, store::database& db, engine::workflow_service& workflows,
+         const kairos::clock& clock = system_clock::instance());
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and starts serving; returns once the socket listens.
+  // Binds and starts serving; returns once the socket listens. Fails (without
+  // throwing) on an invalid address or a port that is taken.
   result<void> start();
   // The bound port (useful with port 0).
   std::uint16_t port() const;
+  // Where other modules register their metrics; exposed on GET /metrics.
+  std::shared_ptr<prometheus::Registry> metrics_registry() const;
   // Stops accepting, lets in-flight requests finish, and stops the threads.
   // Safe from any thread and from a signal handler's strand; idempotent.
   void request_stop();

@@ -77,6 +77,15 @@ struct append_outcome {
   bool duplicate = false;  // the id was already in the journal
 };
 
+// Counters of the writer thread, for metrics and for tests that show that
+// concurrent writes share transactions (group commit).
+struct write_stats {
+  std::uint64_t transactions = 0;         // committed transactions
+  std::uint64_t operations = 0;           // operations in committed transactions
+  std::uint64_t failed_transactions = 0;  // batches whose transaction could not commit
+  std::uint64_t largest_batch = 0;        // most operations seen in one transaction
+};
+
 // The embedded SQLite store. All methods are thread-safe and blocking: call
 // them from worker threads, never from an Asio I/O thread. Writes go through
 // one writer thread that groups concurrent writes into one transaction; reads
@@ -88,10 +97,16 @@ class database {
 
   virtual int schema_version() const = 0;
   virtual const std::filesystem::path& data_dir() const = 0;
+  // Not pure so that test doubles of this interface need not implement it.
+  virtual write_stats stats() const { return {}; }
 
   // Manifests. create fails with already_exists; update fails with not_found
   // or, when expected_version is set and differs, conflict; apply creates or
   // replaces. Each returns the stored record with its new resource_version.
+  // The stored body has metadata.name, namespace (absent when cluster-scoped),
+  // uid, resourceVersion (a string) and creationTimestamp set from the record,
+  // so it is what the API returns. An update keeps the stored uid and
+  // created_at; an update naming a different uid is a conflict.
   virtual result<resource_record> create_resource(resource_record r) = 0;
   virtual result<resource_record> update_resource(resource_record r,
                                                   std::optional<std::int64_t> expected_version) = 0;
@@ -105,6 +120,9 @@ class database {
                                        const std::string& name) = 0;
 
   // Workflows and their nodes. delete_workflow removes the nodes too.
+  // update_workflow finds the workflow by namespace/name and is last writer
+  // wins (the record's resource_version is not checked); it keeps uid and
+  // created_at. An empty phase / finished_at is taken from body.status.
   virtual result<workflow_record> create_workflow(workflow_record w) = 0;
   virtual result<workflow_record> update_workflow(workflow_record w) = 0;
   virtual result<workflow_record> get_workflow(const std::string& ns, const std::string& name) = 0;
@@ -112,19 +130,25 @@ class database {
   virtual result<std::vector<workflow_record>> list_workflows(const std::string& ns,
                                                               std::size_t limit = 0) = 0;
   virtual result<void> delete_workflow(const std::string& ns, const std::string& name) = 0;
-  // Inserts or replaces the given nodes in one transaction.
+  // Inserts or replaces the given nodes in one transaction; not_found when a
+  // node names a workflow uid that is not stored.
   virtual result<void> put_nodes(const std::vector<node_record>& nodes) = 0;
   virtual result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) = 0;
 
-  // The event journal. append returns only after the event is committed.
+  // The event journal. append returns only after the event is committed; an
+  // empty id is invalid_argument. read_events returns events with a sequence
+  // above after_sequence, in sequence order; limit 0 means no limit.
   virtual result<append_outcome> append_event(event_record e) = 0;
   virtual result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                         std::size_t limit) = 0;
-  // Drops events older than `before` (RFC 3339), keeping at least `keep_last`.
+  // Drops events older than `before` (RFC 3339), keeping at least `keep_last`
+  // newest ones; returns how many were dropped. Event times that are not
+  // RFC 3339 count as the time the event was appended.
   virtual result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) = 0;
 
   // Controller state: cron status ("cron") and sensor state ("sensor"),
-  // one JSON document per (scope, namespace, name).
+  // one JSON document per (scope, namespace, name). put replaces; delete of an
+  // absent document succeeds (controllers delete state idempotently).
   virtual result<void> put_state(const std::string& scope, const std::string& ns,
                                  const std::string& name, const nlohmann::json& state) = 0;
   virtual result<std::optional<nlohmann::json>> get_state(const std::string& scope,

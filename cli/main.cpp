@@ -1,0 +1,5 @@
+#include "context.hpp"
+
+int main(int argc, char** argv) {
+  return kairos::cli::run(argc, argv);
+}

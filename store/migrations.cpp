@@ -1,0 +1,86 @@
+#include "migrations.hpp"
+
+#include <array>
+
+namespace kairos::store::detail {
+namespace {
+
+// Timestamps are RFC 3339 UTC text; bodies are JSON text. created_seq is the
+// resource version a workflow was created with: it orders "newest first"
+// exactly, where created_at only has second precision.
+constexpr std::string_view v1 = R"sql(
+CREATE TABLE counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('resource_version', 0);
+
+CREATE TABLE resources (
+  kind             TEXT NOT NULL,
+  namespace        TEXT NOT NULL,
+  name             TEXT NOT NULL,
+  uid              TEXT NOT NULL,
+  resource_version INTEGER NOT NULL,
+  created_at       TEXT NOT NULL,
+  body             TEXT NOT NULL,
+  PRIMARY KEY (kind, namespace, name)
+);
+
+CREATE TABLE workflows (
+  namespace        TEXT NOT NULL,
+  name             TEXT NOT NULL,
+  uid              TEXT NOT NULL UNIQUE,
+  phase            TEXT NOT NULL,
+  resource_version INTEGER NOT NULL,
+  created_seq      INTEGER NOT NULL,
+  created_at       TEXT NOT NULL,
+  finished_at      TEXT,
+  body             TEXT NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+CREATE INDEX workflows_by_created ON workflows (created_seq);
+CREATE INDEX workflows_by_namespace_created ON workflows (namespace, created_seq);
+
+CREATE TABLE nodes (
+  workflow_uid TEXT NOT NULL REFERENCES workflows (uid) ON DELETE CASCADE,
+  node_id      TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  phase        TEXT NOT NULL,
+  body         TEXT NOT NULL,
+  PRIMARY KEY (workflow_uid, node_id)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  sequence  INTEGER PRIMARY KEY AUTOINCREMENT,
+  id        TEXT NOT NULL UNIQUE,
+  namespace TEXT NOT NULL,
+  source    TEXT NOT NULL,
+  subject   TEXT NOT NULL,
+  type      TEXT NOT NULL,
+  time      TEXT NOT NULL,
+  time_unix INTEGER NOT NULL,
+  body      TEXT NOT NULL
+);
+CREATE INDEX events_by_time ON events (time_unix);
+
+CREATE TABLE state (
+  scope      TEXT NOT NULL,
+  namespace  TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  body       TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (scope, namespace, name)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<migration, 1> all = {{
+    {1, v1},
+}};
+
+}  // namespace
+
+std::span<const migration> migrations() {
+  return all;
+}
+
+}  // namespace kairos::store::detail

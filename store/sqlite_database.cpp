@@ -1,0 +1,954 @@
+#include "sqlite_database.hpp"
+
+#include <chrono>
+#include <future>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include "kairos/core/text.hpp"
+#include "migrations.hpp"
+
+namespace kairos::store {
+
+result<std::unique_ptr<database>> database::open(const settings& s) {
+  auto db = detail::sqlite_database::open_sqlite(s);
+  if (!db) return std::move(db).error();
+  return std::unique_ptr<database>(std::move(db).value());
+}
+
+namespace detail {
+namespace {
+
+constexpr int busy_timeout_ms = 5000;
+// Readers kept open between calls; more may exist while many threads read.
+constexpr std::size_t max_idle_readers = 8;
+
+error sqlite_error(const SQLite::Exception& e) {
+  const int primary = e.getErrorCode() & 0xff;
+  std::string message = "store: ";
+  message += e.what();
+  switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return make_error(errc::unavailable, std::move(message));
+    case SQLITE_CONSTRAINT:
+      // Expected clashes are checked before writing so they get precise
+      // messages; reaching this means a constraint we did not anticipate.
+      return make_error(errc::conflict, std::move(message));
+    default:
+      return make_error(errc::internal, std::move(message));
+  }
+}
+
+error exception_error(const std::exception& e) {
+  return make_error(errc::internal, std::string("store: ") + e.what());
+}
+
+std::string describe(std::string_view kind, std::string_view ns, std::string_view name) {
+  std::string out(kind);
+  out += ' ';
+  if (!ns.empty()) {
+    out += ns;
+    out += '/';
+  }
+  out += name;
+  return out;
+}
+
+// Never throws: a body read from YAML may carry invalid UTF-8, which would
+// otherwise make dump() throw; the replacement character keeps the rest.
+std::string to_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json from_text(const std::string& text) {
+  return nlohmann::json::parse(text);
+}
+
+std::string now_rfc3339() {
+  return format_rfc3339(std::chrono::system_clock::now());
+}
+
+std::string optional_text(const SQLite::Column& c) {
+  return c.isNull() ? std::string() : c.getString();
+}
+
+result<void> check_body(const nlohmann::json& body, const std::string& what) {
+  if (body.is_null() || body.is_object()) return {};
+  return make_error(errc::invalid_argument, "the body of " + what + " must be a JSON object");
+}
+
+// Writes the store-assigned identity into the body so that the stored JSON
+// is exactly what readers get back.
+void stamp_metadata(nlohmann::json& body, const std::string& ns, const std::string& name,
+                    const std::string& uid, std::int64_t resource_version,
+                    const std::string& created_at) {
+  if (!body.is_object()) body = nlohmann::json::object();
+  auto& md = body["metadata"];
+  if (!md.is_object()) md = nlohmann::json::object();
+  md["name"] = name;
+  if (ns.empty()) {
+    md.erase("namespace");
+  } else {
+    md["namespace"] = ns;
+  }
+  md["uid"] = uid;
+  md["resourceVersion"] = std::to_string(resource_version);
+  md["creationTimestamp"] = created_at;
+}
+
+// The one global counter behind every resourceVersion. It lives in the
+// database, inside the operation's savepoint, so a rolled-back operation
+// gives its number back and a reopened store continues where it stopped.
+std::int64_t next_resource_version(SQLite::Database& db) {
+  SQLite::Statement st(
+      db, "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value");
+  if (!st.executeStep()) throw std::runtime_error("resource_version counter is missing");
+  return st.getColumn(0).getInt64();
+}
+
+// ---- resources -------------------------------------------------------------
+
+constexpr const char* resource_columns =
+    "kind, namespace, name, uid, resource_version, created_at, body";
+
+resource_record read_resource(SQLite::Statement& st) {
+  resource_record r;
+  r.kind = st.getColumn(0).getString();
+  r.namespace_ = st.getColumn(1).getString();
+  r.name = st.getColumn(2).getString();
+  r.uid = st.getColumn(3).getString();
+  r.resource_version = st.getColumn(4).getInt64();
+  r.created_at = st.getColumn(5).getString();
+  r.body = from_text(st.getColumn(6).getString());
+  return r;
+}
+
+std::optional<resource_record> find_resource(SQLite::Database& db, const std::string& kind,
+                                             const std::string& ns, const std::string& name) {
+  SQLite::Statement st(db, std::string("SELECT ") + resource_columns +
+                               " FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
+  st.bind(1, kind);
+  st.bind(2, ns);
+  st.bind(3, name);
+  if (!st.executeStep()) return std::nullopt;
+  return read_resource(st);
+}
+
+resource_record insert_resource(SQLite::Database& db, resource_record r) {
+  r.resource_version = next_resource_version(db);
+  r.created_at = now_rfc3339();
+  if (r.uid.empty()) r.uid = random_uuid();
+  stamp_metadata(r.body, r.namespace_, r.name, r.uid, r.resource_version, r.created_at);
+  SQLite::Statement st(db, std::string("INSERT INTO resources (") + resource_columns +
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+  st.bind(1, r.kind);
+  st.bind(2, r.namespace_);
+  st.bind(3, r.name);
+  st.bind(4, r.uid);
+  st.bind(5, r.resource_version);
+  st.bind(6, r.created_at);
+  st.bind(7, to_text(r.body));
+  st.exec();
+  return r;
+}
+
+resource_record replace_resource(SQLite::Database& db, resource_record r,
+                                 const resource_record& existing) {
+  r.uid = existing.uid;
+  r.created_at = existing.created_at;
+  r.resource_version = next_resource_version(db);
+  stamp_metadata(r.body, r.namespace_, r.name, r.uid, r.resource_version, r.created_at);
+  SQLite::Statement st(db,
+                       "UPDATE resources SET resource_version = ?, body = ? "
+                       "WHERE kind = ? AND namespace = ? AND name = ?");
+  st.bind(1, r.resource_version);
+  st.bind(2, to_text(r.body));
+  st.bind(3, r.kind);
+  st.bind(4, r.namespace_);
+  st.bind(5, r.name);
+  st.exec();
+  return r;
+}
+
+result<void> check_resource(const resource_record& r) {
+  if (r.kind.empty()) return make_error(errc::invalid_argument, "a resource needs a kind");
+  if (r.name.empty()) {
+    return make_error(errc::invalid_argument, "a " + r.kind + " needs a name");
+  }
+  return check_body(r.body, describe(r.kind, r.namespace_, r.name));
+}
+
+// ---- workflows -------------------------------------------------------------
+
+constexpr const char* workflow_columns =
+    "namespace, name, uid, phase, resource_version, created_at, finished_at, body";
+
+workflow_record read_workflow(SQLite::Statement& st) {
+  workflow_record w;
+  w.namespace_ = st.getColumn(0).getString();
+  w.name = st.getColumn(1).getString();
+  w.uid = st.getColumn(2).getString();
+  w.phase = st.getColumn(3).getString();
+  w.resource_version = st.getColumn(4).getInt64();
+  w.created_at = st.getColumn(5).getString();
+  w.finished_at = optional_text(st.getColumn(6));
+  w.body = from_text(st.getColumn(7).getString());
+  return w;
+}
+
+std::optional<workflow_record> find_workflow(SQLite::Database& db, const std::string& ns,
+                                             const std::string& name) {
+  SQLite::Statement st(db, std::string("SELECT ") + workflow_columns +
+                               " FROM workflows WHERE namespace = ? AND name = ?");
+  st.bind(1, ns);
+  st.bind(2, name);
+  if (!st.executeStep()) return std::nullopt;
+  return read_workflow(st);
+}
+
+// The listing columns follow the body's status when the caller left them
+// empty, so a controller that only edits the body keeps them right.
+void fill_workflow_columns(workflow_record& w) {
+  if (!w.body.is_object()) return;
+  auto status = w.body.find("status");
+  if (status == w.body.end() || !status->is_object()) return;
+  if (w.phase.empty()) {
+    if (auto p = status->find("phase"); p != status->end() && p->is_string()) {
+      w.phase = p->get<std::string>();
+    }
+  }
+  if (w.finished_at.empty()) {
+    if (auto f = status->find("finishedAt"); f != status->end() && f->is_string()) {
+      w.finished_at = f->get<std::string>();
+    }
+  }
+}
+
+void bind_optional_text(SQLite::Statement& st, int index, const std::string& text) {
+  if (text.empty()) {
+    st.bind(index);
+  } else {
+    st.bind(index, text);
+  }
+}
+
+result<void> check_workflow(const workflow_record& w) {
+  if (w.name.empty()) return make_error(errc::invalid_argument, "a Workflow needs a name");
+  return check_body(w.body, describe("Workflow", w.namespace_, w.name));
+}
+
+// ---- events ------------------------------------------------------------------
+
+std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+event_record read_event(SQLite::Statement& st) {
+  event_record e;
+  e.sequence = st.getColumn(0).getInt64();
+  e.id = st.getColumn(1).getString();
+  e.namespace_ = st.getColumn(2).getString();
+  e.source = st.getColumn(3).getString();
+  e.subject = st.getColumn(4).getString();
+  e.type = st.getColumn(5).getString();
+  e.time = st.getColumn(6).getString();
+  e.body = from_text(st.getColumn(7).getString());
+  return e;
+}
+
+// ---- pending writes ----------------------------------------------------------
+
+template <class T>
+class typed_write final : public pending_write {
+ public:
+  using function = std::function<result<T>(SQLite::Database&)>;
+  explicit typed_write(function fn) : fn_(std::move(fn)) {}
+
+  std::future<result<T>> future() { return promise_.get_future(); }
+
+  bool run(SQLite::Database& db) noexcept override {
+    try {
+      outcome_.emplace(fn_(db));
+    } catch (const SQLite::Exception& e) {
+      outcome_.emplace(sqlite_error(e));
+    } catch (const std::exception& e) {
+      outcome_.emplace(exception_error(e));
+    }
+    return outcome_->ok();
+  }
+  void fail(const error& e) noexcept override { outcome_.emplace(e); }
+  bool succeeded() const noexcept override { return outcome_ && outcome_->ok(); }
+  void finish() noexcept override {
+    if (!outcome_) outcome_.emplace(make_error(errc::internal, "store: write was never run"));
+    promise_.set_value(std::move(*outcome_));
+  }
+
+ private:
+  function fn_;
+  std::optional<result<T>> outcome_;
+  std::promise<result<T>> promise_;
+};
+
+}  // namespace
+
+// ---- connections -------------------------------------------------------------
+
+class sqlite_database::reader_lease {
+ public:
+  reader_lease(sqlite_database* owner, std::unique_ptr<SQLite::Database> db)
+      : owner_(owner), db_(std::move(db)) {}
+  reader_lease(reader_lease&& other) noexcept = default;
+  reader_lease& operator=(reader_lease&&) = delete;
+  ~reader_lease() {
+    if (db_) owner_->release_reader(std::move(db_));
+  }
+  SQLite::Database& db() { return *db_; }
+
+ private:
+  sqlite_database* owner_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+sqlite_database::reader_lease sqlite_database::acquire_reader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      auto db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return reader_lease(this, std::move(db));
+    }
+  }
+  // Read-only connections cannot write by accident, and WAL lets them read a
+  // committed snapshot while the writer works.
+  auto db = std::make_unique<SQLite::Database>(
+      db_path_.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
+  return reader_lease(this, std::move(db));
+}
+
+void sqlite_database::release_reader(std::unique_ptr<SQLite::Database> db) {
+  std::lock_guard lock(readers_mutex_);
+  if (idle_readers_.size() < max_idle_readers) idle_readers_.push_back(std::move(db));
+}
+
+template <class T, class F>
+result<T> sqlite_database::read(F&& fn) {
+  try {
+    auto lease = acquire_reader();
+    return fn(lease.db());
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e);
+  } catch (const std::exception& e) {
+    return exception_error(e);
+  }
+}
+
+template <class T, class F>
+result<T> sqlite_database::submit(F&& fn) {
+  std::future<result<T>> future;
+  try {
+    auto op = std::make_unique<typed_write<T>>(std::forward<F>(fn));
+    future = op->future();
+    if (auto queued = enqueue(std::move(op)); !queued) return std::move(queued).error();
+  } catch (const std::exception& e) {
+    return exception_error(e);
+  }
+  return future.get();
+}
+
+// ---- open and close ----------------------------------------------------------
+
+namespace {
+
+result<int> migrate(SQLite::Database& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  int current = db.execAndGet("SELECT coalesce(max(version), 0) FROM schema_migrations").getInt();
+  const int latest = latest_schema_version();
+  if (current > latest) {
+    return make_error(errc::failed_precondition,
+                      "store: the database has schema version " + std::to_string(current) +
+                          " but this kairos knows only up to " + std::to_string(latest) +
+                          "; it was written by a newer kairos");
+  }
+  for (const auto& m : migrations()) {
+    if (m.version <= current) continue;
+    // One transaction per migration: a failure leaves the schema at the
+    // previous version, never half way.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(std::string(m.sql));
+      SQLite::Statement st(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+      st.bind(1, m.version);
+      st.bind(2, now_rfc3339());
+      st.exec();
+      db.exec("COMMIT");
+    } catch (...) {
+      db.tryExec("ROLLBACK");
+      throw;
+    }
+    current = m.version;
+  }
+  return current;
+}
+
+}  // namespace
+
+result<std::unique_ptr<sqlite_database>> sqlite_database::open_sqlite(const settings& s) {
+  std::error_code ec;
+  std::filesystem::create_directories(s.data_dir, ec);
+  if (ec) {
+    return make_error(errc::unavailable, "store: cannot create data directory " +
+                                             s.data_dir.string() + ": " + ec.message());
+  }
+  const auto path = s.data_dir / "kairos.db";
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+        path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+        busy_timeout_ms);
+    const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
+    if (mode != "wal") {
+      return make_error(errc::unavailable, "store: " + path.string() +
+                                               " cannot use WAL journaling (got " + mode + ")");
+    }
+    // WAL with synchronous=NORMAL survives a process crash but may lose the
+    // last commits on power loss. Callers are told "committed" (a webhook
+    // gets its 200, a Kafka offset is committed) only after commit, so the
+    // WAL is synced on every commit; group commit pays that fsync once per
+    // batch rather than once per write.
+    db->exec("PRAGMA synchronous = FULL");
+    db->exec("PRAGMA foreign_keys = ON");
+    auto version = migrate(*db);
+    if (!version) return std::move(version).error();
+    return std::unique_ptr<sqlite_database>(new sqlite_database(s, std::move(db), version.value()));
+  } catch (const SQLite::Exception& e) {
+    auto err = sqlite_error(e);
+    err.message += " (" + path.string() + ")";
+    return err;
+  } catch (const std::exception& e) {
+    return exception_error(e);
+  }
+}
+
+sqlite_database::sqlite_database(settings s, std::unique_ptr<SQLite::Database> writer,
+                                 int schema_version)
+    : settings_(std::move(s)),
+      db_path_(settings_.data_dir / "kairos.db"),
+      schema_version_(schema_version),
+      writer_db_(std::move(writer)) {
+  if (settings_.max_batch == 0) settings_.max_batch = 1;
+  writer_thread_ = std::thread([this] { writer_loop(); });
+}
+
+sqlite_database::~sqlite_database() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+    paused_ = false;  // a paused writer would never drain
+  }
+  queue_cv_.notify_all();
+  writer_thread_.join();
+}
+
+// ---- the writer --------------------------------------------------------------
+
+result<void> sqlite_database::enqueue(std::unique_ptr<pending_write> op) {
+  std::lock_guard lock(queue_mutex_);
+  if (stopping_) return make_error(errc::unavailable, "store: the database is closing");
+  queue_.push_back(std::move(op));
+  // Notified under the lock: once the destructor can see this operation, the
+  // caller no longer touches the object (it only waits on its future), so a
+  // close that drains queued callers does not race with them.
+  queue_cv_.notify_all();
+  return {};
+}
+
+void sqlite_database::writer_loop() {
+  std::vector<std::unique_ptr<pending_write>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [&] { return stopping_ || (!paused_ && !queue_.empty()); });
+      if (queue_.empty()) {
+        if (stopping_) return;
+        continue;
+      }
+      if (settings_.commit_window.count() > 0 && !stopping_) {
+        // Waiting a little for company trades latency for fewer fsyncs.
+        const auto deadline = std::chrono::steady_clock::now() + settings_.commit_window;
+        queue_cv_.wait_until(lock, deadline, [&] {
+          return stopping_ || paused_ || queue_.size() >= settings_.max_batch;
+        });
+        if (paused_) continue;
+      }
+      const std::size_t n = std::min(queue_.size(), settings_.max_batch);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    queue_cv_.notify_all();
+    run_batch(batch);
+    batch.clear();
+  }
+}
+
+void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& batch) {
+  SQLite::Database& db = *writer_db_;
+  auto fail_all = [&](const error& e) {
+    for (auto& op : batch) op->fail(e);
+  };
+  auto finish_all = [&](bool committed) {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (committed) {
+        ++stats_.transactions;
+        stats_.operations += batch.size();
+        stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
+      } else {
+        ++stats_.failed_transactions;
+      }
+    }
+    for (auto& op : batch) op->finish();
+  };
+
+  try {
+    db.exec("BEGIN IMMEDIATE");
+  } catch (const SQLite::Exception& e) {
+    fail_all(sqlite_error(e));
+    finish_all(false);
+    return;
+  }
+
+  try {
+    for (auto& op : batch) {
+      db.exec("SAVEPOINT op");
+      const bool ok = op->run(db);
+      if (sqlite3_get_autocommit(db.getHandle()) != 0) {
+        // SQLite rolled the whole transaction back (it does on some I/O and
+        // out-of-memory errors): everything done so far in the batch is gone.
+        auto err = make_error(errc::unavailable, "store: the transaction was rolled back: " +
+                                                     std::string(db.getErrorMsg()));
+        fail_all(err);
+        finish_all(false);
+        return;
+      }
+      if (ok) {
+        db.exec("RELEASE op");
+      } else {
+        // Only this operation's effects go; the others in the batch stay.
+        db.exec("ROLLBACK TO op");
+        db.exec("RELEASE op");
+      }
+    }
+    if (fail_next_commit_.exchange(false)) {
+      throw SQLite::Exception("disk I/O error (injected)", SQLITE_IOERR);
+    }
+    db.exec("COMMIT");
+  } catch (const SQLite::Exception& e) {
+    db.tryExec("ROLLBACK");
+    auto err = sqlite_error(e);
+    err.message = "store: commit failed, nothing in this batch was saved: " + std::string(e.what());
+    fail_all(err);
+    finish_all(false);
+    return;
+  }
+  finish_all(true);
+}
+
+write_stats sqlite_database::stats() const {
+  std::lock_guard lock(queue_mutex_);
+  return stats_;
+}
+
+void sqlite_database::pause_writer() {
+  std::lock_guard lock(queue_mutex_);
+  paused_ = true;
+}
+
+void sqlite_database::resume_writer() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    paused_ = false;
+  }
+  queue_cv_.notify_all();
+}
+
+void sqlite_database::wait_until_queued(std::size_t n) {
+  std::unique_lock lock(queue_mutex_);
+  queue_cv_.wait(lock, [&] { return queue_.size() >= n; });
+}
+
+void sqlite_database::fail_next_commit() {
+  fail_next_commit_ = true;
+}
+
+// ---- resources -------------------------------------------------------------
+
+result<resource_record> sqlite_database::create_resource(resource_record r) {
+  if (auto ok = check_resource(r); !ok) return std::move(ok).error();
+  return submit<resource_record>(
+      [r = std::move(r)](SQLite::Database& db) mutable -> result<resource_record> {
+        if (find_resource(db, r.kind, r.namespace_, r.name)) {
+          return make_error(errc::already_exists,
+                            describe(r.kind, r.namespace_, r.name) + " already exists");
+        }
+        return insert_resource(db, std::move(r));
+      });
+}
+
+result<resource_record> sqlite_database::update_resource(
+    resource_record r, std::optional<std::int64_t> expected_version) {
+  if (auto ok = check_resource(r); !ok) return std::move(ok).error();
+  return submit<resource_record>([r = std::move(r), expected_version](
+                                     SQLite::Database& db) mutable -> result<resource_record> {
+    const auto what = describe(r.kind, r.namespace_, r.name);
+    auto existing = find_resource(db, r.kind, r.namespace_, r.name);
+    if (!existing) return make_error(errc::not_found, what + " not found");
+    if (expected_version && *expected_version != existing->resource_version) {
+      return make_error(errc::conflict, what + " has resourceVersion " +
+                                            std::to_string(existing->resource_version) + ", not " +
+                                            std::to_string(*expected_version) +
+                                            "; it was changed since it was read");
+    }
+    if (!r.uid.empty() && r.uid != existing->uid) {
+      return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + r.uid);
+    }
+    return replace_resource(db, std::move(r), *existing);
+  });
+}
+
+result<resource_record> sqlite_database::apply_resource(resource_record r) {
+  if (auto ok = check_resource(r); !ok) return std::move(ok).error();
+  return submit<resource_record>(
+      [r = std::move(r)](SQLite::Database& db) mutable -> result<resource_record> {
+        auto existing = find_resource(db, r.kind, r.namespace_, r.name);
+        if (!existing) return insert_resource(db, std::move(r));
+        return replace_resource(db, std::move(r), *existing);
+      });
+}
+
+result<resource_record> sqlite_database::get_resource(const std::string& kind,
+                                                      const std::string& ns,
+                                                      const std::string& name) {
+  return read<resource_record>([&](SQLite::Database& db) -> result<resource_record> {
+    auto r = find_resource(db, kind, ns, name);
+    if (!r) return make_error(errc::not_found, describe(kind, ns, name) + " not found");
+    return std::move(*r);
+  });
+}
+
+result<std::vector<resource_record>> sqlite_database::list_resources(const std::string& kind,
+                                                                     const std::string& ns) {
+  return read<std::vector<resource_record>>([&](SQLite::Database& db) {
+    std::string sql = std::string("SELECT ") + resource_columns + " FROM resources WHERE kind = ?";
+    if (!ns.empty()) sql += " AND namespace = ?";
+    sql += " ORDER BY namespace, name";
+    SQLite::Statement st(db, sql);
+    st.bind(1, kind);
+    if (!ns.empty()) st.bind(2, ns);
+    std::vector<resource_record> out;
+    while (st.executeStep()) out.push_back(read_resource(st));
+    return out;
+  });
+}
+
+result<void> sqlite_database::delete_resource(const std::string& kind, const std::string& ns,
+                                              const std::string& name) {
+  return submit<void>([kind, ns, name](SQLite::Database& db) -> result<void> {
+    SQLite::Statement st(db, "DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
+    st.bind(1, kind);
+    st.bind(2, ns);
+    st.bind(3, name);
+    if (st.exec() == 0) return make_error(errc::not_found, describe(kind, ns, name) + " not found");
+    return {};
+  });
+}
+
+// ---- workflows -------------------------------------------------------------
+
+result<workflow_record> sqlite_database::create_workflow(workflow_record w) {
+  if (auto ok = check_workflow(w); !ok) return std::move(ok).error();
+  return submit<workflow_record>([w = std::move(w)](
+                                     SQLite::Database& db) mutable -> result<workflow_record> {
+    if (find_workflow(db, w.namespace_, w.name)) {
+      return make_error(errc::already_exists,
+                        describe("Workflow", w.namespace_, w.name) + " already exists");
+    }
+    if (w.uid.empty()) {
+      w.uid = random_uuid();
+    } else {
+      SQLite::Statement st(db, "SELECT namespace, name FROM workflows WHERE uid = ?");
+      st.bind(1, w.uid);
+      if (st.executeStep()) {
+        return make_error(
+            errc::already_exists,
+            "a Workflow with uid " + w.uid + " already exists (" +
+                describe("Workflow", st.getColumn(0).getString(), st.getColumn(1).getString()) +
+                ")");
+      }
+    }
+    w.resource_version = next_resource_version(db);
+    w.created_at = now_rfc3339();
+    fill_workflow_columns(w);
+    stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
+    SQLite::Statement st(db,
+                         "INSERT INTO workflows (namespace, name, uid, phase, resource_version, "
+                         "created_seq, created_at, finished_at, body) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, w.namespace_);
+    st.bind(2, w.name);
+    st.bind(3, w.uid);
+    st.bind(4, w.phase);
+    st.bind(5, w.resource_version);
+    st.bind(6, w.resource_version);
+    st.bind(7, w.created_at);
+    bind_optional_text(st, 8, w.finished_at);
+    st.bind(9, to_text(w.body));
+    st.exec();
+    return std::move(w);
+  });
+}
+
+result<workflow_record> sqlite_database::update_workflow(workflow_record w) {
+  if (auto ok = check_workflow(w); !ok) return std::move(ok).error();
+  return submit<workflow_record>([w = std::move(w)](
+                                     SQLite::Database& db) mutable -> result<workflow_record> {
+    const auto what = describe("Workflow", w.namespace_, w.name);
+    auto existing = find_workflow(db, w.namespace_, w.name);
+    if (!existing) return make_error(errc::not_found, what + " not found");
+    if (!w.uid.empty() && w.uid != existing->uid) {
+      return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + w.uid);
+    }
+    w.uid = existing->uid;
+    w.created_at = existing->created_at;
+    w.resource_version = next_resource_version(db);
+    fill_workflow_columns(w);
+    stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
+    SQLite::Statement st(db,
+                         "UPDATE workflows SET phase = ?, resource_version = ?, finished_at = ?, "
+                         "body = ? WHERE namespace = ? AND name = ?");
+    st.bind(1, w.phase);
+    st.bind(2, w.resource_version);
+    bind_optional_text(st, 3, w.finished_at);
+    st.bind(4, to_text(w.body));
+    st.bind(5, w.namespace_);
+    st.bind(6, w.name);
+    st.exec();
+    return std::move(w);
+  });
+}
+
+result<workflow_record> sqlite_database::get_workflow(const std::string& ns,
+                                                      const std::string& name) {
+  return read<workflow_record>([&](SQLite::Database& db) -> result<workflow_record> {
+    auto w = find_workflow(db, ns, name);
+    if (!w) return make_error(errc::not_found, describe("Workflow", ns, name) + " not found");
+    return std::move(*w);
+  });
+}
+
+result<std::vector<workflow_record>> sqlite_database::list_workflows(const std::string& ns,
+                                                                     std::size_t limit) {
+  return read<std::vector<workflow_record>>([&](SQLite::Database& db) {
+    std::string sql = std::string("SELECT ") + workflow_columns + " FROM workflows";
+    if (!ns.empty()) sql += " WHERE namespace = ?";
+    sql += " ORDER BY created_seq DESC";
+    if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+    SQLite::Statement st(db, sql);
+    if (!ns.empty()) st.bind(1, ns);
+    std::vector<workflow_record> out;
+    while (st.executeStep()) out.push_back(read_workflow(st));
+    return out;
+  });
+}
+
+result<void> sqlite_database::delete_workflow(const std::string& ns, const std::string& name) {
+  return submit<void>([ns, name](SQLite::Database& db) -> result<void> {
+    // Nodes go with it through ON DELETE CASCADE.
+    SQLite::Statement st(db, "DELETE FROM workflows WHERE namespace = ? AND name = ?");
+    st.bind(1, ns);
+    st.bind(2, name);
+    if (st.exec() == 0) {
+      return make_error(errc::not_found, describe("Workflow", ns, name) + " not found");
+    }
+    return {};
+  });
+}
+
+result<void> sqlite_database::put_nodes(const std::vector<node_record>& nodes) {
+  if (nodes.empty()) return {};
+  for (const auto& n : nodes) {
+    if (n.workflow_uid.empty() || n.node_id.empty()) {
+      return make_error(errc::invalid_argument, "a workflow node needs a workflow uid and an id");
+    }
+  }
+  return submit<void>([nodes](SQLite::Database& db) -> result<void> {
+    SQLite::Statement exists(db, "SELECT 1 FROM workflows WHERE uid = ?");
+    SQLite::Statement put(db,
+                          "INSERT OR REPLACE INTO nodes (workflow_uid, node_id, name, phase, body) "
+                          "VALUES (?, ?, ?, ?, ?)");
+    std::string checked;
+    for (const auto& n : nodes) {
+      if (n.workflow_uid != checked) {
+        exists.reset();
+        exists.bind(1, n.workflow_uid);
+        if (!exists.executeStep()) {
+          return make_error(errc::not_found,
+                            "no Workflow with uid " + n.workflow_uid + " for node " + n.node_id);
+        }
+        checked = n.workflow_uid;
+      }
+      put.reset();
+      put.bind(1, n.workflow_uid);
+      put.bind(2, n.node_id);
+      put.bind(3, n.name);
+      put.bind(4, n.phase);
+      put.bind(5, to_text(n.body));
+      put.exec();
+    }
+    return {};
+  });
+}
+
+result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& workflow_uid) {
+  return read<std::vector<node_record>>([&](SQLite::Database& db) {
+    SQLite::Statement st(db,
+                         "SELECT workflow_uid, node_id, name, phase, body FROM nodes "
+                         "WHERE workflow_uid = ? ORDER BY node_id");
+    st.bind(1, workflow_uid);
+    std::vector<node_record> out;
+    while (st.executeStep()) {
+      node_record n;
+      n.workflow_uid = st.getColumn(0).getString();
+      n.node_id = st.getColumn(1).getString();
+      n.name = st.getColumn(2).getString();
+      n.phase = st.getColumn(3).getString();
+      n.body = from_text(st.getColumn(4).getString());
+      out.push_back(std::move(n));
+    }
+    return out;
+  });
+}
+
+// ---- events ------------------------------------------------------------------
+
+result<append_outcome> sqlite_database::append_event(event_record e) {
+  if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
+  const auto appended = std::chrono::system_clock::now();
+  const auto parsed = parse_rfc3339(e.time);
+  const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
+  return submit<append_outcome>(
+      [e = std::move(e), time_unix](SQLite::Database& db) -> result<append_outcome> {
+        // The writer runs one operation at a time, so look-then-insert cannot
+        // race, and a duplicate later in the same batch sees the first one.
+        SQLite::Statement find(db, "SELECT sequence FROM events WHERE id = ?");
+        find.bind(1, e.id);
+        if (find.executeStep()) return append_outcome{find.getColumn(0).getInt64(), true};
+        SQLite::Statement st(db,
+                             "INSERT INTO events (id, namespace, source, subject, type, time, "
+                             "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        st.bind(1, e.id);
+        st.bind(2, e.namespace_);
+        st.bind(3, e.source);
+        st.bind(4, e.subject);
+        st.bind(5, e.type);
+        st.bind(6, e.time);
+        st.bind(7, time_unix);
+        st.bind(8, to_text(e.body));
+        st.exec();
+        return append_outcome{db.getLastInsertRowid(), false};
+      });
+}
+
+result<std::vector<event_record>> sqlite_database::read_events(std::int64_t after_sequence,
+                                                               std::size_t limit) {
+  return read<std::vector<event_record>>([&](SQLite::Database& db) {
+    std::string sql =
+        "SELECT sequence, id, namespace, source, subject, type, time, body FROM events "
+        "WHERE sequence > ? ORDER BY sequence";
+    if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+    SQLite::Statement st(db, sql);
+    st.bind(1, after_sequence);
+    std::vector<event_record> out;
+    while (st.executeStep()) out.push_back(read_event(st));
+    return out;
+  });
+}
+
+result<std::size_t> sqlite_database::trim_events(const std::string& before, std::size_t keep_last) {
+  const auto cutoff = parse_rfc3339(before);
+  if (!cutoff) {
+    return make_error(errc::invalid_argument,
+                      "trim_events: '" + before + "' is not an RFC 3339 time");
+  }
+  const std::int64_t cutoff_unix = unix_seconds(*cutoff);
+  return submit<std::size_t>([cutoff_unix, keep_last](SQLite::Database& db) -> result<std::size_t> {
+    SQLite::Statement st(db,
+                         "DELETE FROM events WHERE time_unix < ? AND sequence NOT IN "
+                         "(SELECT sequence FROM events ORDER BY sequence DESC LIMIT ?)");
+    st.bind(1, cutoff_unix);
+    st.bind(2, static_cast<std::int64_t>(keep_last));
+    return static_cast<std::size_t>(st.exec());
+  });
+}
+
+// ---- state -------------------------------------------------------------------
+
+result<void> sqlite_database::put_state(const std::string& scope, const std::string& ns,
+                                        const std::string& name, const nlohmann::json& state) {
+  return submit<void>([scope, ns, name,
+                       text = to_text(state)](SQLite::Database& db) -> result<void> {
+    SQLite::Statement st(db,
+                         "INSERT INTO state (scope, namespace, name, body, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, namespace, name) "
+                         "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+    st.bind(1, scope);
+    st.bind(2, ns);
+    st.bind(3, name);
+    st.bind(4, text);
+    st.bind(5, now_rfc3339());
+    st.exec();
+    return {};
+  });
+}
+
+result<std::optional<nlohmann::json>> sqlite_database::get_state(const std::string& scope,
+                                                                 const std::string& ns,
+                                                                 const std::string& name) {
+  return read<std::optional<nlohmann::json>>(
+      [&](SQLite::Database& db) -> result<std::optional<nlohmann::json>> {
+        SQLite::Statement st(
+            db, "SELECT body FROM state WHERE scope = ? AND namespace = ? AND name = ?");
+        st.bind(1, scope);
+        st.bind(2, ns);
+        st.bind(3, name);
+        if (!st.executeStep()) return std::optional<nlohmann::json>();
+        return std::optional<nlohmann::json>(from_text(st.getColumn(0).getString()));
+      });
+}
+
+result<void> sqlite_database::delete_state(const std::string& scope, const std::string& ns,
+                                           const std::string& name) {
+  return submit<void>([scope, ns, name](SQLite::Database& db) -> result<void> {
+    SQLite::Statement st(db, "DELETE FROM state WHERE scope = ? AND namespace = ? AND name = ?");
+    st.bind(1, scope);
+    st.bind(2, ns);
+    st.bind(3, name);
+    st.exec();
+    return {};
+  });
+}
+
+}  // namespace detail
+}  // namespace kairos::store

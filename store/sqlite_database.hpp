@@ -1,0 +1,125 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+
+#include "kairos/core/error.hpp"
+#include "kairos/core/result.hpp"
+#include "kairos/store/store.hpp"
+
+namespace kairos::store::detail {
+
+// One write waiting for the writer thread. run() executes inside the
+// operation's savepoint and says whether to keep its effects; fail()
+// replaces the outcome when the whole transaction is lost; finish() hands the
+// outcome to the waiting caller, after the commit.
+class pending_write {
+ public:
+  virtual ~pending_write() = default;
+  virtual bool run(SQLite::Database& db) noexcept = 0;
+  virtual void fail(const error& e) noexcept = 0;
+  virtual bool succeeded() const noexcept = 0;
+  virtual void finish() noexcept = 0;
+};
+
+class sqlite_database final : public database {
+ public:
+  static result<std::unique_ptr<sqlite_database>> open_sqlite(const settings& s);
+  ~sqlite_database() override;
+
+  sqlite_database(const sqlite_database&) = delete;
+  sqlite_database& operator=(const sqlite_database&) = delete;
+
+  int schema_version() const override { return schema_version_; }
+  const std::filesystem::path& data_dir() const override { return settings_.data_dir; }
+  write_stats stats() const override;
+
+  result<resource_record> create_resource(resource_record r) override;
+  result<resource_record> update_resource(resource_record r,
+                                          std::optional<std::int64_t> expected_version) override;
+  result<resource_record> apply_resource(resource_record r) override;
+  result<resource_record> get_resource(const std::string& kind, const std::string& ns,
+                                       const std::string& name) override;
+  result<std::vector<resource_record>> list_resources(const std::string& kind,
+                                                      const std::string& ns) override;
+  result<void> delete_resource(const std::string& kind, const std::string& ns,
+                               const std::string& name) override;
+
+  result<workflow_record> create_workflow(workflow_record w) override;
+  result<workflow_record> update_workflow(workflow_record w) override;
+  result<workflow_record> get_workflow(const std::string& ns, const std::string& name) override;
+  result<std::vector<workflow_record>> list_workflows(const std::string& ns,
+                                                      std::size_t limit = 0) override;
+  result<void> delete_workflow(const std::string& ns, const std::string& name) override;
+  result<void> put_nodes(const std::vector<node_record>& nodes) override;
+  result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) override;
+
+  result<append_outcome> append_event(event_record e) override;
+  result<std::vector<event_record>> read_events(std::int64_t after_sequence,
+                                                std::size_t limit) override;
+  result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) override;
+
+  result<void> put_state(const std::string& scope, const std::string& ns, const std::string& name,
+                         const nlohmann::json& state) override;
+  result<std::optional<nlohmann::json>> get_state(const std::string& scope, const std::string& ns,
+                                                  const std::string& name) override;
+  result<void> delete_state(const std::string& scope, const std::string& ns,
+                            const std::string& name) override;
+
+  // Test seams. While paused the writer leaves the queue alone, so a test can
+  // queue a known set of operations and watch them commit as one batch
+  // without depending on timing.
+  void pause_writer();
+  void resume_writer();
+  // Blocks until at least n operations are queued.
+  void wait_until_queued(std::size_t n);
+  // Makes the next batch's COMMIT fail as if the disk had.
+  void fail_next_commit();
+
+ private:
+  class reader_lease;
+  friend class reader_lease;
+
+  sqlite_database(settings s, std::unique_ptr<SQLite::Database> writer, int schema_version);
+
+  result<void> enqueue(std::unique_ptr<pending_write> op);
+  template <class T, class F>
+  result<T> submit(F&& fn);
+  template <class T, class F>
+  result<T> read(F&& fn);
+
+  void writer_loop();
+  void run_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+
+  reader_lease acquire_reader();
+  void release_reader(std::unique_ptr<SQLite::Database> db);
+
+  settings settings_;
+  std::filesystem::path db_path_;
+  int schema_version_ = 0;
+  std::unique_ptr<SQLite::Database> writer_db_;  // touched only by writer_thread_
+
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<pending_write>> queue_;
+  bool paused_ = false;
+  bool stopping_ = false;
+  write_stats stats_;  // guarded by queue_mutex_
+  std::atomic<bool> fail_next_commit_{false};
+
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<SQLite::Database>> idle_readers_;
+
+  std::thread writer_thread_;  // last: starts after everything above exists
+};
+
+}  // namespace kairos::store::detail

@@ -1,0 +1,799 @@
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <gtest/gtest.h>
+
+#include "kairos/core/text.hpp"
+#include "kairos/store/store.hpp"
+#include "migrations.hpp"
+#include "sqlite_database.hpp"
+
+namespace kairos::store {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::sqlite_database;
+
+class store_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kairos-store-test-" + random_suffix(16));
+    settings_.data_dir = dir_ / "data";
+  }
+  void TearDown() override {
+    db_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  sqlite_database& open() {
+    db_.reset();
+    auto opened = sqlite_database::open_sqlite(settings_);
+    if (!opened) ADD_FAILURE() << opened.error().message;
+    db_ = std::move(opened).value();
+    return *db_;
+  }
+  void close() { db_.reset(); }
+
+  // Applied migrations as (version, applied_at), read beside the store.
+  std::vector<std::pair<int, std::string>> applied_migrations() {
+    SQLite::Database raw((settings_.data_dir / "kairos.db").string(), SQLite::OPEN_READONLY);
+    SQLite::Statement st(raw, "SELECT version, applied_at FROM schema_migrations ORDER BY version");
+    std::vector<std::pair<int, std::string>> out;
+    while (st.executeStep())
+      out.emplace_back(st.getColumn(0).getInt(), st.getColumn(1).getString());
+    return out;
+  }
+
+  fs::path dir_;
+  settings settings_;
+  std::unique_ptr<sqlite_database> db_;
+};
+
+resource_record template_record(std::string ns, std::string name, std::string image = "alpine") {
+  resource_record r;
+  r.kind = "WorkflowTemplate";
+  r.namespace_ = std::move(ns);
+  r.name = std::move(name);
+  r.body = {{"apiVersion", "argoproj.io/v1alpha1"},
+            {"kind", "WorkflowTemplate"},
+            {"spec", {{"image", image}}}};
+  return r;
+}
+
+workflow_record workflow(std::string ns, std::string name) {
+  workflow_record w;
+  w.namespace_ = std::move(ns);
+  w.name = std::move(name);
+  w.phase = "Pending";
+  w.body = {{"kind", "Workflow"}, {"spec", {{"entrypoint", "main"}}}};
+  return w;
+}
+
+event_record event(std::string id, std::string time = "2024-05-01T10:00:00Z") {
+  event_record e;
+  e.id = std::move(id);
+  e.namespace_ = "default";
+  e.source = "webhook";
+  e.subject = "example";
+  e.type = "webhook";
+  e.time = std::move(time);
+  e.body = {{"data", {{"id", e.id}}}};
+  return e;
+}
+
+// ---- open and migrations ---------------------------------------------------
+
+TEST_F(store_test, open_creates_the_data_directory_and_applies_every_migration) {
+  auto& db = open();
+  EXPECT_TRUE(fs::exists(settings_.data_dir / "kairos.db"));
+  EXPECT_EQ(db.schema_version(), detail::latest_schema_version());
+  EXPECT_EQ(db.data_dir(), settings_.data_dir);
+  auto applied = applied_migrations();
+  ASSERT_EQ(applied.size(), detail::migrations().size());
+  for (std::size_t i = 0; i < applied.size(); ++i) {
+    EXPECT_EQ(applied[i].first, static_cast<int>(i + 1));
+    EXPECT_TRUE(parse_rfc3339(applied[i].second).has_value()) << applied[i].second;
+  }
+}
+
+TEST_F(store_test, open_through_the_interface_uses_wal) {
+  auto opened = database::open(settings_);
+  ASSERT_TRUE(opened) << opened.error().message;
+  SQLite::Database raw((settings_.data_dir / "kairos.db").string(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST_F(store_test, reopen_applies_no_migration_again_and_keeps_data) {
+  open();
+  auto created = db_->create_resource(template_record("default", "build"));
+  ASSERT_TRUE(created) << created.error().message;
+  const auto before = applied_migrations();
+  close();
+
+  auto& db = open();
+  EXPECT_EQ(db.schema_version(), detail::latest_schema_version());
+  EXPECT_EQ(applied_migrations(), before);
+  auto got = db.get_resource("WorkflowTemplate", "default", "build");
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->uid, created->uid);
+  EXPECT_EQ(got->resource_version, created->resource_version);
+  EXPECT_EQ(got->body, created->body);
+}
+
+TEST_F(store_test, resource_version_keeps_increasing_after_reopen) {
+  open();
+  auto first = db_->create_resource(template_record("default", "a"));
+  auto second = db_->apply_resource(template_record("default", "a", "busybox"));
+  ASSERT_TRUE(first && second);
+  EXPECT_GT(second->resource_version, first->resource_version);
+  close();
+  open();
+  auto third = db_->create_resource(template_record("default", "b"));
+  ASSERT_TRUE(third);
+  EXPECT_GT(third->resource_version, second->resource_version);
+}
+
+TEST_F(store_test, resource_version_is_one_counter_across_resources_and_workflows) {
+  auto& db = open();
+  auto r1 = db.create_resource(template_record("default", "a"));
+  auto w1 = db.create_workflow(workflow("default", "wf"));
+  auto r2 = db.create_resource(template_record("default", "b"));
+  auto w2 = db.update_workflow(workflow("default", "wf"));
+  ASSERT_TRUE(r1 && w1 && r2 && w2);
+  EXPECT_LT(r1->resource_version, w1->resource_version);
+  EXPECT_LT(w1->resource_version, r2->resource_version);
+  EXPECT_LT(r2->resource_version, w2->resource_version);
+}
+
+// ---- resources ---------------------------------------------------------------
+
+TEST_F(store_test, create_writes_assigned_identity_into_the_body) {
+  auto& db = open();
+  auto r = template_record("default", "build");
+  r.body["metadata"] = {{"labels", {{"app", "x"}}}, {"resourceVersion", "999"}};
+  auto created = db.create_resource(r);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_GT(created->resource_version, 0);
+  EXPECT_EQ(created->uid.size(), 36u);
+  EXPECT_TRUE(parse_rfc3339(created->created_at).has_value());
+  const auto& md = created->body["metadata"];
+  EXPECT_EQ(md["name"], "build");
+  EXPECT_EQ(md["namespace"], "default");
+  EXPECT_EQ(md["uid"], created->uid);
+  EXPECT_EQ(md["resourceVersion"], std::to_string(created->resource_version));
+  EXPECT_EQ(md["creationTimestamp"], created->created_at);
+  EXPECT_EQ(md["labels"]["app"], "x");
+  auto got = db.get_resource("WorkflowTemplate", "default", "build");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body, created->body);
+}
+
+TEST_F(store_test, create_keeps_a_given_uid) {
+  auto& db = open();
+  auto r = template_record("default", "build");
+  r.uid = "0b6a5d5e-5d0c-4c5e-9a36-1c7f0e7d7c11";
+  auto created = db.create_resource(r);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->uid, r.uid);
+}
+
+TEST_F(store_test, creating_an_existing_resource_is_already_exists_and_keeps_the_first) {
+  auto& db = open();
+  auto first = db.create_resource(template_record("default", "build", "alpine"));
+  ASSERT_TRUE(first);
+  auto second = db.create_resource(template_record("default", "build", "busybox"));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, errc::already_exists);
+  EXPECT_EQ(second.error().message, "WorkflowTemplate default/build already exists");
+  auto got = db.get_resource("WorkflowTemplate", "default", "build");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body["spec"]["image"], "alpine");
+  EXPECT_EQ(got->resource_version, first->resource_version);
+}
+
+TEST_F(store_test, same_name_in_another_namespace_or_kind_is_a_different_resource) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("default", "build")));
+  EXPECT_TRUE(db.create_resource(template_record("team-a", "build")));
+  auto sensor = template_record("default", "build");
+  sensor.kind = "Sensor";
+  EXPECT_TRUE(db.create_resource(sensor));
+}
+
+TEST_F(store_test, update_with_a_stale_expected_version_is_a_conflict) {
+  auto& db = open();
+  auto created = db.create_resource(template_record("default", "build"));
+  ASSERT_TRUE(created);
+  auto updated =
+      db.update_resource(template_record("default", "build", "v2"), created->resource_version);
+  ASSERT_TRUE(updated) << updated.error().message;
+  auto stale =
+      db.update_resource(template_record("default", "build", "v3"), created->resource_version);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, errc::conflict);
+  EXPECT_NE(stale.error().message.find("WorkflowTemplate default/build"), std::string::npos);
+  auto got = db.get_resource("WorkflowTemplate", "default", "build");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body["spec"]["image"], "v2");
+}
+
+TEST_F(store_test, update_keeps_uid_and_creation_time_and_assigns_a_new_version) {
+  auto& db = open();
+  auto created = db.create_resource(template_record("default", "build"));
+  ASSERT_TRUE(created);
+  auto updated = db.update_resource(template_record("default", "build", "v2"), std::nullopt);
+  ASSERT_TRUE(updated) << updated.error().message;
+  EXPECT_EQ(updated->uid, created->uid);
+  EXPECT_EQ(updated->created_at, created->created_at);
+  EXPECT_GT(updated->resource_version, created->resource_version);
+  EXPECT_EQ(updated->body["metadata"]["uid"], created->uid);
+  EXPECT_EQ(updated->body["metadata"]["resourceVersion"],
+            std::to_string(updated->resource_version));
+}
+
+TEST_F(store_test, update_naming_another_uid_is_a_conflict) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("default", "build")));
+  auto r = template_record("default", "build", "v2");
+  r.uid = "not-the-stored-uid";
+  auto updated = db.update_resource(r, std::nullopt);
+  ASSERT_FALSE(updated);
+  EXPECT_EQ(updated.error().code, errc::conflict);
+}
+
+TEST_F(store_test, update_of_a_missing_resource_is_not_found) {
+  auto& db = open();
+  auto updated = db.update_resource(template_record("default", "ghost"), std::nullopt);
+  ASSERT_FALSE(updated);
+  EXPECT_EQ(updated.error().code, errc::not_found);
+  EXPECT_EQ(updated.error().message, "WorkflowTemplate default/ghost not found");
+}
+
+TEST_F(store_test, apply_creates_then_replaces) {
+  auto& db = open();
+  auto created = db.apply_resource(template_record("default", "build", "v1"));
+  ASSERT_TRUE(created) << created.error().message;
+  auto replaced = db.apply_resource(template_record("default", "build", "v2"));
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  EXPECT_EQ(replaced->uid, created->uid);
+  EXPECT_EQ(replaced->created_at, created->created_at);
+  EXPECT_GT(replaced->resource_version, created->resource_version);
+  auto got = db.get_resource("WorkflowTemplate", "default", "build");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body["spec"]["image"], "v2");
+  auto all = db.list_resources("WorkflowTemplate", "");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 1u);
+}
+
+TEST_F(store_test, get_and_delete_of_a_missing_resource_are_not_found) {
+  auto& db = open();
+  auto got = db.get_resource("WorkflowTemplate", "default", "ghost");
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, errc::not_found);
+  EXPECT_EQ(got.error().message, "WorkflowTemplate default/ghost not found");
+  auto deleted = db.delete_resource("WorkflowTemplate", "default", "ghost");
+  ASSERT_FALSE(deleted);
+  EXPECT_EQ(deleted.error().code, errc::not_found);
+}
+
+TEST_F(store_test, delete_removes_the_resource) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("default", "build")));
+  ASSERT_TRUE(db.delete_resource("WorkflowTemplate", "default", "build"));
+  auto got = db.get_resource("WorkflowTemplate", "default", "build");
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, errc::not_found);
+  EXPECT_TRUE(db.create_resource(template_record("default", "build")));
+}
+
+TEST_F(store_test, list_filters_by_namespace_or_returns_every_namespace) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("team-b", "z")));
+  ASSERT_TRUE(db.create_resource(template_record("team-a", "y")));
+  ASSERT_TRUE(db.create_resource(template_record("team-a", "x")));
+  auto sensor = template_record("team-a", "s");
+  sensor.kind = "Sensor";
+  ASSERT_TRUE(db.create_resource(sensor));
+
+  auto team_a = db.list_resources("WorkflowTemplate", "team-a");
+  ASSERT_TRUE(team_a);
+  ASSERT_EQ(team_a->size(), 2u);
+  EXPECT_EQ((*team_a)[0].name, "x");
+  EXPECT_EQ((*team_a)[1].name, "y");
+
+  auto all = db.list_resources("WorkflowTemplate", "");
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[2].namespace_, "team-b");
+
+  auto none = db.list_resources("WorkflowTemplate", "nobody");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(store_test, cluster_scoped_resource_has_no_namespace) {
+  auto& db = open();
+  resource_record r = template_record("", "shared");
+  r.kind = "ClusterWorkflowTemplate";
+  r.body["metadata"] = {{"namespace", "stray"}};
+  auto created = db.create_resource(r);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_FALSE(created->body["metadata"].contains("namespace"));
+  auto got = db.get_resource("ClusterWorkflowTemplate", "", "shared");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->uid, created->uid);
+  auto again = db.create_resource(r);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message, "ClusterWorkflowTemplate shared already exists");
+  auto listed = db.list_resources("ClusterWorkflowTemplate", "");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 1u);
+}
+
+TEST_F(store_test, resource_without_name_or_with_a_non_object_body_is_invalid) {
+  auto& db = open();
+  auto unnamed = db.create_resource(template_record("default", ""));
+  ASSERT_FALSE(unnamed);
+  EXPECT_EQ(unnamed.error().code, errc::invalid_argument);
+  auto r = template_record("default", "build");
+  r.body = nlohmann::json::array({1, 2});
+  auto bad_body = db.apply_resource(r);
+  ASSERT_FALSE(bad_body);
+  EXPECT_EQ(bad_body.error().code, errc::invalid_argument);
+}
+
+TEST_F(store_test, body_with_invalid_utf8_is_stored_not_thrown) {
+  auto& db = open();
+  auto r = template_record("default", "build");
+  r.body["spec"]["note"] = std::string("bad \xff byte");
+  auto created = db.create_resource(r);
+  ASSERT_TRUE(created) << created.error().message;
+  auto got = db.get_resource("WorkflowTemplate", "default", "build");
+  EXPECT_TRUE(got);
+}
+
+// ---- workflows -------------------------------------------------------------
+
+TEST_F(store_test, workflow_create_get_and_name_clash) {
+  auto& db = open();
+  auto created = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_FALSE(created->uid.empty());
+  EXPECT_EQ(created->body["metadata"]["name"], "hello");
+  auto got = db.get_workflow("default", "hello");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->uid, created->uid);
+  EXPECT_EQ(got->phase, "Pending");
+  EXPECT_EQ(got->finished_at, "");
+
+  auto clash = db.create_workflow(workflow("default", "hello"));
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, errc::already_exists);
+  EXPECT_EQ(clash.error().message, "Workflow default/hello already exists");
+
+  auto same_uid = workflow("default", "other");
+  same_uid.uid = created->uid;
+  auto uid_clash = db.create_workflow(same_uid);
+  ASSERT_FALSE(uid_clash);
+  EXPECT_EQ(uid_clash.error().code, errc::already_exists);
+}
+
+TEST_F(store_test, workflow_update_takes_phase_and_finish_time_from_status) {
+  auto& db = open();
+  auto created = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(created);
+  auto w = workflow("default", "hello");
+  w.phase.clear();
+  w.body["status"] = {{"phase", "Succeeded"}, {"finishedAt", "2024-05-01T10:00:05Z"}};
+  auto updated = db.update_workflow(w);
+  ASSERT_TRUE(updated) << updated.error().message;
+  EXPECT_EQ(updated->uid, created->uid);
+  EXPECT_EQ(updated->created_at, created->created_at);
+  EXPECT_GT(updated->resource_version, created->resource_version);
+  auto got = db.get_workflow("default", "hello");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->phase, "Succeeded");
+  EXPECT_EQ(got->finished_at, "2024-05-01T10:00:05Z");
+  EXPECT_EQ(got->body["status"]["phase"], "Succeeded");
+
+  auto missing = db.update_workflow(workflow("default", "ghost"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, errc::not_found);
+}
+
+TEST_F(store_test, workflows_list_newest_first_with_limit_and_namespace) {
+  auto& db = open();
+  for (const auto* name : {"w1", "w2", "w3", "w4"}) {
+    ASSERT_TRUE(db.create_workflow(workflow("default", name)));
+  }
+  ASSERT_TRUE(db.create_workflow(workflow("other", "o1")));
+  // Updating an old workflow does not make it newer.
+  ASSERT_TRUE(db.update_workflow(workflow("default", "w1")));
+
+  auto two = db.list_workflows("default", 2);
+  ASSERT_TRUE(two);
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0].name, "w4");
+  EXPECT_EQ((*two)[1].name, "w3");
+
+  auto all_default = db.list_workflows("default");
+  ASSERT_TRUE(all_default);
+  ASSERT_EQ(all_default->size(), 4u);
+  EXPECT_EQ(all_default->back().name, "w1");
+
+  auto everywhere = db.list_workflows("");
+  ASSERT_TRUE(everywhere);
+  ASSERT_EQ(everywhere->size(), 5u);
+  EXPECT_EQ(everywhere->front().name, "o1");
+}
+
+TEST_F(store_test, put_nodes_inserts_and_replaces_and_delete_workflow_removes_them) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  std::vector<node_record> nodes = {
+      {w->uid, "hello-1", "hello[0]", "Running", {{"phase", "Running"}}},
+      {w->uid, "hello", "hello", "Running", {{"phase", "Running"}}},
+  };
+  ASSERT_TRUE(db.put_nodes(nodes));
+  nodes[0].phase = "Succeeded";
+  nodes[0].body = {{"phase", "Succeeded"}};
+  ASSERT_TRUE(db.put_nodes({nodes[0]}));
+
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].node_id, "hello");
+  EXPECT_EQ((*listed)[1].node_id, "hello-1");
+  EXPECT_EQ((*listed)[1].phase, "Succeeded");
+  EXPECT_EQ((*listed)[1].body["phase"], "Succeeded");
+
+  ASSERT_TRUE(db.delete_workflow("default", "hello"));
+  auto after = db.list_nodes(w->uid);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty());
+  auto gone = db.get_workflow("default", "hello");
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, errc::not_found);
+  auto again = db.delete_workflow("default", "hello");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, errc::not_found);
+}
+
+TEST_F(store_test, put_nodes_for_an_unknown_workflow_is_not_found_and_writes_nothing) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  auto put = db.put_nodes({{w->uid, "a", "a", "Running", {}}, {"no-such-uid", "b", "b", "", {}}});
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().code, errc::not_found);
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed);
+  EXPECT_TRUE(listed->empty());
+}
+
+// ---- journal -----------------------------------------------------------------
+
+TEST_F(store_test, second_append_of_same_event_id_is_a_duplicate) {
+  auto& db = open();
+  auto first = db.append_event(event("delivery-1"));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(first->duplicate);
+  auto second = db.append_event(event("delivery-1"));
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->duplicate);
+  EXPECT_EQ(second->sequence, first->sequence);
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 1u);
+}
+
+TEST_F(store_test, events_read_in_sequence_order_after_a_sequence) {
+  auto& db = open();
+  std::vector<std::int64_t> sequences;
+  for (int i = 0; i < 5; ++i) {
+    auto appended = db.append_event(event("e" + std::to_string(i)));
+    ASSERT_TRUE(appended);
+    sequences.push_back(appended->sequence);
+  }
+  EXPECT_TRUE(std::is_sorted(sequences.begin(), sequences.end()));
+  auto after = db.read_events(sequences[1], 2);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0].sequence, sequences[2]);
+  EXPECT_EQ((*after)[0].id, "e2");
+  EXPECT_EQ((*after)[1].id, "e3");
+  EXPECT_EQ((*after)[0].source, "webhook");
+  EXPECT_EQ((*after)[0].time, "2024-05-01T10:00:00Z");
+  EXPECT_EQ((*after)[0].body["data"]["id"], "e2");
+  auto rest = db.read_events(sequences[4], 10);
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(rest->empty());
+}
+
+TEST_F(store_test, trim_drops_old_events_but_keeps_the_newest) {
+  auto& db = open();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(db.append_event(
+        event("old" + std::to_string(i), "2024-01-01T00:00:0" + std::to_string(i) + "Z")));
+  }
+  ASSERT_TRUE(db.append_event(event("new", "2024-06-01T00:00:00Z")));
+
+  auto trimmed = db.trim_events("2024-03-01T00:00:00Z", 3);
+  ASSERT_TRUE(trimmed) << trimmed.error().message;
+  EXPECT_EQ(*trimmed, 4u);  // keeps old4, old5 (among the 3 newest) and new
+  auto left = db.read_events(0, 0);
+  ASSERT_TRUE(left);
+  ASSERT_EQ(left->size(), 3u);
+  EXPECT_EQ((*left)[0].id, "old4");
+  EXPECT_EQ((*left)[2].id, "new");
+
+  auto all_old = db.trim_events("2024-03-01T00:00:00Z", 0);
+  ASSERT_TRUE(all_old);
+  EXPECT_EQ(*all_old, 2u);
+  left = db.read_events(0, 0);
+  ASSERT_TRUE(left);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].id, "new");
+}
+
+TEST_F(store_test, trim_with_a_bad_time_and_append_without_id_are_invalid) {
+  auto& db = open();
+  auto trimmed = db.trim_events("yesterday", 1);
+  ASSERT_FALSE(trimmed);
+  EXPECT_EQ(trimmed.error().code, errc::invalid_argument);
+  auto appended = db.append_event(event(""));
+  ASSERT_FALSE(appended);
+  EXPECT_EQ(appended.error().code, errc::invalid_argument);
+}
+
+TEST_F(store_test, journal_survives_reopen_and_sequences_continue) {
+  open();
+  auto first = db_->append_event(event("a"));
+  ASSERT_TRUE(first);
+  close();
+  auto& db = open();
+  auto dup = db.append_event(event("a"));
+  ASSERT_TRUE(dup);
+  EXPECT_TRUE(dup->duplicate);
+  auto next = db.append_event(event("b"));
+  ASSERT_TRUE(next);
+  EXPECT_GT(next->sequence, first->sequence);
+}
+
+// ---- state -------------------------------------------------------------------
+
+TEST_F(store_test, state_put_get_replace_and_delete) {
+  auto& db = open();
+  auto absent = db.get_state("cron", "default", "nightly");
+  ASSERT_TRUE(absent);
+  EXPECT_FALSE(absent->has_value());
+
+  ASSERT_TRUE(db.put_state("cron", "default", "nightly", {{"lastScheduleTime", "t1"}}));
+  ASSERT_TRUE(db.put_state("sensor", "default", "nightly", {{"handled", 3}}));
+  ASSERT_TRUE(db.put_state("cron", "default", "nightly", {{"lastScheduleTime", "t2"}}));
+  auto got = db.get_state("cron", "default", "nightly");
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((**got)["lastScheduleTime"], "t2");
+
+  ASSERT_TRUE(db.delete_state("cron", "default", "nightly"));
+  auto deleted = db.get_state("cron", "default", "nightly");
+  ASSERT_TRUE(deleted);
+  EXPECT_FALSE(deleted->has_value());
+  auto other = db.get_state("sensor", "default", "nightly");
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->has_value());
+  EXPECT_TRUE(db.delete_state("cron", "default", "nightly"));
+}
+
+// ---- the writer ----------------------------------------------------------------
+
+TEST_F(store_test, concurrent_appends_all_land_with_unique_increasing_sequences) {
+  auto& db = open();
+  constexpr int threads = 8;
+  constexpr int per_thread = 200;
+  const auto before = db.stats();
+  std::vector<std::vector<std::int64_t>> seen(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        auto r = db.append_event(event("t" + std::to_string(t) + "-" + std::to_string(i)));
+        if (r) seen[t].push_back(r->sequence);
+      }
+    });
+  }
+  // A reader running beside the writer must only ever see whole events.
+  std::size_t reads = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto partial = db.read_events(0, 0);
+    ASSERT_TRUE(partial) << partial.error().message;
+    reads = std::max(reads, partial->size());
+  }
+  for (auto& w : workers) w.join();
+
+  std::set<std::int64_t> unique;
+  for (const auto& s : seen) {
+    ASSERT_EQ(s.size(), static_cast<std::size_t>(per_thread));
+    EXPECT_TRUE(std::is_sorted(s.begin(), s.end()));  // each caller saw its own order kept
+    unique.insert(s.begin(), s.end());
+  }
+  EXPECT_EQ(unique.size(), static_cast<std::size_t>(threads * per_thread));
+
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), static_cast<std::size_t>(threads * per_thread));
+  for (std::size_t i = 1; i < all->size(); ++i) {
+    ASSERT_LT((*all)[i - 1].sequence, (*all)[i].sequence);
+  }
+  const auto after = db.stats();
+  EXPECT_EQ(after.operations - before.operations, static_cast<std::uint64_t>(threads * per_thread));
+  EXPECT_LE(after.transactions - before.transactions, after.operations - before.operations);
+}
+
+// Starts `n` blocking calls on their own threads and returns once all of them
+// are queued in front of the paused writer.
+template <class F>
+std::vector<std::thread> queue_calls(sqlite_database& db, std::size_t n, F call) {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < n; ++i) threads.emplace_back(call, i);
+  db.wait_until_queued(n);
+  return threads;
+}
+
+TEST_F(store_test, queued_writes_commit_together_in_one_transaction) {
+  auto& db = open();
+  const auto before = db.stats();
+  db.pause_writer();
+  std::vector<result<append_outcome>> outcomes(6, make_error(errc::internal, "not run"));
+  auto threads = queue_calls(db, 6, [&](std::size_t i) {
+    outcomes[i] = db.append_event(event("batched-" + std::to_string(i)));
+  });
+  db.resume_writer();
+  for (auto& t : threads) t.join();
+
+  for (const auto& o : outcomes) EXPECT_TRUE(o) << o.error().message;
+  const auto after = db.stats();
+  EXPECT_EQ(after.transactions - before.transactions, 1u);
+  EXPECT_EQ(after.operations - before.operations, 6u);
+  EXPECT_GE(after.largest_batch, 6u);
+  EXPECT_LT(after.transactions - before.transactions, after.operations - before.operations);
+}
+
+TEST_F(store_test, batches_are_bounded_by_max_batch) {
+  settings_.max_batch = 2;
+  auto& db = open();
+  const auto before = db.stats();
+  db.pause_writer();
+  auto threads = queue_calls(db, 5, [&](std::size_t i) {
+    EXPECT_TRUE(db.put_state("cron", "default", "c" + std::to_string(i), {{"i", i}}));
+  });
+  db.resume_writer();
+  for (auto& t : threads) t.join();
+  const auto after = db.stats();
+  EXPECT_EQ(after.operations - before.operations, 5u);
+  EXPECT_EQ(after.transactions - before.transactions, 3u);
+  EXPECT_LE(after.largest_batch, 2u);
+}
+
+TEST_F(store_test, a_failing_operation_in_a_batch_does_not_fail_the_others) {
+  auto& db = open();
+  const auto before = db.stats();
+  db.pause_writer();
+  std::vector<result<resource_record>> creates(3, make_error(errc::internal, "not run"));
+  result<append_outcome> appended = make_error(errc::internal, "not run");
+  auto threads = queue_calls(db, 4, [&](std::size_t i) {
+    if (i == 3) {
+      appended = db.append_event(event("beside-a-failure"));
+    } else {
+      // Calls 0 and 1 clash on the same name; call 2 is unrelated.
+      creates[i] = db.create_resource(template_record("default", i < 2 ? "same" : "other"));
+    }
+  });
+  db.resume_writer();
+  for (auto& t : threads) t.join();
+
+  const int same_ok = (creates[0].ok() ? 1 : 0) + (creates[1].ok() ? 1 : 0);
+  EXPECT_EQ(same_ok, 1);
+  const auto& loser = creates[0].ok() ? creates[1] : creates[0];
+  const auto& winner = creates[0].ok() ? creates[0] : creates[1];
+  ASSERT_FALSE(loser);
+  EXPECT_EQ(loser.error().code, errc::already_exists);
+  EXPECT_EQ(loser.error().message, "WorkflowTemplate default/same already exists");
+  EXPECT_TRUE(creates[2]) << creates[2].error().message;
+  EXPECT_TRUE(appended) << appended.error().message;
+
+  const auto after = db.stats();
+  EXPECT_EQ(after.transactions - before.transactions, 1u);
+  auto same = db.get_resource("WorkflowTemplate", "default", "same");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->uid, winner->uid);
+  EXPECT_TRUE(db.get_resource("WorkflowTemplate", "default", "other"));
+  auto events = db.read_events(0, 0);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), 1u);
+}
+
+TEST_F(store_test, a_failed_commit_fails_every_operation_in_the_batch) {
+  auto& db = open();
+  db.fail_next_commit();
+  db.pause_writer();
+  std::vector<result<void>> outcomes(3, result<void>());
+  auto threads = queue_calls(db, 3, [&](std::size_t i) {
+    outcomes[i] = db.put_state("sensor", "default", "s" + std::to_string(i), {{"i", i}});
+  });
+  db.resume_writer();
+  for (auto& t : threads) t.join();
+
+  for (const auto& o : outcomes) {
+    ASSERT_FALSE(o);
+    EXPECT_EQ(o.error().code, errc::unavailable);
+  }
+  EXPECT_EQ(db.stats().failed_transactions, 1u);
+  for (int i = 0; i < 3; ++i) {
+    auto got = db.get_state("sensor", "default", "s" + std::to_string(i));
+    ASSERT_TRUE(got);
+    EXPECT_FALSE(got->has_value());
+  }
+  // The store recovers: the next write commits.
+  EXPECT_TRUE(db.put_state("sensor", "default", "s0", {{"i", 0}}));
+  auto got = db.get_state("sensor", "default", "s0");
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->has_value());
+}
+
+TEST_F(store_test, closing_drains_queued_writes) {
+  auto& db = open();
+  db.pause_writer();
+  std::vector<result<append_outcome>> outcomes(3, make_error(errc::internal, "not run"));
+  auto threads = queue_calls(db, 3, [&](std::size_t i) {
+    outcomes[i] = db.append_event(event("drained-" + std::to_string(i)));
+  });
+  close();  // still paused: closing must resume and drain
+  for (auto& t : threads) t.join();
+  for (const auto& o : outcomes) EXPECT_TRUE(o) << o.error().message;
+
+  auto& reopened = open();
+  auto events = reopened.read_events(0, 0);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), 3u);
+}
+
+TEST_F(store_test, commit_window_still_commits_every_write) {
+  settings_.commit_window = std::chrono::microseconds(200);
+  auto& db = open();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        EXPECT_TRUE(db.append_event(event("w" + std::to_string(t) + "-" + std::to_string(i))));
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  auto events = db.read_events(0, 0);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), 80u);
+}
+
+TEST_F(store_test, open_fails_cleanly_when_the_data_dir_is_a_file) {
+  fs::create_directories(dir_);
+  { std::ofstream(dir_ / "file") << "x"; }
+  settings_.data_dir = dir_ / "file";
+  auto opened = database::open(settings_);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, errc::unavailable);
+}
+
+}  // namespace
+}  // namespace kairos::store
