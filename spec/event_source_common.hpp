@@ -15,11 +15,11 @@
 
 #include "kairos/spec/event_source.hpp"
 #include "kairos/spec/secret.hpp"
+#include "readers.hpp"
 #include "yaml_reader.hpp"
 
 namespace kairos::spec {
 
-void read_fields(map_reader& m, secret_key_selector& out);
 void read_fields(map_reader& m, tls_config& out);
 void read_fields(map_reader& m, sasl_config& out);
 void read_fields(map_reader& m, event_backoff& out);

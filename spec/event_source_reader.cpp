@@ -125,24 +125,6 @@ std::string check_broker_list(std::string_view text) {
   return {};
 }
 
-void read_fields(map_reader& m, secret_key_selector& out) {
-  if (m.required("name", out.name)) {
-    if (auto why = check_dns1123_subdomain(out.name); !why.empty())
-      m.error("name", "invalid secret name '" + out.name + "': " + why);
-  }
-  if (m.required("key", out.key)) {
-    const bool ok = !out.key.empty() && out.key != "." && out.key != ".." &&
-                    std::all_of(out.key.begin(), out.key.end(), [](char c) {
-                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                             (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-                    });
-    if (!ok)
-      m.error("key", "invalid secret key '" + out.key +
-                         "': must consist of alphanumeric characters, '-', '_' or '.'");
-  }
-  m.optional("optional", out.optional);
-}
-
 void read_fields(map_reader& m, tls_config& out) {
   m.optional("caCertSecret", out.ca_cert_secret);
   m.optional("clientCertSecret", out.client_cert_secret);

@@ -15,7 +15,9 @@ namespace kairos::spec {
 
 namespace {
 
-bool is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 std::string check_dns1123(std::string_view value, std::size_t max, bool allow_dots) {
   if (value.empty()) return "must not be empty";
@@ -33,8 +35,31 @@ std::string check_dns1123(std::string_view value, std::size_t max, bool allow_do
 
 }  // namespace
 
-std::string check_dns1123_subdomain(std::string_view value) { return check_dns1123(value, 253, true); }
-std::string check_dns1123_label(std::string_view value) { return check_dns1123(value, 63, false); }
+std::string check_dns1123_subdomain(std::string_view value) {
+  return check_dns1123(value, 253, true);
+}
+std::string check_dns1123_label(std::string_view value) {
+  return check_dns1123(value, 63, false);
+}
+
+void read_fields(map_reader& m, secret_key_selector& out) {
+  // A name built from a template ({{...}}) is only known at run time.
+  if (m.required("name", out.name) && out.name.find("{{") == std::string::npos) {
+    if (auto why = check_dns1123_subdomain(out.name); !why.empty())
+      m.error("name", "invalid secret name '" + out.name + "': " + why);
+  }
+  if (m.required("key", out.key)) {
+    const bool ok = !out.key.empty() && out.key != "." && out.key != ".." &&
+                    std::all_of(out.key.begin(), out.key.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                             (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+                    });
+    if (!ok)
+      m.error("key", "invalid secret key '" + out.key +
+                         "': must consist of alphanumeric characters, '-', '_' or '.'");
+  }
+  m.optional("optional", out.optional);
+}
 
 void read_fields(map_reader& m, object_meta& out) {
   m.optional("name", out.name);
@@ -77,7 +102,8 @@ void read_document(const YAML::Node& doc, reader_context& ctx, std::vector<resou
   if (top.required("kind", kind_text)) {
     k = parse_kind(kind_text);
     if (!k) {
-      std::string message = "unknown kind '" + kind_text + "'; kairos reads Workflow, "
+      std::string message = "unknown kind '" + kind_text +
+                            "'; kairos reads Workflow, "
                             "WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow, "
                             "EventSource and Sensor";
       const auto names = kind_names();
@@ -122,19 +148,21 @@ void read_document(const YAML::Node& doc, reader_context& ctx, std::vector<resou
       map_reader mm(meta_node, "metadata", ctx);
       if (meta.name.empty()) {
         if (*k != kind::workflow || meta.generate_name.empty()) {
-          mm.error_at_map("metadata.name",
-                          *k == kind::workflow ? "required field is missing (or set generateName)"
+          mm.error_at_map("metadata.name", *k == kind::workflow
+                                               ? "required field is missing (or set generateName)"
                                                : "required field is missing");
         }
       } else if (auto why = check_dns1123_subdomain(meta.name); !why.empty()) {
         mm.error("name", "invalid name '" + meta.name + "': " + why);
       } else if (*k == kind::workflow && meta.name.size() > 63) {
-        mm.error("name", "invalid name '" + meta.name + "': a workflow name must be no more than 63 characters");
+        mm.error("name", "invalid name '" + meta.name +
+                             "': a workflow name must be no more than 63 characters");
       }
       if (!meta.generate_name.empty()) {
         // generateName is a prefix: the same rules, minus the final character.
         auto why = check_dns1123_subdomain(meta.generate_name + "x");
-        if (!why.empty()) mm.error("generateName", "invalid generateName '" + meta.generate_name + "': " + why);
+        if (!why.empty())
+          mm.error("generateName", "invalid generateName '" + meta.generate_name + "': " + why);
       }
       if (is_namespaced(*k)) {
         if (meta.namespace_.empty()) meta.namespace_ = std::string(default_namespace);
@@ -200,8 +228,9 @@ load_result load_text(std::string_view text, std::string_view source_name) {
     std::size_t budget = max_expanded_nodes;
     if (!within_budget(doc, 0, budget)) {
       ctx.error(doc.Mark(), "",
-                "document nests deeper than " + std::to_string(max_depth) + " levels or expands to more than " +
-                    std::to_string(max_expanded_nodes) + " nodes through aliases");
+                "document nests deeper than " + std::to_string(max_depth) +
+                    " levels or expands to more than " + std::to_string(max_expanded_nodes) +
+                    " nodes through aliases");
       continue;
     }
     try {

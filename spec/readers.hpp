@@ -6,6 +6,7 @@
 #include "kairos/spec/cron_workflow.hpp"
 #include "kairos/spec/event_source.hpp"
 #include "kairos/spec/metadata.hpp"
+#include "kairos/spec/secret.hpp"
 #include "kairos/spec/sensor.hpp"
 #include "kairos/spec/workflow.hpp"
 #include "yaml_reader.hpp"
@@ -13,6 +14,8 @@
 namespace kairos::spec {
 
 void read_fields(map_reader& m, object_meta& out);
+// Every secretKeyRef-shaped field, in every kind.
+void read_fields(map_reader& m, secret_key_selector& out);
 void read_fields(map_reader& m, workflow_spec& out);
 void read_fields(map_reader& m, cron_workflow_spec& out);
 void read_fields(map_reader& m, event_source_spec& out);

@@ -59,7 +59,6 @@ struct wf_http_header_source {
 
 static void read_fields(map_reader& m, wf_empty_marker& out);
 static void read_fields(map_reader& m, wf_http_header_source& out);
-static void read_fields(map_reader& m, secret_key_selector& out);
 static void read_fields(map_reader& m, parameter_value_from& out);
 static void read_fields(map_reader& m, parameter& out);
 static void read_fields(map_reader& m, tar_strategy& out);
@@ -389,15 +388,6 @@ static void read_fields(map_reader&, wf_empty_marker&) {}
 
 static void read_fields(map_reader& m, wf_http_header_source& out) {
   m.optional("secretKeyRef", out.secret_key_ref);
-}
-
-static void read_fields(map_reader& m, secret_key_selector& out) {
-  if (m.required("name", out.name) && !is_templated(out.name)) {
-    if (auto why = check_dns1123_subdomain(out.name); !why.empty())
-      m.error("name", "invalid secret name '" + out.name + "': " + why);
-  }
-  m.required("key", out.key);
-  m.optional("optional", out.optional);
 }
 
 static void read_fields(map_reader& m, parameter_value_from& out) {
