@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <limits>
-#include <sstream>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <random>
+#include <sstream>
 #include <vector>
 
 #include <date/date.h>

@@ -42,6 +42,8 @@ std::optional<kind> parse_collection(std::string_view collection) noexcept {
   return std::nullopt;
 }
 
-bool is_namespaced(kind k) noexcept { return k != kind::cluster_workflow_template; }
+bool is_namespaced(kind k) noexcept {
+  return k != kind::cluster_workflow_template;
+}
 
 }  // namespace kairos::spec

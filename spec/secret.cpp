@@ -34,8 +34,8 @@ result<secret_value> secret_resolver::resolve(const secret_key_selector& ref) co
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (ref.optional) return secret_value{};
-    return make_error(errc::not_found, "secret " + ref.name + "/" + ref.key + " not found: expected the file " +
-                                           path.string());
+    return make_error(errc::not_found, "secret " + ref.name + "/" + ref.key +
+                                           " not found: expected the file " + path.string());
   }
   std::ostringstream content;
   content << in.rdbuf();

@@ -79,7 +79,8 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
 
 std::optional<double> parse_float(std::string_view s) {
   static const std::regex pattern(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") return std::numeric_limits<double>::infinity();
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf")
+    return std::numeric_limits<double>::infinity();
   if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -std::numeric_limits<double>::infinity();
   if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
   if (!std::regex_match(s.begin(), s.end(), pattern)) return std::nullopt;
@@ -178,8 +179,7 @@ bool read_value(const YAML::Node& node, const std::string& path, reader_context&
   return true;
 }
 
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
-                double& out) {
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, double& out) {
   if (node.IsScalar()) {
     if (auto f = parse_float(node.Scalar()); f && std::isfinite(*f)) {
       out = *f;
@@ -272,7 +272,9 @@ void map_reader::unsupported(std::initializer_list<std::string_view> keys) {
   for (auto k : keys) unsupported(k);
 }
 
-void map_reader::ignored(std::string_view key) { declare(key); }
+void map_reader::ignored(std::string_view key) {
+  declare(key);
+}
 
 void map_reader::ignored(std::initializer_list<std::string_view> keys) {
   for (auto k : keys) declare(k);

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "kairos/spec/diagnostic.hpp"
 
@@ -53,7 +53,9 @@ class map_reader;
 // .cpp, `static` at namespace kairos::spec scope is fine; not in an anonymous
 // namespace, which argument-dependent lookup does not see).
 template <class T>
-concept readable_struct = requires(map_reader& m, T& t) { read_fields(m, t); };
+concept readable_struct = requires(map_reader& m, T& t) {
+  read_fields(m, t);
+};
 
 // Scalar readers. They accept any scalar for strings (YAML `5` is the string
 // "5" where a string is expected, as in Argo's AnyString), and report
@@ -64,8 +66,7 @@ bool read_value(const YAML::Node& node, const std::string& path, reader_context&
 bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
                 std::int64_t& out);
 bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, int& out);
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
-                double& out);
+bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, double& out);
 // Free-form data (parameter values, withItems, payloads): any YAML.
 bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
                 nlohmann::json& out);

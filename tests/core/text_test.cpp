@@ -35,7 +35,8 @@ TEST(rfc3339, formats_utc_and_parses_offsets_back) {
 TEST(random_names, suffix_and_uuid_have_the_expected_shape) {
   EXPECT_TRUE(std::regex_match(random_suffix(5), std::regex("[a-z0-9]{5}")));
   EXPECT_TRUE(std::regex_match(
-      random_uuid(), std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+      random_uuid(),
+      std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
   EXPECT_NE(random_uuid(), random_uuid());
 }
 

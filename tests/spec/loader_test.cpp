@@ -57,7 +57,8 @@ TEST(loader, wrong_api_version_is_reported_at_its_value) {
   text.replace(text.find("argoproj.io/v1alpha1"), 20, "batch/v1");
   auto r = load_text(text, "t.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(first_error(r), "t.yaml:1:13: apiVersion: expected argoproj.io/v1alpha1, got 'batch/v1'");
+  EXPECT_EQ(first_error(r),
+            "t.yaml:1:13: apiVersion: expected argoproj.io/v1alpha1, got 'batch/v1'");
   EXPECT_TRUE(r.resources.empty());
 }
 
@@ -66,7 +67,8 @@ TEST(loader, unknown_kind_names_the_kinds_and_suggests_the_closest) {
   text.replace(text.find("WorkflowTemplate"), 16, "WorkflowTemplat");
   auto r = load_text(text, "t.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(first_error(r).find("t.yaml:2:7: kind: unknown kind 'WorkflowTemplat'"), std::string::npos)
+  EXPECT_NE(first_error(r).find("t.yaml:2:7: kind: unknown kind 'WorkflowTemplat'"),
+            std::string::npos)
       << first_error(r);
   EXPECT_NE(first_error(r).find("did you mean WorkflowTemplate?"), std::string::npos);
 }

@@ -26,6 +26,8 @@ struct error {
   std::string message;
 };
 
-inline error make_error(errc code, std::string message) { return error{code, std::move(message)}; }
+inline error make_error(errc code, std::string message) {
+  return error{code, std::move(message)};
+}
 
 }  // namespace kairos

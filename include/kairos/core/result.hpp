@@ -15,8 +15,10 @@ namespace kairos {
 template <class T>
 class [[nodiscard]] result {
  public:
-  result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  result(kairos::error err) : state_(std::in_place_index<1>, std::move(err)) {}  // NOLINT(google-explicit-constructor)
+  result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  result(kairos::error err)
+      : state_(std::in_place_index<1>, std::move(err)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
@@ -55,7 +57,8 @@ template <>
 class [[nodiscard]] result<void> {
  public:
   result() = default;
-  result(kairos::error err) : error_(std::move(err)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  result(kairos::error err)
+      : error_(std::move(err)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }

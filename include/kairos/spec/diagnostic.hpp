@@ -10,8 +10,8 @@ namespace kairos::spec {
 // `sensor.yaml:14:9: spec.triggers[0].template.http.url: not an absolute URL`.
 struct diagnostic {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based; 0 when unknown
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
   std::string path;  // YAML path such as spec.templates[2].dag.tasks[0].name
   std::string message;
 

@@ -16,9 +16,9 @@ enum class kind {
   sensor,
 };
 
-inline constexpr kind all_kinds[] = {kind::workflow,      kind::workflow_template,
-                                     kind::cluster_workflow_template, kind::cron_workflow,
-                                     kind::event_source,  kind::sensor};
+inline constexpr kind all_kinds[] = {
+    kind::workflow,      kind::workflow_template, kind::cluster_workflow_template,
+    kind::cron_workflow, kind::event_source,      kind::sensor};
 
 // "Workflow", "WorkflowTemplate", ...
 std::string_view kind_name(kind k) noexcept;

@@ -16,7 +16,8 @@ namespace kairos::spec {
 
 // Workflow, WorkflowTemplate and ClusterWorkflowTemplate share one spec type,
 // as they do in Argo.
-using resource_spec = std::variant<workflow_spec, cron_workflow_spec, event_source_spec, sensor_spec>;
+using resource_spec =
+    std::variant<workflow_spec, cron_workflow_spec, event_source_spec, sensor_spec>;
 
 // One loaded, validated manifest.
 struct resource {
