@@ -263,7 +263,19 @@ response resource_handlers::get_workflow(const request& req) {
   if (!ns) return error_response(ns.error());
   auto found = db_.get_workflow(*ns, req.param("name"));
   if (!found) return error_response(found.error());
-  return json_response(render(*found));
+  // The engine stores nodes apart from the workflow (one row each, written
+  // as they change); Argo's shape has them under status.nodes.
+  auto nodes = db_.list_nodes(found->uid);
+  if (!nodes) return error_response(nodes.error());
+  auto body = render(*found);
+  if (!nodes->empty() && body.is_object()) {
+    auto& status = body["status"];
+    if (!status.is_object()) status = nlohmann::json::object();
+    auto& map = status["nodes"];
+    if (!map.is_object()) map = nlohmann::json::object();
+    for (auto& n : *nodes) map[n.node_id] = std::move(n.body);
+  }
+  return json_response(std::move(body));
 }
 
 response resource_handlers::delete_workflow(const request& req) {

@@ -1,10 +1,135 @@
 #include "local_runner.hpp"
 
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "kairos/core/text.hpp"
+#include "kairos/spec/kind.hpp"
+
+#if KAIROS_HAVE_LOCAL_EXECUTOR
+#include "kairos/engine/local_executor.hpp"
+#endif
+
 namespace kairos::cli {
 
-result<nlohmann::json> run_workflow_locally(const spec::resource& /*workflow*/,
-                                            const parameter_list& /*parameters*/) {
-  return make_error(errc::unavailable, "workflow execution is not available yet in this build");
+namespace fs = std::filesystem;
+
+namespace {
+
+#if !KAIROS_HAVE_LOCAL_EXECUTOR
+// Until the local executor is part of the build every node fails to start,
+// saying why, so the rest of the engine still runs end to end.
+class unavailable_executor final : public engine::executor {
+ public:
+  explicit unavailable_executor(fs::path logs) : logs_(std::move(logs)) {}
+  engine::executor_capabilities capabilities() const override {
+    return {false, "no local executor in this build"};
+  }
+  void start(engine::task, completion done) override {
+    engine::outcome o;
+    o.what = engine::outcome::kind::failed_to_start;
+    o.message = "no local executor in this build";
+    done(std::move(o));
+  }
+  void kill(const std::string&, const std::string&) override {}
+  fs::path log_path(const std::string& uid, const std::string& node) const override {
+    return logs_ / uid / (node + ".log");
+  }
+
+ private:
+  fs::path logs_;
+};
+#endif
+
+}  // namespace
+
+struct engine_host::io {
+  boost::asio::io_context context;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+      context.get_executor()};
+  std::thread thread;
+};
+
+result<std::unique_ptr<engine_host>> engine_host::start(store::database& db,
+                                                        const fs::path& data_dir) {
+  std::unique_ptr<engine_host> host(new engine_host());
+  host->io_ = std::make_unique<io>();
+#if KAIROS_HAVE_LOCAL_EXECUTOR
+  engine::local_executor_settings es;
+  es.nodes_root = data_dir / "nodes";
+  es.artifacts_root = data_dir / "artifacts";
+  host->executor_ = std::make_unique<engine::local_executor>(host->io_->context.get_executor(), es);
+#else
+  host->executor_ = std::make_unique<unavailable_executor>(data_dir / "nodes");
+#endif
+  host->io_->thread = std::thread([h = host->io_.get()] { h->context.run(); });
+  engine::runtime_settings rs;
+  rs.data_dir = data_dir;
+  host->runtime_ =
+      std::make_unique<engine::runtime>(rs, db, *host->executor_, system_clock::instance());
+  return host;
+}
+
+engine_host::~engine_host() {
+  if (runtime_) runtime_->stop();
+  runtime_.reset();
+  if (io_) {
+    io_->work.reset();
+    io_->context.stop();
+    if (io_->thread.joinable()) io_->thread.join();
+  }
+  executor_.reset();
+}
+
+engine::executor_capabilities engine_host::capabilities() const {
+  return executor_->capabilities();
+}
+
+result<nlohmann::json> run_workflow_locally(const spec::resource& workflow,
+                                            const std::vector<const spec::resource*>& also_store,
+                                            const parameter_list& parameters,
+                                            const local_run_settings& settings) {
+  fs::path dir = settings.data_dir;
+  const bool temporary = dir.empty();
+  if (temporary) dir = fs::temp_directory_path() / ("kairos-run-" + random_suffix(10));
+  struct cleanup {
+    fs::path dir;
+    bool active;
+    ~cleanup() {
+      std::error_code ec;
+      if (active) fs::remove_all(dir, ec);
+    }
+  } remove_after{dir, temporary};
+
+  store::settings ss;
+  ss.data_dir = dir;
+  auto db = store::database::open(ss);
+  if (!db)
+    return make_error(db.error().code,
+                      "cannot open the store in " + dir.string() + ": " + db.error().message);
+  for (const auto* r : also_store) {
+    store::resource_record record;
+    record.kind = std::string(spec::kind_name(r->kind));
+    record.namespace_ = spec::is_namespaced(r->kind) ? r->metadata.namespace_ : std::string();
+    record.name = r->metadata.name;
+    record.body = r->manifest;
+    if (auto applied = (*db)->apply_resource(std::move(record)); !applied)
+      return std::move(applied).error();
+  }
+  auto host = engine_host::start(**db, dir);
+  if (!host) return std::move(host).error();
+  auto& rt = (*host)->runtime();
+  if (auto resumed = rt.recover(); !resumed) return std::move(resumed).error();
+  engine::submit_options opts;
+  opts.parameters = parameters;
+  auto submitted = rt.submit(workflow, opts);
+  if (!submitted) return std::move(submitted).error();
+  return rt.wait(submitted->namespace_, submitted->name, settings.timeout);
 }
 
 }  // namespace kairos::cli

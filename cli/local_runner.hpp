@@ -1,19 +1,55 @@
 #pragma once
 
+#include <chrono>
+#include <filesystem>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "kairos/core/result.hpp"
+#include "kairos/engine/executor.hpp"
+#include "kairos/engine/runtime.hpp"
 #include "kairos/spec/resource.hpp"
+#include "kairos/store/store.hpp"
 #include "parameters.hpp"
 
 namespace kairos::cli {
 
-// Runs one validated Workflow in-process, without a server, and returns the
-// finished Workflow object (metadata, spec, status). The engine replaces this
-// stand-in; `kairos run` only renders what it returns.
+// The engine as a process runs it: the local process executor (with its own
+// I/O thread) and the runtime over a store. Stopping (or destroying) stops
+// the runtime before the executor.
+class engine_host {
+ public:
+  static result<std::unique_ptr<engine_host>> start(store::database& db,
+                                                    const std::filesystem::path& data_dir);
+  ~engine_host();
+  engine_host(const engine_host&) = delete;
+  engine_host& operator=(const engine_host&) = delete;
+
+  engine::runtime& runtime() { return *runtime_; }
+  engine::executor_capabilities capabilities() const;
+
+ private:
+  engine_host() = default;
+  struct io;
+  std::unique_ptr<io> io_;
+  std::unique_ptr<engine::executor> executor_;
+  std::unique_ptr<engine::runtime> runtime_;
+};
+
+struct local_run_settings {
+  // Empty: a temporary directory, removed afterwards.
+  std::filesystem::path data_dir;
+  std::chrono::milliseconds timeout{std::chrono::hours(24)};
+};
+
+// Runs one validated Workflow in-process with the engine (WorkflowTemplates
+// in `also_store` are stored first, so templateRef works) and returns the
+// finished Workflow object with status.nodes.
 result<nlohmann::json> run_workflow_locally(const spec::resource& workflow,
-                                            const parameter_list& parameters);
+                                            const std::vector<const spec::resource*>& also_store,
+                                            const parameter_list& parameters,
+                                            const local_run_settings& settings);
 
 }  // namespace kairos::cli

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "commands/commands.hpp"
+#include "commands/cron_next.hpp"
 #include "output.hpp"
 #include "printer.hpp"
 
@@ -147,6 +148,7 @@ int run_cron_action(context& ctx, const std::vector<std::string>& names, std::st
 void add_cron_command(CLI::App& app, context& ctx) {
   auto* cron = app.add_subcommand("cron", "Manage CronWorkflows");
   cron->require_subcommand(1);
+  add_cron_next_command(*cron, ctx);
 
   auto all = std::make_shared<bool>(false);
   auto* list = cron->add_subcommand("list", "List CronWorkflows");

@@ -1,3 +1,4 @@
+#include <cctype>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@ using json = nlohmann::json;
 
 struct logs_options {
   std::string name;
+  std::string node;  // node id, name or display name; empty: every node
   bool follow = false;
 };
 
@@ -39,11 +41,27 @@ std::vector<std::string> log_lines(const std::string& ndjson) {
   return lines;
 }
 
+std::string url_encode(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
 int run_logs(context& ctx, const logs_options& opts) {
   auto c = ctx.make_client();
   auto name = resolve_workflow_name(c, ctx.globals.ns, opts.name);
   if (!name) return fail(name.error());
   auto target = api::client::item_path("workflows", ctx.globals.ns, *name) + "/log";
+  if (!opts.node.empty()) target += "?podName=" + url_encode(opts.node);
   std::size_t printed = 0;
   for (;;) {
     // Read the phase before the logs, so the final fetch after a finish
@@ -74,6 +92,7 @@ void add_logs_command(CLI::App& app, context& ctx) {
   auto opts = std::make_shared<logs_options>();
   auto* cmd = app.add_subcommand("logs", "Print a workflow's logs");
   cmd->add_option("name", opts->name, "workflow name or @latest")->required();
+  cmd->add_option("node", opts->node, "only this node (id, name or display name)");
   cmd->add_flag("-f,--follow", opts->follow, "keep printing while the workflow runs");
   cmd->callback([&ctx, opts] { ctx.action = [&ctx, opts] { return run_logs(ctx, *opts); }; });
 }

@@ -1,5 +1,7 @@
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
@@ -16,29 +18,42 @@ namespace {
 struct run_options {
   std::string file;
   std::vector<std::string> parameters;
+  std::string parameter_file;
   std::string output;
+  std::string data_dir;
+  bool no_utf8 = false;
 };
 
 int run_run(const run_options& opts) {
   auto loaded = spec::load_file(opts.file);
   if (!loaded.ok()) return print_diagnostics(loaded.diagnostics);
   const spec::resource* workflow = nullptr;
+  std::vector<const spec::resource*> templates;
   for (const auto& r : loaded.resources) {
+    if (r.kind == spec::kind::workflow_template || r.kind == spec::kind::cluster_workflow_template)
+      templates.push_back(&r);
     if (r.kind != spec::kind::workflow) continue;
     if (workflow != nullptr) return fail(opts.file + ": kairos run takes exactly one Workflow");
     workflow = &r;
   }
   if (workflow == nullptr) return fail(opts.file + ": no Workflow to run");
-  auto params = collect_parameters(opts.parameters, std::nullopt);
+  auto params = collect_parameters(opts.parameters,
+                                   opts.parameter_file.empty()
+                                       ? std::nullopt
+                                       : std::optional<std::filesystem::path>(opts.parameter_file));
   if (!params) return fail(params.error());
-  auto finished = run_workflow_locally(*workflow, *params);
+  local_run_settings settings;
+  settings.data_dir = opts.data_dir;
+  auto finished = run_workflow_locally(*workflow, templates, *params, settings);
   if (!finished) return fail(finished.error());
   if (opts.output == "json" || opts.output == "yaml") {
     auto text = render_object(*finished, opts.output);
     if (!text) return fail(text.error());
     std::cout << *text;
   } else {
-    std::cout << render_workflow(*finished, render_options{});
+    render_options ro;
+    ro.utf8 = !opts.no_utf8;
+    std::cout << render_workflow(*finished, ro);
   }
   return string_at(member(*finished, "status"), "phase") == "Succeeded" ? 0 : 1;
 }
@@ -47,10 +62,16 @@ int run_run(const run_options& opts) {
 
 void add_run_command(CLI::App& app, context& ctx) {
   auto opts = std::make_shared<run_options>();
-  auto* cmd = app.add_subcommand("run", "Run a Workflow locally without a server");
+  auto* cmd = app.add_subcommand("run",
+                                 "Run a Workflow in-process with the engine (WorkflowTemplates in "
+                                 "the file are available to it)");
   cmd->add_option("file", opts->file, "manifest file")->required();
   cmd->add_option("-p,--parameter", opts->parameters, "input parameter name=value (repeatable)");
-  cmd->add_option("-o,--output", opts->output, "json or yaml");
+  cmd->add_option("--parameter-file", opts->parameter_file, "YAML or JSON map of parameters");
+  cmd->add_option("-o,--output", opts->output, "json, yaml or wide (the tree)");
+  cmd->add_option("--data-dir", opts->data_dir,
+                  "keep the store, logs and artifacts here (default: a temporary directory)");
+  cmd->add_flag("--no-utf8", opts->no_utf8, "ASCII instead of icons");
   cmd->callback([&ctx, opts] { ctx.action = [opts] { return run_run(*opts); }; });
 }
 

@@ -10,11 +10,11 @@
 #include "kairos/core/clock.hpp"
 #include "kairos/core/logging.hpp"
 #include "kairos/core/version.hpp"
-#include "kairos/engine/pending_workflow_service.hpp"
 #include "kairos/spec/kind.hpp"
 #include "kairos/spec/loader.hpp"
 #include "kairos/store/store.hpp"
 #include "listen_address.hpp"
+#include "local_runner.hpp"
 
 namespace kairos::cli {
 namespace {
@@ -107,7 +107,16 @@ int run_serve(context& ctx, const serve_options& opts, bool manifests_explicit) 
     return fail(loaded.error());
   }
 
-  engine::pending_workflow_service workflows(**db, system_clock::instance());
+  auto engine = engine_host::start(**db, opts.data_dir);
+  if (!engine) return fail(engine.error());
+  if (auto caps = (*engine)->capabilities(); !caps.private_mounts) {
+    spdlog::warn("nodes share /tmp and workflows with volumeMounts fail: {}",
+                 caps.private_mounts_reason);
+  }
+  auto resumed = (*engine)->runtime().recover();
+  if (!resumed) return fail("cannot resume workflows: " + resumed.error().message);
+  if (*resumed > 0) spdlog::info("resumed {} unfinished workflow(s)", *resumed);
+  auto& workflows = (*engine)->runtime();
   api::server_settings settings;
   settings.address = listen->host;
   settings.port = listen->port;

@@ -306,7 +306,7 @@ TEST_F(e2e, lint_of_a_good_directory_reports_no_problems) {
   EXPECT_NE(r.out.find("no problems found in 1 resource"), std::string::npos) << describe(r);
 }
 
-TEST_F(e2e, submitted_workflow_gets_a_name_and_shows_pending_in_get_and_list) {
+TEST_F(e2e, submitted_workflow_gets_a_name_and_shows_its_phase_in_get_and_list) {
   auto file = server_->dir() / "hello.yaml";
   write_file(file, R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -328,6 +328,9 @@ spec:
         command: [echo, "{{inputs.parameters.message}}"]
 )");
   auto submitted = server_->cli({"submit", file.string(), "-p", "message=bonjour", "-o", "name"});
+  // The engine runs what is submitted once its operator is in the build.
+  if (submitted.err.find("not part of this build") != std::string::npos)
+    GTEST_SKIP() << describe(submitted);
   ASSERT_EQ(submitted.code, 0) << describe(submitted);
   std::string name = submitted.out.substr(0, submitted.out.find('\n'));
   ASSERT_EQ(name.rfind("hello-", 0), 0u) << describe(submitted);
@@ -335,7 +338,8 @@ spec:
   auto get = server_->cli({"get", name});
   ASSERT_EQ(get.code, 0) << describe(get);
   EXPECT_TRUE(std::regex_search(get.out, std::regex("Name: +" + name))) << describe(get);
-  EXPECT_TRUE(std::regex_search(get.out, std::regex("Status: +Pending"))) << describe(get);
+  EXPECT_TRUE(std::regex_search(get.out, std::regex("Status: +(Pending|Running|Succeeded)")))
+      << describe(get);
   EXPECT_TRUE(std::regex_search(get.out, std::regex("message: +bonjour"))) << describe(get);
 
   auto latest = server_->cli({"get", "@latest", "-o", "json"});
@@ -344,7 +348,8 @@ spec:
 
   auto list = server_->cli({"list"});
   ASSERT_EQ(list.code, 0) << describe(list);
-  EXPECT_TRUE(std::regex_search(list.out, std::regex(name + " +Pending"))) << describe(list);
+  EXPECT_TRUE(std::regex_search(list.out, std::regex(name + " +(Pending|Running|Succeeded)")))
+      << describe(list);
 }
 
 TEST_F(e2e, get_of_a_missing_workflow_exits_1_with_not_found) {
@@ -377,7 +382,7 @@ TEST_F(e2e, usage_errors_exit_1_and_help_exits_0) {
   EXPECT_NE(help.out.find("--parameter"), std::string::npos) << describe(help);
 }
 
-TEST_F(e2e, run_validates_then_reports_that_execution_is_not_available) {
+TEST_F(e2e, run_executes_the_workflow_in_process_and_exits_0_when_it_succeeds) {
   auto file = server_->dir() / "run.yaml";
   write_file(file, R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -392,10 +397,9 @@ spec:
         command: [echo, hi]
 )");
   auto r = server_->run_cli({"run", file.string()});
-  EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_NE(r.err.find("kairos: workflow execution is not available yet in this build"),
-            std::string::npos)
-      << describe(r);
+  if (r.err.find("not part of this build") != std::string::npos) GTEST_SKIP() << describe(r);
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("Status: +Succeeded"))) << describe(r);
 }
 
 TEST(e2e_server, token_is_required_when_the_server_has_one) {

@@ -1,0 +1,437 @@
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "fake_engine.hpp"
+#include "kairos/core/clock.hpp"
+#include "kairos/core/text.hpp"
+#include "kairos/engine/runtime.hpp"
+#include "kairos/spec/loader.hpp"
+#include "kairos/store/store.hpp"
+
+namespace kairos::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr auto generous = std::chrono::milliseconds(10000);
+
+spec::resource load_one(const std::string& yaml) {
+  auto loaded = spec::load_text(yaml, "test.yaml");
+  EXPECT_TRUE(loaded.ok()) << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].to_string());
+  return loaded.resources.at(0);
+}
+
+const char* two_leaves = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: pair-
+spec:
+  entrypoint: a
+  templates:
+  - name: a
+    container: {image: alpine, command: ["true"]}
+  - name: b
+    container: {image: alpine, command: ["true"]}
+)";
+
+class runtime_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kairos-runtime-test-" + random_suffix(12));
+    fs::create_directories(dir_);
+    store::settings s;
+    s.data_dir = dir_;
+    auto db = store::database::open(s);
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+    exec_ = std::make_unique<testing::fake_executor>(dir_ / "logs");
+  }
+  void TearDown() override {
+    if (rt_) rt_->stop();
+    rt_.reset();
+    db_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  runtime& make_runtime() {
+    runtime_settings s;
+    s.data_dir = dir_;
+    rt_ = std::make_unique<runtime>(s, *db_, *exec_, clock_, testing::fake_operator_factory(log_));
+    return *rt_;
+  }
+  std::string stored_node_phase(const std::string& uid, const std::string& id) {
+    auto nodes = db_->list_nodes(uid);
+    if (!nodes) return "?";
+    for (const auto& n : *nodes)
+      if (n.node_id == id) return n.phase;
+    return "";
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::database> db_;
+  std::unique_ptr<testing::fake_executor> exec_;
+  manual_clock clock_{std::chrono::system_clock::time_point(std::chrono::hours(24 * 20000))};
+  testing::fake_log log_;
+  std::unique_ptr<runtime> rt_;
+};
+
+TEST_F(runtime_test, submit_names_stores_and_runs_the_workflow_to_its_final_phase) {
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec) << rec.error().message;
+  EXPECT_EQ(rec->name.rfind("pair-", 0), 0u);
+  EXPECT_EQ(rec->name.size(), std::string("pair-").size() + 5);
+  EXPECT_FALSE(rec->uid.empty());
+  EXPECT_FALSE(rec->body["metadata"].value("creationTimestamp", "").empty());
+
+  auto done = rt.wait("default", rec->name, generous);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+  EXPECT_EQ((*done)["status"]["nodes"]["a"]["phase"], "Succeeded");
+  EXPECT_EQ((*done)["status"]["nodes"]["b"]["phase"], "Succeeded");
+  auto stored = db_->get_workflow("default", rec->name);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->phase, "Succeeded");
+  EXPECT_FALSE(stored->body["status"].contains("nodes"));
+  EXPECT_EQ(rt.active_count(), 0u);
+}
+
+TEST_F(runtime_test, a_node_is_stored_as_running_before_the_executor_starts_it) {
+  std::vector<std::string> seen;
+  std::mutex m;
+  exec_->auto_exit = {{"a", 0}, {"b", 1}};
+  exec_->on_start = [&](const task& t) {
+    std::lock_guard lock(m);
+    seen.push_back(stored_node_phase(t.workflow_uid, t.node_id));
+  };
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec);
+  auto done = rt.wait("default", rec->name, generous);
+  ASSERT_TRUE(done);
+  EXPECT_EQ((*done)["status"]["phase"], "Failed");
+  std::lock_guard lock(m);
+  EXPECT_EQ(seen, (std::vector<std::string>{"Running", "Running"}));
+}
+
+TEST_F(runtime_test, a_requeue_time_is_honoured_on_the_injected_clock) {
+  exec_->auto_exit = {{"late", 0}};
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: later}
+spec:
+  entrypoint: late
+  templates:
+  - name: late
+    metadata: {annotations: {kairos.test/requeue-seconds: "30"}}
+    container: {image: alpine, command: ["true"]}
+)"),
+                       {});
+  ASSERT_TRUE(rec) << rec.error().message;
+  // Nothing starts while the clock stands still, however often timers run.
+  rt.check_timers();
+  EXPECT_FALSE(rt.wait("default", "later", 200ms));
+  EXPECT_TRUE(exec_->started().empty());
+  clock_.advance(29s);
+  rt.check_timers();
+  EXPECT_FALSE(rt.wait("default", "later", 200ms));
+  EXPECT_TRUE(exec_->started().empty());
+  clock_.advance(1s);
+  rt.check_timers();
+  auto done = rt.wait("default", "later", generous);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+}
+
+TEST_F(runtime_test, recovery_resumes_unfinished_workflows_without_rerunning_succeeded_nodes) {
+  // What a killed server leaves behind: a Running workflow whose node a
+  // succeeded and whose node b was running.
+  auto wf = load_one(two_leaves).manifest;
+  wf["metadata"] = {{"name", "crashed"}, {"namespace", "default"}, {"uid", "uid-crashed"}};
+  wf["status"] = {{"phase", "Running"}, {"startedAt", "2024-01-01T00:00:00Z"}};
+  store::workflow_record r;
+  r.namespace_ = "default";
+  r.name = "crashed";
+  r.uid = "uid-crashed";
+  r.phase = "Running";
+  r.body = wf;
+  ASSERT_TRUE(db_->create_workflow(r));
+  ASSERT_TRUE(db_->put_nodes(
+      {{"uid-crashed", "a", "crashed.a", "Succeeded", json{{"id", "a"}, {"phase", "Succeeded"}}},
+       {"uid-crashed", "b", "crashed.b", "Running", json{{"id", "b"}, {"phase", "Running"}}}}));
+
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  auto& rt = make_runtime();
+  auto resumed = rt.recover();
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(*resumed, 1u);
+  auto done = rt.wait("default", "crashed", generous);
+  ASSERT_TRUE(done);
+  EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+  EXPECT_EQ(exec_->started(), std::vector<std::string>{"b"});
+}
+
+TEST_F(runtime_test, finished_workflows_are_not_resumed) {
+  store::workflow_record r;
+  r.namespace_ = "default";
+  r.name = "old";
+  r.uid = "uid-old";
+  r.phase = "Succeeded";
+  r.body = load_one(two_leaves).manifest;
+  r.body["status"] = {{"phase", "Succeeded"}};
+  ASSERT_TRUE(db_->create_workflow(r));
+  auto& rt = make_runtime();
+  auto resumed = rt.recover();
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(*resumed, 0u);
+}
+
+TEST_F(runtime_test, workflow_template_ref_is_merged_with_the_workflows_arguments_winning) {
+  store::resource_record t;
+  t.kind = "WorkflowTemplate";
+  t.namespace_ = "default";
+  t.name = "greeter";
+  t.body = json::parse(R"({"apiVersion":"argoproj.io/v1alpha1","kind":"WorkflowTemplate",
+    "metadata":{"name":"greeter","namespace":"default"},
+    "spec":{"entrypoint":"a","arguments":{"parameters":[{"name":"who","value":"world"},{"name":"n","value":"1"}]},
+            "templates":[{"name":"a","container":{"image":"alpine","command":["echo","{{workflow.parameters.who}}"]}}]}})");
+  ASSERT_TRUE(db_->create_resource(t));
+  exec_->auto_exit = {{"a", 0}};
+  auto& rt = make_runtime();
+  submit_options opts;
+  opts.parameters = {{"n", "7"}};
+  auto rec = rt.submit(load_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: from-ref-}
+spec:
+  workflowTemplateRef: {name: greeter}
+  arguments:
+    parameters: [{name: who, value: kairos}]
+)"),
+                       opts);
+  ASSERT_TRUE(rec) << rec.error().message;
+  std::lock_guard lock(log_.mutex);
+  ASSERT_EQ(log_.created.size(), 1u);
+  const auto& spec = log_.created[0]["spec"];
+  EXPECT_EQ(spec["entrypoint"], "a");
+  EXPECT_EQ(spec["templates"].size(), 1u);
+  EXPECT_EQ(spec["arguments"]["parameters"],
+            json::parse(R"([{"name":"who","value":"kairos"},{"name":"n","value":"7"}])"));
+}
+
+TEST_F(runtime_test, a_missing_workflow_template_is_rejected_at_submit) {
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: orphan}
+spec:
+  workflowTemplateRef: {name: nowhere}
+)"),
+                       {});
+  ASSERT_FALSE(rec);
+  EXPECT_EQ(rec.error().code, errc::not_found);
+  EXPECT_NE(rec.error().message.find("WorkflowTemplate default/nowhere"), std::string::npos);
+}
+
+TEST_F(runtime_test, an_undefined_parameter_is_rejected_at_submit_and_nothing_is_stored) {
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: undefined-param}
+spec:
+  entrypoint: a
+  templates:
+  - name: a
+    container: {image: alpine, command: [echo, "{{workflow.parameters.missing}}"]}
+)"),
+                       {});
+  ASSERT_FALSE(rec);
+  EXPECT_EQ(rec.error().code, errc::invalid_argument);
+  EXPECT_NE(rec.error().message.find("workflow.parameters.missing"), std::string::npos);
+  EXPECT_FALSE(db_->get_workflow("default", "undefined-param"));
+}
+
+TEST_F(runtime_test, an_operator_rejection_fails_the_submit_with_its_message) {
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: rejected}
+spec:
+  entrypoint: reject-me
+  templates:
+  - name: reject-me
+    container: {image: alpine, command: ["true"]}
+)"),
+                       {});
+  ASSERT_FALSE(rec);
+  EXPECT_NE(rec.error().message.find("fake operator rejects this"), std::string::npos);
+  EXPECT_FALSE(db_->get_workflow("default", "rejected"));
+}
+
+TEST_F(runtime_test, a_taken_name_fails_with_already_exists) {
+  auto& rt = make_runtime();
+  const char* named = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: once}
+spec:
+  entrypoint: a
+  templates:
+  - name: a
+    container: {image: alpine, command: ["true"]}
+)";
+  ASSERT_TRUE(rt.submit(load_one(named), {}));
+  auto again = rt.submit(load_one(named), {});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, errc::already_exists);
+  ASSERT_TRUE(exec_->wait_started(1));
+  EXPECT_TRUE(exec_->finish("a", 0));
+  EXPECT_TRUE(rt.wait("default", "once", generous));
+}
+
+TEST_F(runtime_test, suspend_and_resume_reach_the_operator_of_a_running_workflow) {
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE(exec_->wait_started(2));
+  EXPECT_TRUE(rt.act("default", rec->name, workflow_action::suspend));
+  auto bad = rt.act("default", rec->name, workflow_action::stop);
+  EXPECT_TRUE(bad);
+  EXPECT_TRUE(rt.act("default", rec->name, workflow_action::resume));
+  auto again = rt.act("default", rec->name, workflow_action::resume);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message, "workflow is not suspended");
+  exec_->finish("a", 0);
+  exec_->finish("b", 0);
+  ASSERT_TRUE(rt.wait("default", rec->name, generous));
+  std::lock_guard lock(log_.mutex);
+  EXPECT_EQ(log_.actions, (std::vector<std::string>{"suspend", "stop", "resume", "resume"}));
+}
+
+TEST_F(runtime_test, retry_of_a_failed_workflow_reruns_only_its_failed_nodes) {
+  exec_->auto_exit = {{"a", 0}, {"b", 1}};
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec);
+  auto first = rt.wait("default", rec->name, generous);
+  ASSERT_TRUE(first);
+  ASSERT_EQ((*first)["status"]["phase"], "Failed");
+  exec_->auto_exit["b"] = 0;
+  auto retried = rt.act("default", rec->name, workflow_action::retry);
+  ASSERT_TRUE(retried) << retried.error().message;
+  ASSERT_TRUE(exec_->wait_started(3));
+  auto second = rt.wait("default", rec->name, generous);
+  ASSERT_TRUE(second);
+  EXPECT_EQ((*second)["status"]["phase"], "Succeeded");
+  EXPECT_EQ(exec_->started().size(), 3u);
+  EXPECT_EQ(exec_->started().back(), "b");
+}
+
+TEST_F(runtime_test, resubmit_starts_a_new_workflow_from_the_same_spec) {
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE(rt.wait("default", rec->name, generous));
+  auto again = rt.act("default", rec->name, workflow_action::resubmit);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_NE(again->name, rec->name);
+  EXPECT_NE(again->uid, rec->uid);
+  auto done = rt.wait("default", again->name, generous);
+  ASSERT_TRUE(done);
+  EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+  EXPECT_EQ(exec_->started().size(), 4u);
+}
+
+TEST_F(runtime_test, logs_concatenate_node_logs_and_filter_by_node) {
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE(rt.wait("default", rec->name, generous));
+  fs::create_directories(dir_ / "logs" / rec->uid);
+  std::ofstream(dir_ / "logs" / rec->uid / "a.log") << "from a\n";
+  std::ofstream(dir_ / "logs" / rec->uid / "b.log") << "from b";
+  auto all = rt.logs("default", rec->name, "");
+  ASSERT_TRUE(all);
+  EXPECT_NE(all->find("from a\n"), std::string::npos);
+  EXPECT_NE(all->find("from b\n"), std::string::npos);
+  auto one = rt.logs("default", rec->name, "b");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(*one, "from b\n");
+  auto none = rt.logs("default", rec->name, "zzz");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, errc::not_found);
+}
+
+TEST_F(runtime_test, a_workflow_waiting_for_a_mutex_runs_when_the_holder_releases_it) {
+  const char* locked = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: locked-}
+spec:
+  entrypoint: deploy
+  templates:
+  - name: deploy
+    metadata: {annotations: {kairos.test/mutex: prod}}
+    container: {image: alpine, command: ["true"]}
+)";
+  auto& rt = make_runtime();
+  auto first = rt.submit(load_one(locked), {});
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(exec_->wait_started(1));
+  auto second = rt.submit(load_one(locked), {});
+  ASSERT_TRUE(second);
+  // The second is operated (and queued on the mutex) but cannot start.
+  EXPECT_FALSE(rt.wait("default", second->name, 200ms));
+  EXPECT_EQ(exec_->started().size(), 1u);
+  EXPECT_TRUE(exec_->finish("deploy", 0));
+  ASSERT_TRUE(rt.wait("default", first->name, generous));
+  ASSERT_TRUE(exec_->wait_started(2));
+  EXPECT_TRUE(exec_->finish("deploy", 0));
+  auto done = rt.wait("default", second->name, generous);
+  ASSERT_TRUE(done);
+  EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+}
+
+TEST_F(runtime_test, many_workflows_run_concurrently_and_every_one_finishes) {
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  auto& rt = make_runtime();
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) {
+    auto rec = rt.submit(load_one(two_leaves), {});
+    ASSERT_TRUE(rec);
+    names.push_back(rec->name);
+  }
+  for (const auto& n : names) {
+    auto done = rt.wait("default", n, generous);
+    ASSERT_TRUE(done) << n;
+    EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+  }
+  EXPECT_EQ(exec_->started().size(), 80u);
+}
+
+TEST_F(runtime_test, actions_on_unknown_workflows_are_not_found) {
+  auto& rt = make_runtime();
+  auto r = rt.act("default", "ghost", workflow_action::suspend);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::not_found);
+}
+
+}  // namespace
+}  // namespace kairos::engine
