@@ -5,6 +5,8 @@
 
 #include "documents.hpp"
 #include "kairos/core/text.hpp"
+#include "kairos/cron/controller.hpp"
+#include "kairos/sensors/manager.hpp"
 
 namespace kairos::api {
 
@@ -55,6 +57,17 @@ result<std::vector<label_term>> selector_of(const request& req) {
   auto text = req.query_value("listOptions.labelSelector");
   if (!text) return std::vector<label_term>{};
   return parse_label_selector(*text);
+}
+
+// The cron controller keeps a CronWorkflow's status apart from its manifest
+// (store state "cron"); Argo clients expect it as the object's status.
+void merge_cron_status(store::database& db, nlohmann::json& body, const std::string& ns,
+                       const std::string& name) {
+  auto state = db.get_state("cron", ns, name);
+  if (!state || !*state || !(*state)->is_object() || !body.is_object()) return;
+  auto& status = body["status"];
+  if (!status.is_object()) status = nlohmann::json::object();
+  for (auto& [key, value] : (*state)->items()) status[key] = std::move(value);
 }
 
 response list_body(nlohmann::json items) {
@@ -128,6 +141,7 @@ void resource_handlers::register_routes(router& r) {
 
   r.add(verb::post, "/api/v1/events/{namespace}/{discriminator}",
         bind(&resource_handlers::post_event));
+  r.add(verb::get, "/api/v1/events", bind(&resource_handlers::list_events));
 }
 
 response resource_handlers::create_resource(const request& req, kind k,
@@ -153,7 +167,9 @@ response resource_handlers::list_resources(const request& req, kind k) {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& r : *listed) {
     auto body = render(r);
-    if (labels_match(body, *selector)) items.push_back(std::move(body));
+    if (!labels_match(body, *selector)) continue;
+    if (k == kind::cron_workflow) merge_cron_status(db_, body, r.namespace_, r.name);
+    items.push_back(std::move(body));
   }
   return list_body(std::move(items));
 }
@@ -163,7 +179,9 @@ response resource_handlers::get_resource(const request& req, kind k) {
   if (!ns) return error_response(ns.error());
   auto found = db_.get_resource(kind_string(k), *ns, req.param("name"));
   if (!found) return error_response(found.error());
-  return json_response(render(*found));
+  auto body = render(*found);
+  if (k == kind::cron_workflow) merge_cron_status(db_, body, found->namespace_, found->name);
+  return json_response(std::move(body));
 }
 
 response resource_handlers::update_resource(const request& req, kind k,
@@ -342,21 +360,11 @@ response resource_handlers::submit_from(const request& req) {
   } else if (k == kind::cron_workflow) {
     auto found = db_.get_resource(resource_kind, *ns, resource_name);
     if (!found) return error_response(found.error());
-    const auto& cron = found->body;
-    const auto cron_spec = cron.value("spec", nlohmann::json::object());
-    if (!cron_spec.is_object() || !cron_spec.contains("workflowSpec") ||
-        !cron_spec["workflowSpec"].is_object()) {
-      return error_response(
-          make_error(errc::failed_precondition,
-                     "CronWorkflow " + *ns + "/" + resource_name + " has no spec.workflowSpec"));
-    }
-    spec = cron_spec["workflowSpec"];
-    if (auto wm = cron_spec.find("workflowMetadata"); wm != cron_spec.end() && wm->is_object()) {
-      for (const char* key : {"labels", "annotations"}) {
-        if (auto m = wm->find(key); m != wm->end() && m->is_object()) meta[key] = *m;
-      }
-    }
-    meta["labels"]["workflows.argoproj.io/cron-workflow"] = resource_name;
+    // The same Workflow the cron controller creates, with generateName.
+    auto made = cron::workflow_manifest_for(found->body, *ns, resource_name);
+    if (!made) return error_response(made.error());
+    meta = std::move((*made)["metadata"]);
+    spec = std::move((*made)["spec"]);
   } else {
     return error_response(
         bad_request("resourceKind: expected WorkflowTemplate, "
@@ -450,6 +458,31 @@ response resource_handlers::post_event(const request& req) {
         make_error(errc::unavailable, "cannot record the event: " + appended.error().message));
   }
   return json_response(nlohmann::json::object());
+}
+
+// The newest journal events and the sensor triggers that took each one,
+// newest first.
+response resource_handlers::list_events(const request& req) {
+  std::size_t limit = 50;
+  if (auto text = req.query_value("limit"); text && !text->empty()) {
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (ec != std::errc() || end != text->data() + text->size() || limit == 0 || limit > 10000)
+      return error_response(bad_request("limit: expected an integer from 1 to 10000"));
+  }
+  auto recent = sensors::recent_events(db_, limit);
+  if (!recent) return error_response(recent.error());
+  nlohmann::json items = nlohmann::json::array();
+  for (auto it = recent->rbegin(); it != recent->rend(); ++it) {
+    items.push_back({{"sequence", it->sequence},
+                     {"id", it->id},
+                     {"namespace", it->namespace_},
+                     {"eventSourceName", it->source},
+                     {"eventName", it->subject},
+                     {"type", it->type},
+                     {"time", it->time},
+                     {"consumedBy", it->consumed_by}});
+  }
+  return list_body(std::move(items));
 }
 
 }  // namespace kairos::api

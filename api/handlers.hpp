@@ -35,6 +35,7 @@ class resource_handlers {
   response submit_from(const request& req);
 
   response post_event(const request& req);
+  response list_events(const request& req);
 
   store::database& db_;
   engine::workflow_service& workflows_;

@@ -16,7 +16,7 @@ constexpr command_entry commands[] = {
     {"actions", add_action_commands}, {"apply", add_apply_command},
     {"cron", add_cron_command},       {"template", add_template_command},
     {"lint", add_lint_command},       {"version", add_version_command},
-    {"run", add_run_command},
+    {"run", add_run_command},         {"events", add_events_command},
 };
 
 }  // namespace

@@ -21,5 +21,6 @@ void add_template_command(CLI::App& app, context& ctx);
 void add_lint_command(CLI::App& app, context& ctx);
 void add_version_command(CLI::App& app, context& ctx);
 void add_run_command(CLI::App& app, context& ctx);
+void add_events_command(CLI::App& app, context& ctx);
 
 }  // namespace kairos::cli

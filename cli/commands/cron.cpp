@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -49,7 +50,8 @@ int run_cron_list(context& ctx, bool all_namespaces) {
   if (!res) return fail(res.error());
   const auto now = std::chrono::system_clock::now();
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header{"NAME", "AGE", "LAST RUN", "SCHEDULE", "SUSPENDED"};
+  std::vector<std::string> header{"NAME",     "AGE",       "LAST RUN", "NEXT RUN",
+                                  "SCHEDULE", "SUSPENDED", "ACTIVE"};
   if (all_namespaces) header.insert(header.begin(), "NAMESPACE");
   rows.push_back(header);
   const auto& items = member(*res, "items");
@@ -68,8 +70,16 @@ int run_cron_list(context& ctx, bool all_namespaces) {
       row.push_back(last ? format_duration_short(
                                std::chrono::duration_cast<std::chrono::seconds>(now - *last))
                          : "N/A");
+      const auto& status = member(cron, "status");
+      auto next = time_at(status, "nextScheduledTime");
+      row.push_back(next && !suspended(spec)
+                        ? format_duration_short(std::chrono::duration_cast<std::chrono::seconds>(
+                              std::max(*next - now, std::chrono::system_clock::duration::zero())))
+                        : "N/A");
       row.push_back(schedules_of(spec));
       row.push_back(suspended(spec) ? "true" : "false");
+      const auto& active = member(status, "active");
+      row.push_back(std::to_string(active.is_array() ? active.size() : 0));
       rows.push_back(std::move(row));
     }
   }
@@ -118,6 +128,18 @@ int run_cron_get(context& ctx, const std::string& name, const std::string& outpu
       names += a.is_string() ? a.get<std::string>() : string_at(a, "name");
     }
     out += field("Active Workflows:", names);
+  }
+  if (auto phase = string_at(status, "phase"); !phase.empty()) out += field("Phase:", phase);
+  for (const char* count : {"succeeded", "failed"}) {
+    if (const auto& n = member(status, count); n.is_number()) {
+      std::string label = count;
+      label[0] = static_cast<char>(label[0] - 'a' + 'A');
+      out += field(label + ":", n.dump());
+    }
+  }
+  if (const auto& conditions = member(status, "conditions"); conditions.is_array()) {
+    for (const auto& c : conditions)
+      out += field("Condition:", string_at(c, "type") + ": " + string_at(c, "message"));
   }
   std::cout << out;
   return 0;

@@ -15,6 +15,7 @@
 #include "kairos/store/store.hpp"
 #include "listen_address.hpp"
 #include "local_runner.hpp"
+#include "services.hpp"
 
 namespace kairos::cli {
 namespace {
@@ -28,6 +29,7 @@ struct serve_options {
   std::string auth_token;
   std::string port_file;
   std::string log_level;
+  std::string webhook_address = "127.0.0.1";
 };
 
 // Writes through a temporary file and a rename, so a reader polling for the
@@ -67,11 +69,13 @@ result<void> load_manifests(store::database& db, const fs::path& dir, bool expli
                                                   " problem(s)");
   }
   std::size_t stored = 0;
+  std::size_t examples = 0;
   for (const auto& r : loaded.resources) {
     if (r.kind == spec::kind::workflow) {
-      spdlog::info("{}:{}: Workflow {} is an example; submit it with `kairos submit {}`", r.file,
-                   r.line, r.metadata.name.empty() ? r.metadata.generate_name : r.metadata.name,
-                   r.file);
+      spdlog::debug("{}:{}: Workflow {} is an example; submit it with `kairos submit {}`", r.file,
+                    r.line, r.metadata.name.empty() ? r.metadata.generate_name : r.metadata.name,
+                    r.file);
+      ++examples;
       continue;
     }
     store::resource_record record;
@@ -88,6 +92,11 @@ result<void> load_manifests(store::database& db, const fs::path& dir, bool expli
     ++stored;
   }
   spdlog::info("loaded {} manifest(s) from {}", stored, dir.string());
+  if (examples > 0) {
+    spdlog::info(
+        "{} Workflow(s) there are examples, not started; run one with `kairos submit FILE`",
+        examples);
+  }
   return {};
 }
 
@@ -125,14 +134,26 @@ int run_serve(context& ctx, const serve_options& opts, bool manifests_explicit) 
   if (auto started = server.start(); !started) return fail(started.error());
   spdlog::info("kairos {} listening on {}:{}{}", kairos::version, settings.address, server.port(),
                settings.auth_token.empty() ? " (no authentication)" : "");
+  services_settings controllers;
+  controllers.data_dir = opts.data_dir;
+  controllers.webhook_address = opts.webhook_address;
+  controllers.metrics = server.metrics_registry();
+  auto running = services::start(controllers, **db, workflows, system_clock::instance());
+  if (!running) {
+    server.request_stop();
+    server.wait();
+    return fail(running.error());
+  }
   if (!opts.port_file.empty()) {
     if (auto written = write_port_file(opts.port_file, server.port()); !written) {
+      (*running)->stop();
       server.request_stop();
       server.wait();
       return fail(written.error());
     }
   }
   server.wait();
+  (*running)->stop();
   spdlog::info("kairos stopped");
   return 0;
 }
@@ -151,6 +172,9 @@ void add_serve_command(CLI::App& app, context& ctx) {
           ->capture_default_str();
   cmd->add_option("--auth-token", opts->auth_token, "bearer token clients must send")
       ->envname("KAIROS_AUTH_TOKEN");
+  cmd->add_option("--webhook-address", opts->webhook_address,
+                  "address the event sources' webhook ports bind (0.0.0.0: every interface)")
+      ->capture_default_str();
   cmd->add_option("--port-file", opts->port_file, "write the bound port here once listening");
   cmd->add_option("--log-level", opts->log_level, "log level (overrides the global one)")
       ->check(log_levels);

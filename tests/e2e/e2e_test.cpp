@@ -18,97 +18,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "e2e_support.hpp"
 #include "kairos/api/client.hpp"
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const fs::path kairos_binary = KAIROS_BINARY;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const fs::path& p, std::string_view text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
-// The environment minus KAIROS_* so the developer's settings cannot leak in.
-std::vector<std::string> clean_environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind("KAIROS_", 0) != 0) env.emplace_back(*e);
-  }
-  return env;
-}
-
-// Starts `argv` with stdout and stderr redirected to files; returns the pid.
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(kairos_binary.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  auto env_strings = clean_environment();
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int in = ::open("/dev/null", O_RDONLY);
-    if (o < 0 || e < 0 || in < 0) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Waits for `pid` until the deadline; the exit code, or nullopt on timeout.
-std::optional<int> wait_exit(pid_t pid, std::chrono::steady_clock::duration limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      return 128 + WTERMSIG(status);
-    }
-    if (r < 0 || std::chrono::steady_clock::now() > deadline) return std::nullopt;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-struct cli_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-// A temporary directory removed at scope exit.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    auto base = fs::temp_directory_path() / "kairos-e2e-XXXXXX";
-    std::string tmpl = base.string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using namespace kairos::e2e;
 
 // One `kairos serve` child; killed in the destructor whatever happened.
 class server_process {
@@ -190,19 +108,7 @@ spec:
   }
 
   cli_result run_cli(const std::vector<std::string>& args) const {
-    static int counter = 0;
-    auto base = dir_.path / ("cli-" + std::to_string(++counter));
-    pid_t pid = spawn(args, base.string() + ".out", base.string() + ".err");
-    cli_result r;
-    auto code = wait_exit(pid, 60s);
-    if (!code) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    r.code = code.value_or(-1);
-    r.out = read_file(base.string() + ".out");
-    r.err = read_file(base.string() + ".err");
-    return r;
+    return kairos::e2e::run_cli(dir_.path, args);
   }
 
  private:

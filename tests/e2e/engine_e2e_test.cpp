@@ -26,7 +26,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-extern char** environ;
+#include "e2e_support.hpp"
 
 namespace {
 
@@ -34,91 +34,9 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-const fs::path kairos_binary = KAIROS_BINARY;
 const fs::path examples_dir = KAIROS_EXAMPLES_DIR;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const fs::path& p, std::string_view text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::string_view(*e).rfind("KAIROS_", 0) != 0) env_strings.emplace_back(*e);
-  std::vector<char*> argv{const_cast<char*>(kairos_binary.c_str())};
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int in = ::open("/dev/null", O_RDONLY);
-    if (o < 0 || e < 0 || in < 0) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-std::optional<int> wait_exit(pid_t pid, std::chrono::steady_clock::duration limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0 || std::chrono::steady_clock::now() > deadline) return std::nullopt;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "kairos-engine-e2e-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct cli_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-cli_result run_cli(const fs::path& dir, const std::vector<std::string>& args,
-                   std::chrono::seconds limit = 60s) {
-  static std::atomic<int> counter{0};
-  const auto base = dir / ("cli-" + std::to_string(++counter));
-  pid_t pid = spawn(args, base.string() + ".out", base.string() + ".err");
-  cli_result r;
-  auto code = wait_exit(pid, limit);
-  if (!code) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
-  r.code = code.value_or(-1);
-  r.out = read_file(base.string() + ".out");
-  r.err = read_file(base.string() + ".err");
-  return r;
-}
+using namespace kairos::e2e;
 
 // Parts of the engine that land separately; until they are in the build the
 // engine says so and these tests have nothing to check.
@@ -257,51 +175,6 @@ INSTANTIATE_TEST_SUITE_P(examples, engine_example, ::testing::ValuesIn(example_f
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });
-
-// One `kairos serve` on a free port over a data dir that outlives restarts.
-class server {
- public:
-  explicit server(const fs::path& dir) : dir_(dir) { start(); }
-  ~server() { kill(); }
-  void start() {
-    fs::create_directories(dir_ / "manifests");
-    const auto port_file = dir_ / "port";
-    fs::remove(port_file);
-    pid_ = spawn({"serve", "--listen", "127.0.0.1:0", "--port-file", port_file.string(),
-                  "--data-dir", (dir_ / "data").string(), "--manifests",
-                  (dir_ / "manifests").string(), "--log-level", "warn"},
-                 dir_ / "server.out", dir_ / ("server-" + std::to_string(++starts_) + ".err"));
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (fs::exists(port_file)) {
-        port_ = std::stoi(read_file(port_file));
-        return;
-      }
-      if (wait_exit(pid_, 0s)) break;
-      std::this_thread::sleep_for(10ms);
-    }
-    pid_ = -1;
-  }
-  void kill() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  bool running() const { return pid_ > 0 && wait_exit(pid_, 0s) == std::nullopt; }
-  cli_result cli(std::vector<std::string> args, std::chrono::seconds limit = 60s) const {
-    std::vector<std::string> full{"--server", "http://127.0.0.1:" + std::to_string(port_)};
-    full.insert(full.end(), args.begin(), args.end());
-    return run_cli(dir_, full, limit);
-  }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int starts_ = 0;
-};
 
 std::size_t count_lines(const std::string& text, const std::string& line) {
   std::size_t n = 0;

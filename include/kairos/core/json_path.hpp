@@ -23,6 +23,10 @@ std::optional<nlohmann::json> get(const nlohmann::json& doc, std::string_view pa
 // missing as "".
 std::string get_string(const nlohmann::json& doc, std::string_view path);
 
+// gjson's Result.String() of a value already in hand (what get_string
+// applies to the value it finds).
+std::string to_string(const nlohmann::json& value);
+
 // sjson.Set: sets `value` at `path`, creating objects and arrays on the way;
 // index `-1` appends to an array. Errors on a malformed path.
 result<void> set(nlohmann::json& doc, std::string_view path, nlohmann::json value);

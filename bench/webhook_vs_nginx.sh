@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Webhook ingest: wrk posts one small JSON event over keep-alive connections
+# to a kairos webhook EventSource (every 200 means the event is committed to
+# the SQLite journal) and to nginx answering 200 from memory, on the same
+# machine, one after the other. Reports requests/s, p99 latency and the
+# kairos/nginx throughput ratio (issue 5 target: >= 0.5, kairos p99 < 5 ms).
+#   bench/webhook_vs_nginx.sh [KAIROS_BINARY]   (env: DURATION THREADS CONNECTIONS)
+# Needs Debian's wrk and nginx (apt-get install wrk nginx); skipped without.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+kairos=${1:-${KAIROS:-$here/../build/release/kairos}}
+duration=${DURATION:-10s} threads=${THREADS:-2} connections=${CONNECTIONS:-32}
+[ -x "$kairos" ] || { echo "webhook_vs_nginx: no kairos binary at $kairos; skipped"; exit 0; }
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+if ! command -v wrk >/dev/null || [ ! -x "$nginx_bin" ]; then
+  echo "webhook_vs_nginx: wrk and nginx are needed (apt-get install wrk nginx); skipped"
+  exit 0
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {  # url
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "webhook_vs_nginx: $1 did not come up" >&2
+  return 1
+}
+
+hook_port=$(free_port) api_port=$(free_port) nginx_port=$(free_port)
+
+# kairos: one webhook EventSource, nothing else.
+mkdir -p "$work/manifests" "$work/data"
+cat > "$work/manifests/bench.yaml" <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: EventSource
+metadata:
+  name: bench
+spec:
+  webhook:
+    ingest:
+      endpoint: /ingest
+      method: POST
+      port: "$hook_port"
+YAML
+"$kairos" serve --listen "127.0.0.1:$api_port" --data-dir "$work/data" \
+  --manifests "$work/manifests" --log-level warn >"$work/kairos.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$hook_port/health" || { cat "$work/kairos.log"; exit 1; }
+
+# nginx: answers every POST with 200 from memory.
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { return 200 '{"status":"success"}'; }
+  }
+}
+CONF
+"$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+pids+=($!)
+wait_http "http://127.0.0.1:$nginx_port/ingest"
+
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"ref":"refs/heads/main","after":"9f2c1e0","n":42}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+run_wrk() {  # name url -> "<req/s> <p99 ms>"
+  local out
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$work/post.lua" "$2")
+  echo "$out" >"$work/wrk-$1.txt"
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  # wrk prints the percentile with its unit (us, ms, s); normalise to ms.
+  p99=$(awk '$1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
+          if (u == "us") v /= 1000; else if (u == "s") v *= 1000; print v }' <<<"$out")
+  local non2xx
+  non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
+  [ -z "$non2xx" ] || echo "webhook_vs_nginx: $1 answered $non2xx non-2xx responses" >&2
+  echo "$rps $p99"
+}
+
+read -r k_rps k_p99 < <(run_wrk kairos "http://127.0.0.1:$hook_port/ingest")
+read -r n_rps n_p99 < <(run_wrk nginx "http://127.0.0.1:$nginx_port/ingest")
+ratio=$(awk -v k="$k_rps" -v n="$n_rps" 'BEGIN { printf "%.2f", (n > 0 ? k / n : 0) }')
+
+printf 'webhook ingest (%s, %s threads, %s connections, same machine)\n' "$duration" "$threads" "$connections"
+printf '  kairos webhook (durable): %10.0f req/s  p99 %6.2f ms\n' "$k_rps" "$k_p99"
+printf '  nginx return 200:         %10.0f req/s  p99 %6.2f ms\n' "$n_rps" "$n_p99"
+printf '  ratio kairos/nginx: %s (target >= 0.50; kairos p99 target < 5 ms)\n' "$ratio"

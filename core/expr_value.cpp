@@ -1,0 +1,702 @@
+#include "expr_value.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+// GCC 12 reports a false -Wmaybe-uninitialized inside <regex> when
+// optimizing with sanitizers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <regex>
+#pragma GCC diagnostic pop
+
+namespace kairos::expr::detail {
+
+std::string_view type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "nil";
+    case json::value_t::boolean:
+      return "bool";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "int";
+    case json::value_t::number_float:
+      return "float";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "map";
+    default:
+      return "unknown";
+  }
+}
+
+bool is_int(const json& v) {
+  return v.is_number_integer();
+}
+
+std::int64_t to_int64(const json& v) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_float()) return double_to_int64(v.get<double>());
+  return 0;
+}
+
+double to_double(const json& v) {
+  if (v.is_number_unsigned()) return static_cast<double>(v.get<std::uint64_t>());
+  if (v.is_number_integer()) return static_cast<double>(v.get<std::int64_t>());
+  if (v.is_number_float()) return v.get<double>();
+  return 0;
+}
+
+std::int64_t double_to_int64(double d) {
+  if (std::isnan(d)) return std::numeric_limits<std::int64_t>::min();
+  if (d >= 9223372036854775807.0) return std::numeric_limits<std::int64_t>::min();
+  if (d < -9223372036854775808.0) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(d);
+}
+
+bool values_equal(const json& a, const json& b) {
+  if (a.is_number() && b.is_number()) {
+    if (is_int(a) && is_int(b)) {
+      if (a.is_number_unsigned() || b.is_number_unsigned()) return a == b;
+      return a.get<std::int64_t>() == b.get<std::int64_t>();
+    }
+    return to_double(a) == to_double(b);
+  }
+  if (a.type() != b.type()) return false;
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!values_equal(a[i], b[i])) return false;
+    return true;
+  }
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto other = b.find(it.key());
+      if (other == b.end() || !values_equal(it.value(), *other)) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+namespace {
+
+// Shortest round-trip digits and decimal exponent of |d| (d finite, != 0):
+// d = 0.DIGITS * 10^point.
+void shortest_digits(double d, std::string& digits, int& point) {
+  std::array<char, 64> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), std::fabs(d),
+                                 std::chars_format::scientific);
+  std::string_view s(buf.data(), static_cast<std::size_t>(end - buf.data()));
+  const auto e = s.find('e');
+  std::string_view mant = s.substr(0, e);
+  int exp10 = 0;
+  std::from_chars(s.data() + e + 1 + (s[e + 1] == '+' ? 1 : 0), s.data() + s.size(), exp10);
+  digits.clear();
+  for (char c : mant)
+    if (c != '.') digits.push_back(c);
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  point = exp10 + 1;
+}
+
+std::string fixed_from_digits(const std::string& digits, int point) {
+  std::string out;
+  if (point <= 0) {
+    out = "0.";
+    out.append(static_cast<std::size_t>(-point), '0');
+    out += digits;
+  } else if (static_cast<std::size_t>(point) >= digits.size()) {
+    out = digits;
+    out.append(static_cast<std::size_t>(point) - digits.size(), '0');
+  } else {
+    out = digits.substr(0, static_cast<std::size_t>(point)) + "." +
+          digits.substr(static_cast<std::size_t>(point));
+  }
+  return out;
+}
+
+std::string exp_from_digits(const std::string& digits, int point, bool min_two_digit_exp) {
+  std::string out(1, digits[0]);
+  if (digits.size() > 1) out += "." + digits.substr(1);
+  const int e = point - 1;
+  out += e < 0 ? "e-" : "e+";
+  const int ae = e < 0 ? -e : e;
+  if (min_two_digit_exp && ae < 10) out += '0';
+  out += std::to_string(ae);
+  return out;
+}
+
+std::string special_float(double d) {
+  if (std::isnan(d)) return "NaN";
+  return d > 0 ? "+Inf" : "-Inf";
+}
+
+}  // namespace
+
+std::string format_float_v(double d) {
+  if (!std::isfinite(d)) return special_float(d);
+  if (d == 0) return std::signbit(d) ? "-0" : "0";
+  std::string digits;
+  int point = 0;
+  shortest_digits(d, digits, point);
+  const int exp = point - 1;
+  std::string body = (exp < -4 || exp >= 6) ? exp_from_digits(digits, point, true)
+                                            : fixed_from_digits(digits, point);
+  return d < 0 ? "-" + body : body;
+}
+
+std::string format_float_json(double d) {
+  if (!std::isfinite(d)) return "null";
+  if (d == 0) return "0";
+  std::string digits;
+  int point = 0;
+  shortest_digits(d, digits, point);
+  const double a = std::fabs(d);
+  std::string body = (a < 1e-6 || a >= 1e21) ? exp_from_digits(digits, point, false)
+                                             : fixed_from_digits(digits, point);
+  return d < 0 ? "-" + body : body;
+}
+
+namespace {
+
+void append_json_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void dump(std::string& out, const json& v, bool pretty, int indent) {
+  auto newline = [&](int level) {
+    if (!pretty) return;
+    out += '\n';
+    out.append(static_cast<std::size_t>(level) * 2, ' ');
+  };
+  switch (v.type()) {
+    case json::value_t::null:
+      out += "null";
+      break;
+    case json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      break;
+    case json::value_t::number_integer:
+      out += std::to_string(v.get<std::int64_t>());
+      break;
+    case json::value_t::number_unsigned:
+      out += std::to_string(v.get<std::uint64_t>());
+      break;
+    case json::value_t::number_float:
+      out += format_float_json(v.get<double>());
+      break;
+    case json::value_t::string:
+      append_json_string(out, v.get_ref<const std::string&>());
+      break;
+    case json::value_t::array: {
+      if (v.empty()) {
+        out += "[]";
+        break;
+      }
+      out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ',';
+        first = false;
+        newline(indent + 1);
+        dump(out, e, pretty, indent + 1);
+      }
+      newline(indent);
+      out += ']';
+      break;
+    }
+    case json::value_t::object: {
+      if (v.empty()) {
+        out += "{}";
+        break;
+      }
+      out += '{';
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        newline(indent + 1);
+        append_json_string(out, it.key());
+        out += pretty ? ": " : ":";
+        dump(out, it.value(), pretty, indent + 1);
+      }
+      newline(indent);
+      out += '}';
+      break;
+    }
+    default:
+      out += "null";
+  }
+}
+
+void sprint(std::string& out, const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      out += "<nil>";
+      break;
+    case json::value_t::number_float:
+      out += format_float_v(v.get<double>());
+      break;
+    case json::value_t::string:
+      out += v.get_ref<const std::string&>();
+      break;
+    case json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ' ';
+        first = false;
+        sprint(out, e);
+      }
+      out += ']';
+      break;
+    }
+    case json::value_t::object: {
+      out += "map[";
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ' ';
+        first = false;
+        out += it.key();
+        out += ':';
+        sprint(out, it.value());
+      }
+      out += ']';
+      break;
+    }
+    default:
+      dump(out, v, false, 0);
+  }
+}
+
+}  // namespace
+
+std::string to_json(const json& v, bool pretty) {
+  std::string out;
+  dump(out, v, pretty, 0);
+  return out;
+}
+
+std::string sprint_v(const json& v) {
+  std::string out;
+  sprint(out, v);
+  return out;
+}
+
+std::string to_display(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  return to_json(v);
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s, bool allow_base_prefix) {
+  std::string_view t = s;
+  bool negative = false;
+  if (!t.empty() && (t[0] == '+' || t[0] == '-')) {
+    negative = t[0] == '-';
+    t.remove_prefix(1);
+  }
+  int base = 10;
+  if (allow_base_prefix && t.size() > 1 && t[0] == '0') {
+    const char p = static_cast<char>(t[1] | 0x20);
+    if (p == 'x') {
+      base = 16;
+      t.remove_prefix(2);
+    } else if (p == 'b') {
+      base = 2;
+      t.remove_prefix(2);
+    } else if (p == 'o') {
+      base = 8;
+      t.remove_prefix(2);
+    } else {
+      base = 8;
+      t.remove_prefix(1);
+    }
+  }
+  if (t.empty()) return std::nullopt;
+  std::uint64_t u = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), u, base);
+  if (ec != std::errc{} || ptr != t.data() + t.size()) return std::nullopt;
+  if (negative) {
+    if (u > 9223372036854775808ULL) return std::nullopt;
+    return static_cast<std::int64_t>(0 - u);
+  }
+  if (u > 9223372036854775807ULL) return std::nullopt;
+  return static_cast<std::int64_t>(u);
+}
+
+std::optional<double> parse_float(std::string_view s) {
+  std::string_view t = s;
+  if (t.empty()) return std::nullopt;
+  bool negative = false;
+  if (t[0] == '+' || t[0] == '-') {
+    negative = t[0] == '-';
+    t.remove_prefix(1);
+  }
+  if (t == "Inf" || t == "inf" || t == "Infinity" || t == "infinity")
+    return negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
+  if (t == "NaN" || t == "nan") return std::numeric_limits<double>::quiet_NaN();
+  if (t.empty() || !(std::isdigit(static_cast<unsigned char>(t[0])) || t[0] == '.'))
+    return std::nullopt;
+  double d = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+  if (ptr != t.data() + t.size()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range) {
+    // Go returns ±Inf or 0 with an error; treat as unparseable.
+    return std::nullopt;
+  }
+  if (ec != std::errc{}) return std::nullopt;
+  return negative ? -d : d;
+}
+
+namespace {
+
+std::size_t rune_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead >> 5) == 0x6) return 2;
+  if ((lead >> 4) == 0xe) return 3;
+  if ((lead >> 3) == 0x1e) return 4;
+  return 1;  // invalid byte: one rune, as Go's RuneError
+}
+
+}  // namespace
+
+std::vector<std::string> split_runes(std::string_view s) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = rune_length(static_cast<unsigned char>(s[i]));
+    if (i + n > s.size()) n = 1;
+    out.emplace_back(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+std::size_t rune_count(std::string_view s) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < s.size(); ++count) {
+    std::size_t n = rune_length(static_cast<unsigned char>(s[i]));
+    if (i + n > s.size()) n = 1;
+    i += n;
+  }
+  return count;
+}
+
+namespace {
+
+// libstdc++'s std::regex executor recurses about once per subject
+// character per pattern state, so a long subject exhausts the stack (ASan
+// measured ~150 bytes per character x pattern byte). Bounding their product
+// keeps the worst case near 5 MB, inside a default 8 MB thread stack.
+constexpr std::size_t max_pattern = 512;
+constexpr std::size_t max_work = 32 * 1024;
+
+bool too_much_work(std::string_view pattern, std::string_view subject) {
+  return subject.size() * std::max<std::size_t>(pattern.size(), 8) > max_work;
+}
+
+result<std::regex> compile(std::string_view pattern) {
+  if (pattern.size() > max_pattern)
+    return make_error(errc::invalid_argument, "regular expression too long");
+  try {
+    return std::regex(pattern.begin(), pattern.end(), std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return make_error(errc::invalid_argument,
+                      "invalid regular expression " + std::string(pattern) + ": " + e.what());
+  }
+}
+
+kairos::error subject_too_long() {
+  return make_error(errc::invalid_argument, "regular expression subject too long for its pattern");
+}
+
+}  // namespace
+
+result<bool> regex_search(std::string_view pattern, std::string_view subject) {
+  auto re = compile(pattern);
+  if (!re) return std::move(re).error();
+  if (too_much_work(pattern, subject)) return subject_too_long();
+  try {
+    return std::regex_search(subject.begin(), subject.end(), *re);
+  } catch (const std::regex_error& e) {
+    return make_error(errc::invalid_argument, std::string("regular expression: ") + e.what());
+  }
+}
+
+result<std::string> regex_replace_all(std::string_view pattern, std::string_view subject,
+                                      std::string_view replacement) {
+  auto re = compile(pattern);
+  if (!re) return std::move(re).error();
+  if (too_much_work(pattern, subject)) return subject_too_long();
+  // Go writes groups as $1 or ${1}; ECMAScript format knows only $1.
+  std::string fmt;
+  for (std::size_t i = 0; i < replacement.size(); ++i) {
+    if (replacement[i] == '$' && i + 1 < replacement.size() && replacement[i + 1] == '{') {
+      const auto close = replacement.find('}', i + 2);
+      if (close != std::string_view::npos) {
+        fmt += '$';
+        fmt += replacement.substr(i + 2, close - i - 2);
+        i = close;
+        continue;
+      }
+    }
+    if (replacement[i] == '$' && i + 1 < replacement.size() && replacement[i + 1] == '$') {
+      fmt += "$$";
+      ++i;
+      continue;
+    }
+    fmt += replacement[i];
+  }
+  try {
+    return std::regex_replace(std::string(subject), *re, fmt);
+  } catch (const std::regex_error& e) {
+    return make_error(errc::invalid_argument, std::string("regular expression: ") + e.what());
+  }
+}
+
+result<std::vector<std::string>> regex_find_all(std::string_view pattern, std::string_view subject,
+                                                std::int64_t limit) {
+  auto re = compile(pattern);
+  if (!re) return std::move(re).error();
+  if (too_much_work(pattern, subject)) return subject_too_long();
+  std::vector<std::string> out;
+  try {
+    std::string s(subject);
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), *re); it != std::sregex_iterator();
+         ++it) {
+      if (limit >= 0 && static_cast<std::int64_t>(out.size()) >= limit) break;
+      out.push_back(it->str());
+    }
+  } catch (const std::regex_error& e) {
+    return make_error(errc::invalid_argument, std::string("regular expression: ") + e.what());
+  }
+  return out;
+}
+
+namespace {
+
+std::uint32_t rotl(std::uint32_t x, int n) {
+  return (x << n) | (x >> (32 - n));
+}
+std::uint32_t rotr(std::uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
+
+std::string padded(std::string_view data) {
+  std::string m(data);
+  const std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
+  m += static_cast<char>(0x80);
+  while (m.size() % 64 != 56) m += '\0';
+  for (int i = 7; i >= 0; --i) m += static_cast<char>((bits >> (i * 8)) & 0xff);
+  return m;
+}
+
+std::uint32_t load_be(const std::string& m, std::size_t at) {
+  return (static_cast<std::uint32_t>(static_cast<unsigned char>(m[at])) << 24) |
+         (static_cast<std::uint32_t>(static_cast<unsigned char>(m[at + 1])) << 16) |
+         (static_cast<std::uint32_t>(static_cast<unsigned char>(m[at + 2])) << 8) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(m[at + 3]));
+}
+
+template <std::size_t N>
+std::string hex_words(const std::array<std::uint32_t, N>& h) {
+  std::string out;
+  char buf[9];
+  for (auto w : h) {
+    std::snprintf(buf, sizeof buf, "%08x", w);
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view data) {
+  static constexpr std::array<std::uint32_t, 64> k = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+      0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+      0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+      0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+      0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+      0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+      0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+      0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+      0xc67178f2};
+  std::array<std::uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const std::string m = padded(data);
+  for (std::size_t block = 0; block < m.size(); block += 64) {
+    std::array<std::uint32_t, 64> w{};
+    for (int i = 0; i < 16; ++i) w[i] = load_be(m, block + static_cast<std::size_t>(i) * 4);
+    for (int i = 16; i < 64; ++i) {
+      const auto s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      const auto s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    auto [a, b, c, d, e, f, g, hh] = h;
+    for (int i = 0; i < 64; ++i) {
+      const auto s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+      const auto ch = (e & f) ^ (~e & g);
+      const auto t1 = hh + s1 + ch + k[i] + w[i];
+      const auto s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
+      const auto maj = (a & b) ^ (a & c) ^ (b & c);
+      const auto t2 = s0 + maj;
+      hh = g;
+      g = f;
+      f = e;
+      e = d + t1;
+      d = c;
+      c = b;
+      b = a;
+      a = t1 + t2;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += hh;
+  }
+  return hex_words(h);
+}
+
+std::string sha1_hex(std::string_view data) {
+  std::array<std::uint32_t, 5> h = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+  const std::string m = padded(data);
+  for (std::size_t block = 0; block < m.size(); block += 64) {
+    std::array<std::uint32_t, 80> w{};
+    for (int i = 0; i < 16; ++i) w[i] = load_be(m, block + static_cast<std::size_t>(i) * 4);
+    for (int i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    auto [a, b, c, d, e] = h;
+    for (int i = 0; i < 80; ++i) {
+      std::uint32_t f = 0;
+      std::uint32_t k = 0;
+      if (i < 20) {
+        f = (b & c) | (~b & d);
+        k = 0x5A827999;
+      } else if (i < 40) {
+        f = b ^ c ^ d;
+        k = 0x6ED9EBA1;
+      } else if (i < 60) {
+        f = (b & c) | (b & d) | (c & d);
+        k = 0x8F1BBCDC;
+      } else {
+        f = b ^ c ^ d;
+        k = 0xCA62C1D6;
+      }
+      const auto t = rotl(a, 5) + f + e + k + w[i];
+      e = d;
+      d = c;
+      c = rotl(b, 30);
+      b = a;
+      a = t;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+  }
+  return hex_words(h);
+}
+
+namespace {
+constexpr std::string_view b64_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    const std::uint32_t n = (static_cast<unsigned char>(data[i]) << 16) |
+                            (static_cast<unsigned char>(data[i + 1]) << 8) |
+                            static_cast<unsigned char>(data[i + 2]);
+    out += b64_chars[(n >> 18) & 63];
+    out += b64_chars[(n >> 12) & 63];
+    out += b64_chars[(n >> 6) & 63];
+    out += b64_chars[n & 63];
+  }
+  if (i < data.size()) {
+    std::uint32_t n = static_cast<unsigned char>(data[i]) << 16;
+    if (i + 1 < data.size()) n |= static_cast<unsigned char>(data[i + 1]) << 8;
+    out += b64_chars[(n >> 18) & 63];
+    out += b64_chars[(n >> 12) & 63];
+    out += i + 1 < data.size() ? b64_chars[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view data) {
+  // Go's StdEncoding is strict: padding required, no stray characters.
+  if (data.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < data.size(); i += 4) {
+    std::uint32_t n = 0;
+    int pad = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const char c = data[i + j];
+      std::uint32_t v = 0;
+      if (c == '=') {
+        if (i + 4 != data.size() || j < 2) return std::nullopt;
+        ++pad;
+      } else {
+        if (pad > 0) return std::nullopt;
+        const auto pos = b64_chars.find(c);
+        if (pos == std::string_view::npos) return std::nullopt;
+        v = static_cast<std::uint32_t>(pos);
+      }
+      n = (n << 6) | v;
+    }
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
+}  // namespace kairos::expr::detail

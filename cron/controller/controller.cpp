@@ -1,0 +1,1059 @@
+#include "kairos/cron/controller.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <date/tz.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "kairos/core/expr.hpp"
+#include "kairos/core/placeholders.hpp"
+#include "kairos/core/text.hpp"
+#include "kairos/cron/schedule.hpp"
+#include "kairos/spec/kind.hpp"
+#include "kairos/spec/loader.hpp"
+
+namespace kairos::cron {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using time_point = kairos::clock::time_point;
+
+namespace {
+
+constexpr const char* cron_kind = "CronWorkflow";
+constexpr const char* state_scope = "cron";
+
+enum class policy : std::uint8_t { allow, forbid, replace };
+
+// What the controller keeps per CronWorkflow: its schedule and status, never
+// the manifest (read from the store when a run is due), so 10,000 crons stay
+// small.
+struct cron_entry {
+  std::string ns;
+  std::string name;
+  std::int64_t resource_version = -1;
+  std::string schedule_key;  // schedules and zone as written, to notice a change
+  std::vector<schedule> schedules;
+  std::string spec_error;  // set: not scheduled
+  std::string when;
+  std::string stop_expression;
+  std::optional<std::int64_t> deadline_seconds;
+  int successful_limit = 3;
+  int failed_limit = 1;
+  policy concurrency = policy::allow;
+  bool suspend = false;
+
+  bool stopped = false;
+  std::optional<time_point> last_scheduled;
+  // The last due time handled (run, skipped or missed), or the moment a
+  // schedule change or resume took effect; missed times are counted after it.
+  std::optional<time_point> last_evaluated;
+  std::vector<std::string> active;
+  std::int64_t succeeded = 0;
+  std::int64_t failed = 0;
+  std::string condition_type;
+  std::string condition_message;
+  std::optional<time_point> due;  // the entry's key in the queue
+};
+
+struct queue_less {
+  bool operator()(const std::pair<time_point, cron_entry*>& a,
+                  const std::pair<time_point, cron_entry*>& b) const {
+    if (a.first != b.first) return a.first < b.first;
+    return std::less<cron_entry*>()(a.second, b.second);
+  }
+};
+
+std::string key_of(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
+
+const json& member(const json& j, const char* key) {
+  static const json null_json;
+  if (!j.is_object()) return null_json;
+  auto it = j.find(key);
+  return it == j.end() ? null_json : *it;
+}
+
+std::string string_member(const json& j, const char* key) {
+  const auto& v = member(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+std::optional<std::int64_t> int_member(const json& j, const char* key) {
+  const auto& v = member(j, key);
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_unsigned()) return static_cast<std::int64_t>(v.get<std::uint64_t>());
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    std::int64_t out = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec == std::errc() && end == s.data() + s.size()) return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<time_point> time_member(const json& j, const char* key) {
+  const auto& v = member(j, key);
+  if (!v.is_string()) return std::nullopt;
+  return parse_rfc3339(v.get_ref<const std::string&>());
+}
+
+bool finished_phase(const std::string& phase) {
+  return phase == "Succeeded" || phase == "Failed" || phase == "Error";
+}
+
+std::int64_t unix_seconds(time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// Reads the scheduling fields of a stored (already validated) CronWorkflow.
+// Returns whether the schedule or zone changed.
+bool apply_spec(cron_entry& e, const json& body, const std::string& default_zone) {
+  const auto& spec = member(body, "spec");
+  std::vector<std::string> texts;
+  if (auto one = string_member(spec, "schedule"); !one.empty()) texts.push_back(std::move(one));
+  if (const auto& many = member(spec, "schedules"); many.is_array()) {
+    for (const auto& s : many)
+      if (s.is_string()) texts.push_back(s.get<std::string>());
+  }
+  std::string zone = string_member(spec, "timezone");
+  if (zone.empty()) zone = default_zone;
+  std::string key;
+  for (const auto& t : texts) key += t + "\n";
+  key += "@" + zone;
+  const bool changed = key != e.schedule_key;
+
+  e.spec_error.clear();
+  if (changed) {
+    e.schedule_key = std::move(key);
+    e.schedules.clear();
+    for (const auto& t : texts) {
+      auto parsed = schedule::parse(t, zone);
+      if (!parsed) {
+        e.spec_error = "schedule \"" + t + "\": " + parsed.error().message;
+        e.schedules.clear();
+        break;
+      }
+      e.schedules.push_back(std::move(*parsed));
+    }
+    if (texts.empty()) e.spec_error = "spec.schedule: required field is missing";
+    e.schedules.shrink_to_fit();
+  } else if (e.schedules.empty()) {
+    // The same text failed before; keep reporting it.
+    for (const auto& t : texts) {
+      auto parsed = schedule::parse(t, zone);
+      if (!parsed) {
+        e.spec_error = "schedule \"" + t + "\": " + parsed.error().message;
+        break;
+      }
+    }
+    if (texts.empty()) e.spec_error = "spec.schedule: required field is missing";
+  }
+
+  const auto policy_text = string_member(spec, "concurrencyPolicy");
+  e.concurrency = policy_text == "Forbid"    ? policy::forbid
+                  : policy_text == "Replace" ? policy::replace
+                                             : policy::allow;
+  e.deadline_seconds = int_member(spec, "startingDeadlineSeconds");
+  e.successful_limit = static_cast<int>(int_member(spec, "successfulJobsHistoryLimit").value_or(3));
+  e.failed_limit = static_cast<int>(int_member(spec, "failedJobsHistoryLimit").value_or(1));
+  const auto& suspend = member(spec, "suspend");
+  e.suspend = suspend.is_boolean() && suspend.get<bool>();
+  e.when = string_member(spec, "when");
+  e.stop_expression = string_member(member(spec, "stopStrategy"), "expression");
+  return changed;
+}
+
+std::optional<time_point> next_fire(const cron_entry& e, time_point after) {
+  std::optional<time_point> best;
+  for (const auto& s : e.schedules) {
+    auto t = s.next(after);
+    if (t && (!best || *t < *best)) best = t;
+  }
+  return best;
+}
+
+struct missed_scan {
+  time_point latest;
+  std::size_t count = 0;  // fire times in [first, now], at most cap + 1
+  bool capped = false;
+};
+
+// The latest fire time in [lower, now], where `lower` is itself a fire time.
+// Gallops back from now so that a schedule with millions of missed times is
+// never walked.
+time_point latest_fire_at_or_before(const cron_entry& e, time_point lower, time_point now) {
+  for (auto w = std::chrono::seconds(1);; w *= 2) {
+    time_point from = now - w;
+    if (from <= lower) from = lower;
+    auto t = next_fire(e, from);
+    if (t && *t <= now) {
+      // (now - w/2, now] held no fire time, so this walk is short.
+      for (int i = 0; i < 100000; ++i) {
+        auto n = next_fire(e, *t);
+        if (!n || *n > now) break;
+        t = n;
+      }
+      return *t;
+    }
+    if (from == lower) return lower;
+  }
+}
+
+// Counts the fire times from `first` (a fire time <= now) up to now, capped.
+missed_scan scan_missed(const cron_entry& e, time_point first, time_point now, std::size_t cap) {
+  missed_scan out{first, 1, false};
+  time_point t = first;
+  while (out.count <= cap) {
+    auto n = next_fire(e, t);
+    if (!n || *n > now) return out;
+    t = *n;
+    out.latest = t;
+    ++out.count;
+  }
+  out.capped = true;
+  out.latest = latest_fire_at_or_before(e, t, now);
+  return out;
+}
+
+std::string machine_zone() {
+  try {
+    if (const auto* z = date::current_zone()) return std::string(z->name());
+  } catch (const std::exception&) {
+  }
+  return "UTC";
+}
+
+}  // namespace
+
+result<json> workflow_manifest_for(const json& cron, const std::string& ns, const std::string& name,
+                                   std::optional<time_point> scheduled_time) {
+  const auto& spec = member(cron, "spec");
+  const auto& workflow_spec = member(spec, "workflowSpec");
+  if (!workflow_spec.is_object()) {
+    return make_error(errc::failed_precondition,
+                      "CronWorkflow " + ns + "/" + name + " has no spec.workflowSpec");
+  }
+  json meta = {{"namespace", ns}};
+  const auto& wm = member(spec, "workflowMetadata");
+  for (const char* key : {"labels", "annotations"}) {
+    if (const auto& m = member(wm, key); m.is_object()) meta[key] = m;
+  }
+  meta["labels"][std::string(cron_workflow_label)] = name;
+  if (scheduled_time) {
+    meta["name"] = name + "-" + std::to_string(unix_seconds(*scheduled_time));
+    meta["annotations"][std::string(scheduled_time_annotation)] = format_rfc3339(*scheduled_time);
+  } else {
+    meta["generateName"] = name + "-";
+  }
+  return json{{"apiVersion", std::string(spec::api_version)},
+              {"kind", "Workflow"},
+              {"metadata", std::move(meta)},
+              {"spec", workflow_spec}};
+}
+
+class controller::impl {
+ public:
+  impl(controller_settings settings, store::database& db, engine::workflow_service& workflows,
+       const kairos::clock& clock, asio::any_io_executor io)
+      : settings_(std::move(settings)),
+        db_(db),
+        workflows_(workflows),
+        clock_(clock),
+        timers_(std::make_shared<timer_core>(std::move(io))),
+        pool_(std::max<std::size_t>(1, settings_.worker_threads)) {
+    default_zone_ =
+        settings_.default_timezone.empty() ? machine_zone() : settings_.default_timezone;
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, settings_.state_writers); ++i)
+      writers_.emplace_back([this] { writer_loop(); });
+    if (!settings_.evaluate_bool) {
+      settings_.evaluate_bool = [](std::string_view source, const json& env) {
+        return expr::evaluate_bool(source, env);
+      };
+    }
+  }
+
+  ~impl() { stop(); }
+
+  result<void> start() {
+    if (running_.exchange(true)) return {};
+    if (auto first = resync_impl(true); !first) {
+      running_ = false;
+      return first;
+    }
+    check_timers();
+    {
+      std::lock_guard lock(timers_->mutex);
+      timers_->owner = this;
+      timers_->running = true;
+    }
+    asio::post(timers_->strand, [core = timers_] {
+      arm_due(core);
+      arm_resync(core);
+    });
+    return {};
+  }
+
+  void stop() {
+    if (stopped_.exchange(true)) return;
+    running_ = false;
+    bool armed = false;
+    {
+      std::lock_guard lock(timers_->mutex);
+      armed = timers_->running;
+      timers_->running = false;
+      timers_->owner = nullptr;
+    }
+    if (armed) {
+      asio::post(timers_->strand, [core = timers_] {
+        core->due.cancel();
+        core->resync.cancel();
+      });
+    }
+    pool_.join();
+    stop_writers();
+  }
+
+  void resync(bool wait = true) {
+    if (auto r = resync_impl(wait); !r) {
+      spdlog::warn("cron: cannot read CronWorkflows: {}", r.error().message);
+    }
+  }
+
+  void check_timers(bool wait = true) {
+    state_writes writes;
+    std::vector<std::string> removed;
+    std::unique_lock lock(mutex_);
+    const auto now = clock_.now();
+    while (!queue_.empty() && queue_.begin()->first <= now) {
+      auto [due, e] = *queue_.begin();
+      queue_.erase(queue_.begin());
+      e->due.reset();
+      const bool keep = process_due(*e, due, now);
+      if (!keep) {
+        removed.push_back(key_of(e->ns, e->name));
+        erase_entry(*e);
+        continue;
+      }
+      if (schedulable(*e)) enqueue(*e, next_fire(*e, now));
+      writes.emplace_back(e->ns, e->name, state_of(*e));
+    }
+    publish_earliest();
+    write_states(std::move(lock), std::move(writes), removed, wait);
+  }
+
+  std::optional<time_point> next_due() const {
+    std::lock_guard lock(mutex_);
+    if (queue_.empty()) return std::nullopt;
+    return queue_.begin()->first;
+  }
+
+  std::size_t cron_count() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+  }
+
+  controller_stats stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  using state_writes = std::vector<std::tuple<std::string, std::string, json>>;
+
+  // ---- scheduling --------------------------------------------------------
+
+  static bool schedulable(const cron_entry& e) {
+    return e.spec_error.empty() && !e.suspend && !e.stopped && !e.schedules.empty();
+  }
+
+  void enqueue(cron_entry& e, std::optional<time_point> at) {
+    if (e.due) queue_.erase({*e.due, &e});
+    e.due = at;
+    if (at) queue_.insert({*at, &e});
+  }
+
+  void erase_entry(cron_entry& e) {
+    if (e.due) queue_.erase({*e.due, &e});
+    entries_.erase(key_of(e.ns, e.name));
+  }
+
+  void publish_earliest() {
+    earliest_ns_ = queue_.empty() ? no_due : queue_.begin()->first.time_since_epoch().count();
+  }
+
+  // Handles one due time. Returns false when the CronWorkflow is gone.
+  bool process_due(cron_entry& e, time_point due, time_point now) {
+    auto scan = scan_missed(e, due, now, settings_.max_missed_warn);
+    if (scan.count == 1) {
+      return fire(e, due);
+    }
+    // Several due times passed while nothing ran them (the process was
+    // blocked or the machine asleep): treat it as downtime.
+    return handle_missed(e, scan, now);
+  }
+
+  // After downtime: one run for the most recent missed time, and only
+  // within startingDeadlineSeconds.
+  bool handle_missed(cron_entry& e, const missed_scan& scan, time_point now) {
+    const auto how_many = scan.capped ? "more than " + std::to_string(settings_.max_missed_warn)
+                                      : std::to_string(scan.count);
+    if (scan.capped) {
+      spdlog::warn(
+          "cron: CronWorkflow {}/{} missed {} scheduled times; only the most recent "
+          "one is considered",
+          e.ns, e.name, how_many);
+    }
+    const bool within = e.deadline_seconds && *e.deadline_seconds > 0 &&
+                        now - scan.latest <= std::chrono::seconds(*e.deadline_seconds);
+    if (within) {
+      stats_.missed += scan.count - 1;
+      ++stats_.caught_up;
+      spdlog::info(
+          "cron: CronWorkflow {}/{} missed {} scheduled times; running the most recent "
+          "({}) within startingDeadlineSeconds",
+          e.ns, e.name, how_many, format_rfc3339(scan.latest));
+      return fire(e, scan.latest);
+    }
+    stats_.missed += scan.count;
+    spdlog::info("cron: CronWorkflow {}/{} missed {} scheduled times (latest {}); not run: {}",
+                 e.ns, e.name, how_many, format_rfc3339(scan.latest),
+                 e.deadline_seconds && *e.deadline_seconds > 0 ? "startingDeadlineSeconds exceeded"
+                                                               : "no startingDeadlineSeconds");
+    e.last_evaluated = scan.latest;
+    return true;
+  }
+
+  // Runs (or skips) the due time `at`. Returns false when the CronWorkflow
+  // is gone.
+  bool fire(cron_entry& e, time_point at) {
+    e.last_evaluated = at;
+    auto found = db_.get_resource(cron_kind, e.ns, e.name);
+    if (!found) {
+      if (found.error().code == errc::not_found) return false;
+      set_condition(e, "SubmissionError", "cannot read the CronWorkflow: " + found.error().message);
+      ++stats_.submit_errors;
+      return true;
+    }
+    const json& body = found->body;
+    refresh_active(e, body);
+    if (!schedulable(e)) return true;
+
+    if (!e.when.empty()) {
+      auto go = evaluate(e, e.when, body, "when");
+      if (!go) {
+        set_condition(e, "SpecError", go.error().message);
+        ++stats_.skipped;
+        return true;
+      }
+      if (!*go) {
+        ++stats_.skipped;
+        spdlog::debug("cron: {}/{} at {}: when is false, skipped", e.ns, e.name,
+                      format_rfc3339(at));
+        return true;
+      }
+    }
+    if (!e.active.empty()) {
+      if (e.concurrency == policy::forbid) {
+        ++stats_.skipped;
+        spdlog::info(
+            "cron: CronWorkflow {}/{} skipped {}: concurrencyPolicy Forbid and {} is "
+            "still running",
+            e.ns, e.name, format_rfc3339(at), e.active.front());
+        return true;
+      }
+      if (e.concurrency == policy::replace) {
+        for (const auto& name : e.active) {
+          auto stopped = workflows_.act(e.ns, name, engine::workflow_action::terminate);
+          if (!stopped && stopped.error().code != errc::not_found) {
+            spdlog::warn("cron: CronWorkflow {}/{}: cannot terminate {} to replace it: {}", e.ns,
+                         e.name, name, stopped.error().message);
+          }
+        }
+        // A terminated run that already finished leaves `active` now.
+        refresh_active(e, body);
+        if (!schedulable(e)) return true;
+      }
+    }
+
+    auto manifest = workflow_manifest_for(body, e.ns, e.name, at);
+    if (!manifest) {
+      set_condition(e, "SpecError", manifest.error().message);
+      ++stats_.submit_errors;
+      return true;
+    }
+    const std::string run_name = (*manifest)["metadata"]["name"].get<std::string>();
+    auto loaded = spec::load_json(*manifest, "CronWorkflow " + e.ns + "/" + e.name);
+    if (!loaded.ok() || loaded.resources.size() != 1) {
+      set_condition(
+          e, "SpecError",
+          "the Workflow for " + run_name + " is invalid: " + spec::to_string(loaded.diagnostics));
+      ++stats_.submit_errors;
+      return true;
+    }
+    auto submitted = workflows_.submit(loaded.resources.front(), {});
+    if (!submitted && submitted.error().code != errc::already_exists) {
+      set_condition(e, "SubmissionError",
+                    "cannot submit " + run_name + ": " + submitted.error().message);
+      ++stats_.submit_errors;
+      spdlog::warn("cron: CronWorkflow {}/{}: cannot submit {}: {}", e.ns, e.name, run_name,
+                   submitted.error().message);
+      return true;
+    }
+    ++stats_.submitted;
+    if (std::find(e.active.begin(), e.active.end(), run_name) == e.active.end())
+      e.active.push_back(run_name);
+    e.last_scheduled = at;
+    clear_condition(e);
+    return true;
+  }
+
+  // ---- active runs, history, stopStrategy ----------------------------------
+
+  struct observed_phase {
+    std::string name;
+    std::optional<std::string> phase;  // nullopt: the workflow is gone
+  };
+
+  std::vector<observed_phase> read_phases(const std::string& ns,
+                                          const std::vector<std::string>& names) {
+    std::vector<observed_phase> out;
+    for (const auto& name : names) {
+      auto w = db_.get_workflow(ns, name);
+      if (w) {
+        out.push_back({name, w->phase});
+      } else if (w.error().code == errc::not_found) {
+        out.push_back({name, std::nullopt});
+      }
+    }
+    return out;
+  }
+
+  void refresh_active(cron_entry& e, const json& body) {
+    if (e.active.empty()) return;
+    apply_phases(e, read_phases(e.ns, e.active), body);
+  }
+
+  // Moves finished runs out of `active`, counting them, then trims the
+  // history and evaluates stopStrategy.
+  void apply_phases(cron_entry& e, const std::vector<observed_phase>& phases, const json& body) {
+    bool completed = false;
+    for (const auto& p : phases) {
+      auto it = std::find(e.active.begin(), e.active.end(), p.name);
+      if (it == e.active.end()) continue;
+      if (!p.phase) {
+        e.active.erase(it);
+        continue;
+      }
+      if (!finished_phase(*p.phase)) continue;
+      e.active.erase(it);
+      completed = true;
+      if (*p.phase == "Succeeded")
+        ++e.succeeded;
+      else
+        ++e.failed;
+    }
+    if (!completed) return;
+    trim_history(e);
+    if (!e.stop_expression.empty() && !e.stopped) {
+      auto stop = evaluate(e, e.stop_expression, body, "stopStrategy.expression");
+      if (!stop) {
+        set_condition(e, "SpecError", stop.error().message);
+      } else if (*stop) {
+        stop_cron(e);
+      }
+    }
+  }
+
+  // Argo 3.6 marks a CronWorkflow whose stopStrategy matched as Stopped and
+  // suspends it, so that resume is how it starts again.
+  void stop_cron(cron_entry& e) {
+    e.stopped = true;
+    enqueue(e, std::nullopt);
+    spdlog::info(
+        "cron: CronWorkflow {}/{} stopped: stopStrategy.expression is true "
+        "(succeeded {}, failed {})",
+        e.ns, e.name, e.succeeded, e.failed);
+    auto found = db_.get_resource(cron_kind, e.ns, e.name);
+    if (!found) return;
+    auto record = std::move(*found);
+    const auto version = record.resource_version;
+    auto& spec = record.body["spec"];
+    if (!spec.is_object()) return;
+    spec["suspend"] = true;
+    auto updated = db_.update_resource(std::move(record), version);
+    if (updated) {
+      e.resource_version = updated->resource_version;
+      e.suspend = true;
+    }
+  }
+
+  void trim_history(cron_entry& e) {
+    auto listed = db_.list_workflows(e.ns);
+    if (!listed) return;
+    int succeeded = 0;
+    int failed = 0;
+    // Newest first, so the first `limit` of each kind are kept.
+    for (const auto& w : *listed) {
+      if (!finished_phase(w.phase)) continue;
+      const auto& labels = member(member(w.body, "metadata"), "labels");
+      if (string_member(labels, std::string(cron_workflow_label).c_str()) != e.name) continue;
+      const bool ok = w.phase == "Succeeded";
+      const int kept = ok ? succeeded++ : failed++;
+      if (kept < (ok ? e.successful_limit : e.failed_limit)) continue;
+      if (auto gone = db_.delete_workflow(e.ns, w.name);
+          !gone && gone.error().code != errc::not_found)
+        spdlog::warn("cron: cannot delete old run {}/{}: {}", e.ns, w.name, gone.error().message);
+    }
+  }
+
+  // ---- expressions ---------------------------------------------------------
+
+  json expression_env(const cron_entry& e, const json& body) const {
+    const auto& meta = member(body, "metadata");
+    const auto& labels = member(meta, "labels");
+    const auto& annotations = member(meta, "annotations");
+    return json{{"cronworkflow",
+                 {{"name", e.name},
+                  {"namespace", e.ns},
+                  {"labels", labels.is_object() ? labels : json::object()},
+                  {"annotations", annotations.is_object() ? annotations : json::object()},
+                  {"lastScheduledTime",
+                   e.last_scheduled ? json(format_rfc3339(*e.last_scheduled)) : json()},
+                  {"failed", e.failed},
+                  {"succeeded", e.succeeded}}}};
+  }
+
+  // Argo substitutes {{cronworkflow.*}} (and {{= expr}}) first, then
+  // evaluates the text as expr-lang.
+  result<bool> evaluate(const cron_entry& e, const std::string& source, const json& body,
+                        std::string_view what) {
+    const json env = expression_env(e, body);
+    std::string text = source;
+    if (text.find("{{") != std::string::npos) {
+      const auto& vars = env["cronworkflow"];
+      auto lookup = [&vars](std::string_view name) -> std::optional<std::string> {
+        constexpr std::string_view prefix = "cronworkflow.";
+        if (name.substr(0, prefix.size()) != prefix) return std::nullopt;
+        auto rest = std::string(name.substr(prefix.size()));
+        auto dot = rest.find('.');
+        const json* v = nullptr;
+        if (dot == std::string::npos) {
+          auto it = vars.find(rest);
+          if (it != vars.end()) v = &*it;
+        } else {
+          auto group = vars.find(rest.substr(0, dot));
+          if (group != vars.end() && group->is_object()) {
+            auto it = group->find(rest.substr(dot + 1));
+            if (it != group->end()) v = &*it;
+          }
+        }
+        if (!v) return std::nullopt;
+        if (v->is_string()) return v->get<std::string>();
+        if (v->is_null()) return std::string();
+        return v->dump();
+      };
+      auto substituted = placeholders::substitute(text, lookup, env);
+      if (!substituted)
+        return make_error(errc::invalid_argument,
+                          std::string(what) + ": " + substituted.error().message);
+      text = std::move(*substituted);
+    }
+    auto value = settings_.evaluate_bool(text, env);
+    if (!value)
+      return make_error(errc::invalid_argument, std::string(what) + ": " + value.error().message);
+    return *value;
+  }
+
+  // ---- status ---------------------------------------------------------------
+
+  static void set_condition(cron_entry& e, std::string type, std::string message) {
+    e.condition_type = std::move(type);
+    e.condition_message = std::move(message);
+  }
+  static void clear_condition(cron_entry& e) {
+    e.condition_type.clear();
+    e.condition_message.clear();
+  }
+
+  json state_of(const cron_entry& e) const {
+    json active = json::array();
+    for (const auto& name : e.active)
+      active.push_back({{"apiVersion", std::string(spec::api_version)},
+                        {"kind", "Workflow"},
+                        {"namespace", e.ns},
+                        {"name", name}});
+    json s = {{"active", std::move(active)},
+              {"succeeded", e.succeeded},
+              {"failed", e.failed},
+              {"phase", e.stopped ? "Stopped" : "Active"},
+              {"observedSchedule", e.schedule_key}};
+    if (e.last_scheduled) s["lastScheduledTime"] = format_rfc3339(*e.last_scheduled);
+    if (e.last_evaluated) s["lastEvaluatedTime"] = format_rfc3339(*e.last_evaluated);
+    if (e.due) s["nextScheduledTime"] = format_rfc3339(*e.due);
+    json conditions = json::array();
+    if (!e.spec_error.empty()) {
+      conditions.push_back({{"type", "SpecError"}, {"status", "True"}, {"message", e.spec_error}});
+    } else if (!e.condition_type.empty()) {
+      conditions.push_back(
+          {{"type", e.condition_type}, {"status", "True"}, {"message", e.condition_message}});
+    }
+    if (!conditions.empty()) s["conditions"] = std::move(conditions);
+    return s;
+  }
+
+  static void restore(cron_entry& e, const json& s) {
+    e.last_scheduled = time_member(s, "lastScheduledTime");
+    e.last_evaluated = time_member(s, "lastEvaluatedTime");
+    e.succeeded = int_member(s, "succeeded").value_or(0);
+    e.failed = int_member(s, "failed").value_or(0);
+    e.stopped = string_member(s, "phase") == "Stopped";
+    if (const auto& active = member(s, "active"); active.is_array()) {
+      for (const auto& a : active) {
+        auto name = a.is_string() ? a.get<std::string>() : string_member(a, "name");
+        if (!name.empty()) e.active.push_back(std::move(name));
+      }
+    }
+  }
+
+  // Called with mutex_ held. Hands the states to the writer threads (the
+  // newest state of a cron replaces one not yet written) and releases the
+  // lock; with `wait`, returns once they are in the store.
+  void write_states(std::unique_lock<std::mutex> lock, state_writes writes,
+                    const std::vector<std::string>& removed, bool wait) {
+    {
+      std::lock_guard queue_lock(writer_mutex_);
+      for (auto& [ns, name, state] : writes) queue_write(key_of(ns, name), std::move(state));
+      for (const auto& key : removed) queue_write(key, std::nullopt);
+    }
+    writer_cv_.notify_all();
+    lock.unlock();
+    if (wait) flush_states();
+  }
+
+  // With writer_mutex_ held.
+  void queue_write(const std::string& key, std::optional<json> state) {
+    auto [it, inserted] = pending_writes_.insert_or_assign(key, std::move(state));
+    (void)it;
+    if (inserted) write_order_.push_back(key);
+  }
+
+  void flush_states() {
+    std::unique_lock lock(writer_mutex_);
+    writer_idle_cv_.wait(lock, [this] { return pending_writes_.empty() && writing_.empty(); });
+  }
+
+  // Many writers at once let the store's group commit put many states in
+  // one transaction; one key is never written by two threads at once, so
+  // the newest state is the one that stays.
+  void writer_loop() {
+    std::unique_lock lock(writer_mutex_);
+    for (;;) {
+      auto ready = write_order_.end();
+      writer_cv_.wait(lock, [&] {
+        ready = std::find_if(write_order_.begin(), write_order_.end(),
+                             [this](const std::string& k) { return !writing_.count(k); });
+        return ready != write_order_.end() || writers_stop_;
+      });
+      if (ready == write_order_.end()) return;
+      std::string key = std::move(*ready);
+      write_order_.erase(ready);
+      auto node = pending_writes_.extract(key);
+      writing_.insert(key);
+      lock.unlock();
+      const auto slash = key.find('/');
+      const auto ns = key.substr(0, slash);
+      const auto name = key.substr(slash + 1);
+      if (node.mapped()) {
+        if (auto put = db_.put_state(state_scope, ns, name, *node.mapped()); !put)
+          spdlog::warn("cron: cannot save the state of {}: {}", key, put.error().message);
+      } else {
+        (void)db_.delete_state(state_scope, ns, name);
+      }
+      lock.lock();
+      writing_.erase(key);
+      writer_cv_.notify_all();
+      if (pending_writes_.empty() && writing_.empty()) writer_idle_cv_.notify_all();
+    }
+  }
+
+  void stop_writers() {
+    flush_states();
+    {
+      std::lock_guard lock(writer_mutex_);
+      writers_stop_ = true;
+    }
+    writer_cv_.notify_all();
+    for (auto& t : writers_)
+      if (t.joinable()) t.join();
+  }
+
+  // ---- resync ---------------------------------------------------------------
+
+  result<void> resync_impl(bool wait) {
+    auto listed = db_.list_resources(cron_kind, "");
+    if (!listed) return std::move(listed).error();
+
+    state_writes writes;
+    std::vector<std::string> removed;
+    struct pending_refresh {
+      std::string key;
+      std::string ns;
+      std::vector<std::string> names;
+      const json* body;
+    };
+    std::vector<pending_refresh> refresh;
+    {
+      std::unique_lock lock(mutex_);
+      const auto now = clock_.now();
+      std::unordered_set<std::string> seen;
+      seen.reserve(listed->size());
+      for (const auto& r : *listed) {
+        auto key = key_of(r.namespace_, r.name);
+        seen.insert(key);
+        auto it = entries_.find(key);
+        if (it == entries_.end()) {
+          auto e = std::make_unique<cron_entry>();
+          e->ns = r.namespace_;
+          e->name = r.name;
+          auto* raw = e.get();
+          entries_.emplace(key, std::move(e));
+          load_entry(*raw, r, now);
+          writes.emplace_back(raw->ns, raw->name, state_of(*raw));
+        } else if (it->second->resource_version != r.resource_version) {
+          update_entry(*it->second, r, now);
+          writes.emplace_back(r.namespace_, r.name, state_of(*it->second));
+        }
+        const auto& e = *entries_.at(key);
+        if (!e.active.empty()) refresh.push_back({key, e.ns, e.active, &r.body});
+      }
+      for (auto it = entries_.begin(); it != entries_.end();) {
+        if (seen.count(it->first)) {
+          ++it;
+          continue;
+        }
+        if (it->second->due) queue_.erase({*it->second->due, it->second.get()});
+        removed.push_back(it->first);
+        it = entries_.erase(it);
+      }
+      publish_earliest();
+      write_states(std::move(lock), std::move(writes), removed, false);
+    }
+
+    // Workflow phases are read without the lock so due runs are not held up.
+    writes.clear();
+    removed.clear();
+    std::vector<std::pair<std::string, std::vector<observed_phase>>> phases;
+    for (const auto& p : refresh) phases.emplace_back(p.key, read_phases(p.ns, p.names));
+    std::unique_lock lock(mutex_);
+    for (std::size_t i = 0; i < refresh.size(); ++i) {
+      auto it = entries_.find(refresh[i].key);
+      if (it == entries_.end()) continue;
+      auto& e = *it->second;
+      const auto before = e.active.size();
+      const bool was_stopped = e.stopped;
+      apply_phases(e, phases[i].second, *refresh[i].body);
+      if (e.active.size() != before || e.stopped != was_stopped)
+        writes.emplace_back(e.ns, e.name, state_of(e));
+    }
+    publish_earliest();
+    write_states(std::move(lock), std::move(writes), removed, wait);
+    return {};
+  }
+
+  // A CronWorkflow this controller has not seen: restore its stored state
+  // and handle the times missed while no controller ran.
+  void load_entry(cron_entry& e, const store::resource_record& r, time_point now) {
+    e.resource_version = r.resource_version;
+    apply_spec(e, r.body, default_zone_);
+    auto state = db_.get_state(state_scope, e.ns, e.name);
+    std::optional<json> stored;
+    if (state && *state) stored = std::move(**state);
+    if (stored) restore(e, *stored);
+    if (e.stopped && !e.suspend) e.stopped = false;  // resumed while we were down
+    if (!schedulable(e)) return;
+    const bool same_schedule =
+        stored && string_member(*stored, "observedSchedule") == e.schedule_key;
+    std::optional<time_point> base = e.last_evaluated;
+    if (e.last_scheduled && (!base || *e.last_scheduled > *base)) base = e.last_scheduled;
+    if (same_schedule && base) {
+      auto first = next_fire(e, *base);
+      if (first && *first <= now) {
+        auto scan = scan_missed(e, *first, now, settings_.max_missed_warn);
+        if (!handle_missed(e, scan, now)) {
+          // Deleted between the listing and now; the next resync drops it.
+          return;
+        }
+      }
+    }
+    enqueue(e, next_fire(e, now));
+  }
+
+  void update_entry(cron_entry& e, const store::resource_record& r, time_point now) {
+    const bool was_suspended = e.suspend || e.stopped;
+    e.resource_version = r.resource_version;
+    const bool schedule_changed = apply_spec(e, r.body, default_zone_);
+    if (e.stopped && !e.suspend) e.stopped = false;
+    if (!schedulable(e)) {
+      enqueue(e, std::nullopt);
+      return;
+    }
+    if (schedule_changed || was_suspended || !e.due) {
+      // Takes effect from now: neither a new schedule nor a resume catches
+      // up on times before it.
+      e.last_evaluated = now;
+      enqueue(e, next_fire(e, now));
+    }
+  }
+
+  // ---- timers ---------------------------------------------------------------
+
+  static constexpr std::int64_t no_due = INT64_MAX;
+
+  // The timers outlive the controller as long as a handler holds them;
+  // `running` (under `mutex`) says whether the controller may still be
+  // called, and stop() clears it before the controller goes away.
+  struct timer_core {
+    explicit timer_core(asio::any_io_executor io)
+        : strand(asio::make_strand(io)), due(strand), resync(strand) {}
+    asio::strand<asio::any_io_executor> strand;
+    asio::steady_timer due;
+    asio::steady_timer resync;
+    std::mutex mutex;
+    bool running = false;
+    impl* owner = nullptr;
+  };
+
+  // On the strand: wait (in steady time) for the earliest due time as the
+  // injected clock sees it; at most a resync period, since a manual clock
+  // does not move on its own.
+  static void arm_due(const std::shared_ptr<timer_core>& core) {
+    std::lock_guard lock(core->mutex);
+    if (!core->running) return;
+    impl& self = *core->owner;
+    auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        self.settings_.resync_period);
+    if (const auto earliest = self.earliest_ns_.load(); earliest != no_due) {
+      const time_point at{time_point::duration(earliest)};
+      wait = std::clamp(
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(at - self.clock_.now()),
+          std::chrono::steady_clock::duration::zero(), wait);
+    }
+    core->due.expires_after(wait);
+    core->due.async_wait(asio::bind_executor(core->strand, [core](boost::system::error_code ec) {
+      if (ec) return;
+      std::lock_guard lock(core->mutex);
+      if (!core->running) return;
+      impl& self = *core->owner;
+      if (self.check_pending_.exchange(true)) return;
+      asio::post(self.pool_, [&self, core] {
+        self.check_pending_ = false;
+        if (!self.running_) return;
+        self.check_timers(false);
+        asio::post(core->strand, [core] { arm_due(core); });
+      });
+    }));
+  }
+
+  static void arm_resync(const std::shared_ptr<timer_core>& core) {
+    std::lock_guard lock(core->mutex);
+    if (!core->running) return;
+    core->resync.expires_after(core->owner->settings_.resync_period);
+    core->resync.async_wait(asio::bind_executor(core->strand, [core](boost::system::error_code ec) {
+      if (ec) return;
+      {
+        std::lock_guard lock(core->mutex);
+        if (!core->running) return;
+        impl& self = *core->owner;
+        if (!self.resync_pending_.exchange(true)) {
+          asio::post(self.pool_, [&self, core] {
+            if (self.running_) {
+              self.resync(false);
+              self.check_timers(false);
+              asio::post(core->strand, [core] { arm_due(core); });
+            }
+            self.resync_pending_ = false;
+          });
+        }
+      }
+      arm_resync(core);
+    }));
+  }
+
+  controller_settings settings_;
+  store::database& db_;
+  engine::workflow_service& workflows_;
+  const kairos::clock& clock_;
+  std::string default_zone_;
+
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::unique_ptr<cron_entry>> entries_;
+  std::set<std::pair<time_point, cron_entry*>, queue_less> queue_;
+  controller_stats stats_;
+  std::atomic<std::int64_t> earliest_ns_{no_due};
+
+  std::mutex writer_mutex_;
+  std::condition_variable writer_cv_;
+  std::condition_variable writer_idle_cv_;
+  std::unordered_map<std::string, std::optional<json>> pending_writes_;
+  std::deque<std::string> write_order_;
+  std::unordered_set<std::string> writing_;
+  bool writers_stop_ = false;
+  std::vector<std::thread> writers_;
+
+  std::shared_ptr<timer_core> timers_;
+  asio::thread_pool pool_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> check_pending_{false};
+  std::atomic<bool> resync_pending_{false};
+};
+
+controller::controller(controller_settings settings, store::database& db,
+                       engine::workflow_service& workflows, const kairos::clock& clock,
+                       boost::asio::any_io_executor io)
+    : impl_(std::make_unique<impl>(std::move(settings), db, workflows, clock, std::move(io))) {}
+
+controller::~controller() = default;
+
+result<void> controller::start() {
+  return impl_->start();
+}
+void controller::stop() {
+  impl_->stop();
+}
+void controller::resync() {
+  impl_->resync();
+}
+void controller::check_timers() {
+  impl_->check_timers();
+}
+std::optional<kairos::clock::time_point> controller::next_due() const {
+  return impl_->next_due();
+}
+std::size_t controller::cron_count() const {
+  return impl_->cron_count();
+}
+controller_stats controller::stats() const {
+  return impl_->stats();
+}
+
+}  // namespace kairos::cron

@@ -1,0 +1,639 @@
+#include "kairos/engine/local_executor.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "kairos/core/http_client.hpp"
+#include "node_files.hpp"
+#include "spawn.hpp"
+
+namespace kairos::engine {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using boost::system::error_code;
+
+namespace {
+
+constexpr const char* default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+outcome failure(outcome::kind what, std::string message) {
+  outcome o;
+  o.what = what;
+  o.message = std::move(message);
+  return o;
+}
+
+bool write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+// One running (or preparing) process node. Fields below `strand` are touched
+// only on the strand, except where noted.
+struct node_run {
+  explicit node_run(asio::any_io_executor io)
+      : strand(asio::make_strand(io)),
+        pidfd(strand),
+        out(strand),
+        kill_timer(strand),
+        drain_timer(strand) {}
+
+  std::string key;
+  task t;
+  executor::completion done;
+  fs::path dir;
+  fs::path private_tmp;  // empty without a mount namespace
+
+  asio::strand<asio::any_io_executor> strand;
+  asio::posix::stream_descriptor pidfd;
+  asio::posix::stream_descriptor out;
+  asio::steady_timer kill_timer;
+  asio::steady_timer drain_timer;
+  std::array<char, 64 * 1024> buffer{};
+
+  int log_fd = -1;
+  pid_t pid = -1;
+  // The group to kill when the executor goes away; any thread reads it.
+  std::atomic<pid_t> live_group{-1};
+  bool launched = false;
+  bool exited = false;
+  bool out_eof = false;
+  bool killed = false;
+  bool finished = false;
+  int wait_status = 0;
+  bool status_known = false;
+  std::string result;
+  std::size_t result_cap = 0;
+};
+
+struct local_executor::impl : std::enable_shared_from_this<local_executor::impl> {
+  impl(asio::any_io_executor io_executor, local_executor_settings s)
+      : io(std::move(io_executor)), settings(std::move(s)), pool(4) {}
+
+  asio::any_io_executor io;
+  local_executor_settings settings;
+  asio::thread_pool pool;
+  executor_capabilities caps;
+  detail::process_identity self;
+  std::atomic<bool> stopping{false};
+
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<node_run>> nodes;  // guarded by mutex
+
+  static std::string key_of(const std::string& uid, const std::string& node) {
+    return uid + '\n' + node;
+  }
+  fs::path node_dir(const std::string& uid, const std::string& node) const {
+    return settings.nodes_root / detail::safe_component(uid) / detail::safe_component(node);
+  }
+
+  // ---- preparation, on the pool -------------------------------------------------
+
+  void prepare(const std::shared_ptr<node_run>& n) {
+    outcome why;
+    auto pid = launch(*n, why);
+    asio::post(n->strand, [self = shared_from_this(), n, pid, why = std::move(why)]() mutable {
+      if (pid < 0) {
+        self->finish_without_process(n, std::move(why));
+      } else {
+        self->on_launched(n, pid);
+      }
+    });
+  }
+
+  // Returns the pid, or -1 with `why` filled in.
+  pid_t launch(node_run& n, outcome& why) {
+    const auto& p = std::get<process_task>(n.t.work);
+    std::error_code ec;
+    const fs::path work = n.dir / "work";
+    fs::create_directories(work, ec);
+    if (ec) {
+      why = failure(outcome::kind::error, "cannot create " + work.string() + ": " + ec.message());
+      return -1;
+    }
+    if (p.argv.empty() && !p.script_source) {
+      why = failure(outcome::kind::failed_to_start, "the template has no command");
+      return -1;
+    }
+    if (!p.mounts.empty() && !caps.private_mounts) {
+      why = failure(outcome::kind::error,
+                    "volumes need a mount namespace, which this host does not allow: " +
+                        caps.private_mounts_reason);
+      return -1;
+    }
+    if (caps.private_mounts) {
+      n.private_tmp = n.dir / "tmp";
+      fs::create_directories(n.private_tmp, ec);
+      ::chmod(n.private_tmp.c_str(), 01777);
+    }
+    const fs::path work_host =
+        p.working_dir.empty()
+            ? work
+            : detail::path_map(n.private_tmp, p.mounts, work).to_host(p.working_dir);
+    const detail::path_map paths(n.private_tmp, p.mounts, work_host);
+
+    // Mount points exist before the namespace is made.
+    std::vector<detail::bind_mount> binds;
+    if (caps.private_mounts) {
+      binds.push_back({n.private_tmp.string(), "/tmp", false});
+      // A node directory under the host's /tmp would be hidden by the
+      // private /tmp; it is bound back at the same path.
+      const fs::path host_dir = fs::absolute(n.dir).lexically_normal();
+      if (detail::is_within(host_dir, "/tmp")) {
+        const fs::path inside = n.private_tmp / host_dir.lexically_relative("/tmp");
+        fs::create_directories(inside, ec);
+        binds.push_back({host_dir.string(), host_dir.string(), false});
+      }
+      std::vector<volume_mount> mounts = p.mounts;
+      std::stable_sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) {
+        return a.mount_path.size() < b.mount_path.size();
+      });
+      for (const auto& m : mounts) {
+        const fs::path target = fs::path(m.mount_path).lexically_normal();
+        if (!target.is_absolute()) {
+          why = failure(outcome::kind::error,
+                        "volume mount path '" + m.mount_path + "' is not absolute");
+          return -1;
+        }
+        fs::create_directories(m.host_path, ec);
+        const fs::path point = detail::path_map(n.private_tmp, {}, work).to_host(target.string());
+        fs::create_directories(point, ec);
+        if (ec) {
+          why = failure(outcome::kind::error,
+                        "cannot create mount point " + m.mount_path + ": " + ec.message());
+          return -1;
+        }
+        binds.push_back({m.host_path.string(), target.string(), m.read_only});
+      }
+    }
+
+    // Environment: the task's own plus a few basics, never the server's.
+    std::vector<std::pair<std::string, std::string>> env = {
+        {"PATH", default_path},
+        {"HOME", env_or("HOME", "/root")},
+        {"LANG", env_or("LANG", "C.UTF-8")},
+    };
+    for (const auto& [k, v] : p.env) {
+      auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == k; });
+      if (it != env.end()) {
+        it->second = v;
+      } else {
+        env.emplace_back(k, v);
+      }
+    }
+    std::string path_list = default_path;
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : env) {
+      if (k == "PATH") path_list = v;
+      env_strings.push_back(k + "=" + v);
+    }
+
+    std::vector<std::string> argv = p.argv;
+    if (p.script_source) {
+      const fs::path script = n.dir / "script";
+      std::ofstream out(script, std::ios::trunc | std::ios::binary);
+      out << *p.script_source;
+      out.close();
+      if (!out) {
+        why = failure(outcome::kind::error, "cannot write " + script.string());
+        return -1;
+      }
+      ::chmod(script.c_str(), 0755);
+      argv.push_back(script.string());
+    }
+    const std::string executable = detail::find_on_path(argv.front(), path_list);
+    if (executable.empty()) {
+      why = failure(outcome::kind::failed_to_start,
+                    "command '" + argv.front() + "' not found on PATH (" + path_list + ")");
+      return -1;
+    }
+
+    if (!p.working_dir.empty() && !fs::is_directory(work_host, ec)) {
+      why = failure(outcome::kind::failed_to_start,
+                    "working directory " + p.working_dir + " does not exist");
+      return -1;
+    }
+
+    const detail::artifact_settings as{settings.artifacts_root, n.dir / "staging",
+                                       settings.max_result_bytes};
+    for (const auto& a : n.t.input_artifacts) {
+      auto placed = detail::place_input_artifact(a, paths.to_host(a.path), as);
+      if (!placed) {
+        why = failure(outcome::kind::error,
+                      "input artifact '" + a.name + "': " + std::move(placed).error().message);
+        return -1;
+      }
+    }
+
+    n.log_fd =
+        ::open(log_file(n).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (n.log_fd < 0) {
+      why = failure(outcome::kind::error,
+                    "cannot open the log: " + std::string(std::strerror(errno)));
+      return -1;
+    }
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+      why = failure(outcome::kind::error, "pipe: " + std::string(std::strerror(errno)));
+      return -1;
+    }
+
+    detail::spawn_spec spec;
+    spec.executable = executable;
+    spec.argv = std::move(argv);
+    spec.env = std::move(env_strings);
+    spec.working_dir = p.working_dir.empty() || fs::path(p.working_dir).is_relative()
+                           ? work_host.string()
+                           : p.working_dir;
+    spec.mount_namespace = caps.private_mounts;
+    spec.binds = std::move(binds);
+    spec.stdout_fd = pipe_fds[1];
+    spec.stderr_fd = n.log_fd;
+    auto pid = detail::spawn_process(spec);
+    ::close(pipe_fds[1]);
+    if (!pid) {
+      ::close(pipe_fds[0]);
+      why = failure(outcome::kind::failed_to_start, std::move(pid).error().message);
+      return -1;
+    }
+    const auto start = detail::process_start_time(*pid);
+    detail::write_pgid_record(n.dir / "pgid", {*pid, start.value_or(0)}, self);
+    n.out.assign(pipe_fds[0]);  // not yet used by any handler; safe off the strand
+    return *pid;
+  }
+
+  fs::path log_file(const node_run& n) const { return n.dir / "main.log"; }
+  fs::path log_file_path(const std::string& uid, const std::string& node) const {
+    return node_dir(uid, node) / "main.log";
+  }
+
+  // ---- running, on the node's strand -------------------------------------------
+
+  void on_launched(const std::shared_ptr<node_run>& n, pid_t pid) {
+    n->pid = pid;
+    n->live_group = pid;
+    n->launched = true;
+    n->result_cap = settings.max_result_bytes;
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd >= 0) {
+      n->pidfd.assign(fd);
+      wait_exit(n);
+    } else {
+      // Kernels before 5.3: a pool thread waits without reaping.
+      asio::post(pool, [self = shared_from_this(), n, pid] {
+        siginfo_t info{};
+        while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) != 0 &&
+               errno == EINTR) {
+        }
+        asio::post(n->strand, [self, n] { self->on_exit(n); });
+      });
+    }
+    read_output(n);
+    if (n->killed) signal_group(n);
+  }
+
+  void wait_exit(const std::shared_ptr<node_run>& n) {
+    n->pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [self = shared_from_this(), n](error_code ec) {
+                          if (ec == asio::error::operation_aborted) return;
+                          self->on_exit(n);
+                        });
+  }
+
+  void read_output(const std::shared_ptr<node_run>& n) {
+    n->out.async_read_some(asio::buffer(n->buffer), [self = shared_from_this(), n](
+                                                        error_code ec, std::size_t size) {
+      if (size > 0) {
+        write_all(n->log_fd, n->buffer.data(), size);
+        // One byte past the cap tells a trailing newline from a cut.
+        const std::size_t room = n->result_cap + 1 - std::min(n->result.size(), n->result_cap + 1);
+        n->result.append(n->buffer.data(), std::min(room, size));
+      }
+      if (ec) {
+        n->out_eof = true;
+        self->maybe_finish(n);
+        return;
+      }
+      self->read_output(n);
+    });
+  }
+
+  void on_exit(const std::shared_ptr<node_run>& n) {
+    if (n->exited) return;
+    int status = 0;
+    const pid_t r = ::waitpid(n->pid, &status, WNOHANG);
+    if (r == 0) {  // spurious readiness
+      if (n->pidfd.is_open()) wait_exit(n);
+      return;
+    }
+    n->exited = true;
+    n->live_group = -1;
+    n->status_known = r == n->pid;
+    n->wait_status = status;
+    // Like a container whose main process ended: the rest of the group goes.
+    ::kill(-n->pid, SIGKILL);
+    n->kill_timer.cancel();
+    if (!n->out_eof) {
+      n->drain_timer.expires_after(settings.drain_after_exit);
+      n->drain_timer.async_wait([n](error_code ec) {
+        if (ec) return;
+        // Someone left the group holding stdout; stop waiting for them.
+        error_code ignored;
+        n->out.cancel(ignored);
+      });
+    }
+    maybe_finish(n);
+  }
+
+  void signal_group(const std::shared_ptr<node_run>& n) {
+    if (!n->launched || n->exited) return;
+    ::kill(-n->pid, SIGTERM);
+    n->kill_timer.expires_after(settings.kill_grace);
+    n->kill_timer.async_wait([n](error_code ec) {
+      if (ec || n->exited) return;
+      ::kill(-n->pid, SIGKILL);
+    });
+  }
+
+  void do_kill(const std::shared_ptr<node_run>& n) {
+    if (n->finished || n->killed) return;
+    n->killed = true;
+    signal_group(n);
+  }
+
+  outcome outcome_of(const node_run& n) const {
+    outcome o;
+    const int status = n.wait_status;
+    if (n.killed) {
+      o.what = outcome::kind::signaled;
+      o.signal = n.status_known && WIFSIGNALED(status) ? WTERMSIG(status) : SIGTERM;
+      o.message = "terminated (" + signal_name(o.signal) + ")";
+    } else if (!n.status_known) {
+      o.what = outcome::kind::error;
+      o.message = "the exit status of the process was lost";
+    } else if (WIFEXITED(status)) {
+      o.what = outcome::kind::exited;
+      o.exit_code = WEXITSTATUS(status);
+      if (o.exit_code != 0) o.message = "Error (exit code " + std::to_string(o.exit_code) + ")";
+    } else {
+      o.what = outcome::kind::signaled;
+      o.signal = WTERMSIG(status);
+      o.message = "killed by " + signal_name(o.signal);
+    }
+    o.result = n.result;
+    if (o.result.size() > n.result_cap) {
+      o.result.resize(n.result_cap);
+    } else if (!o.result.empty() && o.result.back() == '\n') {
+      o.result.pop_back();
+    }
+    return o;
+  }
+
+  void maybe_finish(const std::shared_ptr<node_run>& n) {
+    if (n->finished || !n->exited || !n->out_eof) return;
+    n->finished = true;
+    n->kill_timer.cancel();
+    n->drain_timer.cancel();
+    error_code ignored;
+    n->pidfd.close(ignored);
+    n->out.close(ignored);
+    if (n->log_fd >= 0) ::close(n->log_fd);
+    n->log_fd = -1;
+    std::error_code ec;
+    fs::remove(n->dir / "pgid", ec);
+    outcome o = outcome_of(*n);
+    if (stopping) {
+      complete(n, std::move(o));
+      return;
+    }
+    asio::post(pool, [self = shared_from_this(), n, o = std::move(o)]() mutable {
+      self->collect_outputs(*n, o);
+      self->complete(n, std::move(o));
+    });
+  }
+
+  void finish_without_process(const std::shared_ptr<node_run>& n, outcome o) {
+    n->finished = true;
+    if (n->log_fd >= 0) ::close(n->log_fd);
+    n->log_fd = -1;
+    if (n->killed) o = failure(outcome::kind::signaled, "terminated before it started");
+    if (n->killed) o.signal = SIGTERM;
+    // The reason belongs in the node's log too, where users look first.
+    {
+      std::ofstream log(log_file(*n), std::ios::app);
+      log << o.message << '\n';
+    }
+    complete(n, std::move(o));
+  }
+
+  // ---- outputs, on the pool -------------------------------------------------------
+
+  void collect_outputs(node_run& n, outcome& o) {
+    const auto& p = std::get<process_task>(n.t.work);
+    const fs::path work = n.dir / "work";
+    const fs::path base =
+        p.working_dir.empty()
+            ? work
+            : detail::path_map(n.private_tmp, p.mounts, work).to_host(p.working_dir);
+    const detail::path_map paths(n.private_tmp, p.mounts, base);
+    for (const auto& param : n.t.output_parameters)
+      o.parameters[param.name] =
+          detail::read_parameter_file(paths.to_host(param.path), settings.max_result_bytes);
+    const detail::artifact_settings as{settings.artifacts_root, n.dir / "staging",
+                                       settings.max_result_bytes};
+    const bool succeeded = o.what == outcome::kind::exited && o.exit_code == 0;
+    for (const auto& a : n.t.output_artifacts) {
+      auto stored = detail::store_output_artifact(a, paths.to_host(a.path), n.t.workflow_uid,
+                                                  n.t.node_id, as);
+      if (!stored) {
+        // A failed process often never wrote its outputs; its exit code is
+        // the news, not the missing file.
+        if (succeeded) {
+          o.what = outcome::kind::error;
+          o.message = std::move(stored).error().message;
+          return;
+        }
+        continue;
+      }
+      if (*stored) o.artifacts.push_back(std::move(**stored));
+    }
+  }
+
+  void complete(const std::shared_ptr<node_run>& n, outcome o) {
+    {
+      std::lock_guard lock(mutex);
+      auto it = nodes.find(n->key);
+      if (it != nodes.end() && it->second == n) nodes.erase(it);
+    }
+    auto done = std::move(n->done);
+    n->done = nullptr;
+    if (done) done(std::move(o));
+  }
+
+  // ---- http tasks -------------------------------------------------------------------
+
+  void start_http(task t, completion done) {
+    const auto& h = std::get<http_task>(t.work);
+    http_client::request req;
+    req.method = h.method;
+    req.url = h.url;
+    req.headers = h.headers;
+    req.body = h.body;
+    req.timeout = h.timeout;
+    req.insecure_skip_verify = h.insecure_skip_verify;
+    asio::co_spawn(
+        io,
+        [req = std::move(req), done = std::move(done)]() mutable -> asio::awaitable<void> {
+          auto res = co_await http_client::async_perform(std::move(req));
+          outcome o;
+          if (!res) {
+            o.what = outcome::kind::error;
+            o.message = std::move(res).error().message;
+          } else {
+            o.what = outcome::kind::http_response;
+            o.http_status = res->status;
+            for (auto& [k, v] : res->headers) {
+              auto [it, inserted] = o.http_headers.emplace(k, v);
+              if (!inserted) it->second += ", " + v;
+            }
+            o.result = std::move(res->body);
+          }
+          done(std::move(o));
+        },
+        asio::detached);
+  }
+};
+
+local_executor::local_executor(asio::any_io_executor io, local_executor_settings s)
+    : impl_(std::make_shared<impl>(std::move(io), std::move(s))) {
+  auto& st = impl_->settings;
+  std::error_code ec;
+  st.nodes_root = fs::absolute(st.nodes_root, ec).lexically_normal();
+  st.artifacts_root = fs::absolute(st.artifacts_root, ec).lexically_normal();
+  fs::create_directories(st.nodes_root, ec);
+  fs::create_directories(st.artifacts_root, ec);
+  impl_->self = {::getpid(), detail::process_start_time(::getpid()).value_or(0)};
+  if (!st.private_mounts) {
+    impl_->caps = {false, "private mounts are disabled in the settings"};
+  } else {
+    auto probe = detail::probe_mount_namespace();
+    impl_->caps = {probe.available, probe.reason};
+  }
+  if (!impl_->caps.private_mounts)
+    spdlog::info("local executor: no private mounts per node ({})",
+                 impl_->caps.private_mounts_reason);
+  kill_orphans();
+}
+
+local_executor::~local_executor() {
+  impl_->stopping = true;
+  std::vector<std::shared_ptr<node_run>> running;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto& [key, n] : impl_->nodes) running.push_back(n);
+  }
+  // Nothing outlives the executor: what is still running is killed, and the
+  // runtime marks such nodes after a restart.
+  for (auto& n : running) {
+    const pid_t group = n->live_group;
+    if (group > 0) ::kill(-group, SIGKILL);
+  }
+  impl_->pool.join();
+}
+
+executor_capabilities local_executor::capabilities() const {
+  return impl_->caps;
+}
+
+void local_executor::start(task t, completion done) {
+  if (impl_->stopping) {
+    done(failure(outcome::kind::error, "the executor is shutting down"));
+    return;
+  }
+  if (std::holds_alternative<http_task>(t.work)) {
+    impl_->start_http(std::move(t), std::move(done));
+    return;
+  }
+  auto n = std::make_shared<node_run>(impl_->io);
+  n->key = impl::key_of(t.workflow_uid, t.node_id);
+  n->dir = impl_->node_dir(t.workflow_uid, t.node_id);
+  n->done = std::move(done);
+  n->t = std::move(t);
+  bool inserted = false;
+  {
+    std::lock_guard lock(impl_->mutex);
+    inserted = impl_->nodes.emplace(n->key, n).second;
+  }
+  if (!inserted) {
+    auto late = std::move(n->done);
+    late(failure(outcome::kind::error, "node " + n->t.node_id + " is already running"));
+    return;
+  }
+  asio::post(impl_->pool, [self = impl_, n] { self->prepare(n); });
+}
+
+void local_executor::kill(const std::string& workflow_uid, const std::string& node_id) {
+  std::shared_ptr<node_run> n;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->nodes.find(impl::key_of(workflow_uid, node_id));
+    if (it == impl_->nodes.end()) return;
+    n = it->second;
+  }
+  asio::post(n->strand, [self = impl_, n] { self->do_kill(n); });
+}
+
+fs::path local_executor::log_path(const std::string& workflow_uid,
+                                  const std::string& node_id) const {
+  return impl_->log_file_path(workflow_uid, node_id);
+}
+
+void local_executor::kill_orphans() {
+  const int killed = detail::kill_orphan_groups(impl_->settings.nodes_root, impl_->self);
+  if (killed > 0) spdlog::warn("local executor: killed {} orphaned process group(s)", killed);
+}
+
+}  // namespace kairos::engine

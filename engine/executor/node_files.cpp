@@ -1,0 +1,324 @@
+#include "node_files.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kairos/core/http_client.hpp"
+#include "spawn.hpp"
+
+namespace kairos::engine::detail {
+
+namespace fs = std::filesystem;
+
+std::string safe_component(const std::string& s) {
+  if (s.empty() || s == "." || s == "..") return "_";
+  std::string out = s;
+  for (char& c : out) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) c = '_';
+  }
+  return out;
+}
+
+bool is_within(const fs::path& p, const fs::path& base) {
+  auto pi = p.begin();
+  for (auto bi = base.begin(); bi != base.end(); ++bi, ++pi) {
+    if (bi->empty()) continue;  // a trailing separator
+    if (pi == p.end() || *pi != *bi) return false;
+  }
+  return true;
+}
+
+path_map::path_map(fs::path private_tmp, std::vector<volume_mount> mounts, fs::path relative_base)
+    : private_tmp_(std::move(private_tmp)),
+      mounts_(std::move(mounts)),
+      relative_base_(std::move(relative_base)) {
+  std::stable_sort(mounts_.begin(), mounts_.end(), [](const auto& a, const auto& b) {
+    return a.mount_path.size() > b.mount_path.size();
+  });
+}
+
+fs::path path_map::to_host(const std::string& node_path) const {
+  fs::path p(node_path);
+  if (p.is_relative()) return (relative_base_ / p).lexically_normal();
+  p = p.lexically_normal();
+  if (private_tmp_.empty()) return p;
+  for (const auto& m : mounts_) {
+    const fs::path mount = fs::path(m.mount_path).lexically_normal();
+    if (is_within(p, mount)) return (m.host_path / p.lexically_relative(mount)).lexically_normal();
+  }
+  if (is_within(p, "/tmp")) return (private_tmp_ / p.lexically_relative("/tmp")).lexically_normal();
+  return p;
+}
+
+namespace {
+
+bool is_gzip(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  unsigned char magic[2] = {0, 0};
+  in.read(reinterpret_cast<char*>(magic), 2);
+  return in.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+result<void> replace_with(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  fs::remove_all(to, ec);
+  ec.clear();
+  fs::rename(from, to, ec);
+  if (!ec) return {};
+  // Across file systems (a volume on another disk) rename cannot work.
+  ec.clear();
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec) return make_error(errc::internal, "cannot place " + to.string() + ": " + ec.message());
+  fs::remove_all(from, ec);
+  return {};
+}
+
+result<void> copy_to(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  fs::remove_all(to, ec);
+  ec.clear();
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec)
+    return make_error(errc::internal,
+                      "cannot copy " + from.string() + " to " + to.string() + ": " + ec.message());
+  return {};
+}
+
+fs::path fresh_staging(const fs::path& staging_dir, const std::string& name) {
+  std::error_code ec;
+  fs::create_directories(staging_dir, ec);
+  for (int i = 0;; ++i) {
+    fs::path p = staging_dir / (safe_component(name) + "." + std::to_string(i));
+    if (!fs::exists(p, ec)) return p;
+  }
+}
+
+// Unpacks a tar.gz the way argoexec does (see place_input_artifact).
+result<void> extract_to(const fs::path& archive, const fs::path& target, const std::string& name,
+                        const artifact_settings& s) {
+  const fs::path stage = fresh_staging(s.staging_dir, name);
+  std::error_code ec;
+  fs::create_directories(stage, ec);
+  if (ec)
+    return make_error(errc::internal, "cannot create " + stage.string() + ": " + ec.message());
+  auto ran = run_tool({"tar", "-xzf", archive.string(), "-C", stage.string(), "--no-same-owner"});
+  if (!ran) {
+    fs::remove_all(stage, ec);
+    return std::move(ran).error();
+  }
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(stage, ec)) entries.push_back(e.path());
+  result<void> placed =
+      entries.size() == 1 ? replace_with(entries.front(), target) : replace_with(stage, target);
+  fs::remove_all(stage, ec);
+  return placed;
+}
+
+// A file that may be an archive: unpacked when it is a tar.gz, else copied.
+result<void> place_file(const fs::path& source, const fs::path& target, const std::string& name,
+                        const artifact_settings& s, bool move) {
+  std::error_code ec;
+  if (fs::is_regular_file(source, ec) && is_gzip(source)) {
+    if (extract_to(source, target, name, s)) return {};
+    // A gzip that is not a tar: the file as it came.
+  }
+  return move ? replace_with(source, target) : copy_to(source, target);
+}
+
+bool http_ok(int status) {
+  return status >= 200 && status < 300;
+}
+
+}  // namespace
+
+result<void> place_input_artifact(const input_artifact& a, const fs::path& target,
+                                  const artifact_settings& s) {
+  const int sources =
+      (a.raw ? 1 : 0) + (a.repository_key.empty() ? 0 : 1) + (a.http_url.empty() ? 0 : 1);
+  if (sources != 1)
+    return make_error(
+        errc::invalid_argument,
+        "needs exactly one source (raw, stored key or http url), has " + std::to_string(sources));
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  if (ec)
+    return make_error(errc::internal,
+                      "cannot create " + target.parent_path().string() + ": " + ec.message());
+
+  result<void> placed;
+  if (a.raw) {
+    std::ofstream out(target, std::ios::binary | std::ios::trunc);
+    out << *a.raw;
+    out.close();
+    if (!out) return make_error(errc::internal, "cannot write " + target.string());
+  } else if (!a.repository_key.empty()) {
+    const fs::path key = fs::path(a.repository_key).lexically_normal();
+    if (key.is_absolute() || key.empty() || *key.begin() == "..")
+      return make_error(errc::invalid_argument,
+                        "stored key '" + a.repository_key + "' leaves the artifact repository");
+    const fs::path source = s.artifacts_root / key;
+    if (!fs::exists(source, ec))
+      return make_error(errc::not_found, "stored artifact '" + a.repository_key + "' not found");
+    placed = fs::is_directory(source, ec) ? copy_to(source, target)
+                                          : place_file(source, target, a.name, s, false);
+  } else {
+    http_client::request req;
+    req.url = a.http_url;
+    req.headers = a.http_headers;
+    req.timeout = std::chrono::minutes(5);
+    req.max_response_bytes = std::size_t{1} << 30;
+    auto res = http_client::perform(req);
+    if (!res) return std::move(res).error();
+    if (!http_ok(res->status))
+      return make_error(errc::unavailable,
+                        "GET " + a.http_url + " answered " + std::to_string(res->status));
+    const fs::path download = fresh_staging(s.staging_dir, a.name + ".download");
+    {
+      std::ofstream out(download, std::ios::binary | std::ios::trunc);
+      out << res->body;
+      if (!out) return make_error(errc::internal, "cannot write " + download.string());
+    }
+    placed = place_file(download, target, a.name, s, true);
+    fs::remove(download, ec);
+  }
+  if (!placed) return placed;
+  if (fs::is_regular_file(target, ec)) {
+    const auto mode = static_cast<mode_t>(a.mode.value_or(0644) & 07777);
+    if (::chmod(target.c_str(), mode) != 0)
+      return make_error(errc::internal, "cannot chmod " + target.string());
+  } else if (a.mode) {
+    ::chmod(target.c_str(), static_cast<mode_t>(*a.mode & 07777));
+  }
+  return {};
+}
+
+std::optional<std::string> read_parameter_file(const fs::path& p, std::size_t max_bytes) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return std::nullopt;
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string value(max_bytes, '\0');
+  in.read(value.data(), static_cast<std::streamsize>(max_bytes));
+  value.resize(static_cast<std::size_t>(in.gcount()));
+  return value;
+}
+
+result<std::optional<stored_artifact>> store_output_artifact(const output_artifact_file& a,
+                                                             const fs::path& source,
+                                                             const std::string& workflow_uid,
+                                                             const std::string& node_id,
+                                                             const artifact_settings& s) {
+  std::error_code ec;
+  if (!fs::exists(source, ec)) {
+    if (a.optional) return std::optional<stored_artifact>();
+    return make_error(errc::not_found,
+                      "output artifact '" + a.name + "': " + source.string() + " does not exist");
+  }
+  const fs::path rel_dir = fs::path(safe_component(workflow_uid)) / safe_component(node_id);
+  const fs::path dir = s.artifacts_root / rel_dir;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(errc::internal, "cannot create " + dir.string() + ": " + ec.message());
+  stored_artifact out;
+  out.name = a.name;
+  if (a.archive_none) {
+    const fs::path rel = rel_dir / safe_component(a.name);
+    auto copied = copy_to(source, s.artifacts_root / rel);
+    if (!copied) return std::move(copied).error();
+    out.repository_key = rel.generic_string();
+    out.archived = false;
+    return std::optional<stored_artifact>(std::move(out));
+  }
+  const fs::path rel = rel_dir / (safe_component(a.name) + ".tgz");
+  const fs::path parent = source.parent_path().empty() ? fs::path("/") : source.parent_path();
+  auto tarred = run_tool({"tar", "-czf", (s.artifacts_root / rel).string(), "-C", parent.string(),
+                          "--", source.filename().string()});
+  if (!tarred)
+    return make_error(errc::internal,
+                      "output artifact '" + a.name + "': " + std::move(tarred).error().message);
+  out.repository_key = rel.generic_string();
+  out.archived = true;
+  return std::optional<stored_artifact>(std::move(out));
+}
+
+std::optional<unsigned long long> process_start_time(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in) return std::nullopt;
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // comm may hold spaces and parentheses; fields resume after the last ')'.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  // Field 3 (state) is the first after comm; starttime is field 22.
+  for (int i = 3; i <= 22; ++i) {
+    if (!(fields >> field)) return std::nullopt;
+  }
+  try {
+    return std::stoull(field);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::string boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  in >> id;
+  return id.empty() ? "unknown" : id;
+}
+
+void write_pgid_record(const fs::path& file, process_identity group, process_identity owner) {
+  std::ofstream out(file, std::ios::trunc);
+  out << group.pid << ' ' << group.start_time << ' ' << owner.pid << ' ' << owner.start_time << ' '
+      << boot_id() << '\n';
+}
+
+int kill_orphan_groups(const fs::path& nodes_root, process_identity self) {
+  int killed = 0;
+  std::error_code ec;
+  const std::string boot = boot_id();
+  for (const auto& workflow : fs::directory_iterator(nodes_root, ec)) {
+    std::error_code ec2;
+    if (!workflow.is_directory(ec2)) continue;
+    for (const auto& node : fs::directory_iterator(workflow.path(), ec2)) {
+      const fs::path record = node.path() / "pgid";
+      std::error_code ec3;
+      if (!fs::is_regular_file(record, ec3)) continue;
+      std::ifstream in(record);
+      long long pgid = 0, owner = 0;
+      unsigned long long pgid_start = 0, owner_start = 0;
+      std::string recorded_boot;
+      in >> pgid >> pgid_start >> owner >> owner_start >> recorded_boot;
+      const bool parsed = static_cast<bool>(in) && pgid > 1 && owner > 0;
+      in.close();
+      if (!parsed || recorded_boot != boot) {
+        fs::remove(record, ec3);  // unreadable, or from before a reboot
+        continue;
+      }
+      const auto owner_now = process_start_time(static_cast<pid_t>(owner));
+      const bool owner_alive = owner_now && *owner_now == owner_start;
+      if (owner_alive || static_cast<pid_t>(owner) == self.pid) continue;
+      const auto leader_now = process_start_time(static_cast<pid_t>(pgid));
+      // A live process with that pid but another start time is a recycled
+      // pid, not our group; a vanished leader may still have group members.
+      if (!leader_now || *leader_now == pgid_start) {
+        if (::kill(-static_cast<pid_t>(pgid), SIGKILL) == 0) ++killed;
+      }
+      fs::remove(record, ec3);
+    }
+  }
+  return killed;
+}
+
+}  // namespace kairos::engine::detail

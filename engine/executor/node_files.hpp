@@ -1,0 +1,82 @@
+#pragma once
+
+// The files around a node: where a path the node sees lives on the host,
+// input artifacts placed before start, outputs collected after exit, and the
+// pgid records that let a later process find orphaned process groups.
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "kairos/core/result.hpp"
+#include "kairos/engine/executor.hpp"
+
+namespace kairos::engine::detail {
+
+// A path component made safe: anything outside [A-Za-z0-9._-] becomes '_',
+// and "." / ".." / "" become "_".
+std::string safe_component(const std::string& s);
+
+// Maps paths as the node sees them to host paths.
+class path_map {
+ public:
+  // private_tmp empty: no mount namespace, every path is the host path.
+  path_map(std::filesystem::path private_tmp, std::vector<volume_mount> mounts,
+           std::filesystem::path relative_base);
+  std::filesystem::path to_host(const std::string& node_path) const;
+
+ private:
+  std::filesystem::path private_tmp_;
+  std::vector<volume_mount> mounts_;  // longest mount_path first
+  std::filesystem::path relative_base_;
+};
+
+// True when `p` is `base` or inside it (both lexically normal and absolute).
+bool is_within(const std::filesystem::path& p, const std::filesystem::path& base);
+
+struct artifact_settings {
+  std::filesystem::path artifacts_root;
+  std::filesystem::path staging_dir;  // scratch space on the node's disk
+  std::size_t max_parameter_bytes = 256 * 1024;
+};
+
+// Places one input artifact at `target` (a host path). Archives (tar.gz)
+// are unpacked as Argo does: a single top-level entry becomes `target`
+// itself, several become the contents of directory `target`.
+result<void> place_input_artifact(const input_artifact& a, const std::filesystem::path& target,
+                                  const artifact_settings& s);
+
+// Reads an output parameter file; nullopt when it is missing or not a file.
+std::optional<std::string> read_parameter_file(const std::filesystem::path& p,
+                                               std::size_t max_bytes);
+
+// Stores an output artifact from `source` (a host path) under
+// <artifacts_root>/<uid>/<node>/. nullopt with no error: optional and absent.
+result<std::optional<stored_artifact>> store_output_artifact(const output_artifact_file& a,
+                                                             const std::filesystem::path& source,
+                                                             const std::string& workflow_uid,
+                                                             const std::string& node_id,
+                                                             const artifact_settings& s);
+
+// Process identity that survives pid reuse: pid plus its start time (clock
+// ticks since boot) and the boot id.
+struct process_identity {
+  pid_t pid = 0;
+  unsigned long long start_time = 0;
+};
+std::optional<unsigned long long> process_start_time(pid_t pid);
+std::string boot_id();
+
+// <node dir>/pgid: "pgid pgid_start owner_pid owner_start boot_id".
+void write_pgid_record(const std::filesystem::path& file, process_identity group,
+                       process_identity owner);
+// Kills the group a record names when its owner is gone; removes records
+// that no longer name a live group. Returns how many groups were signalled.
+int kill_orphan_groups(const std::filesystem::path& nodes_root, process_identity self);
+
+}  // namespace kairos::engine::detail

@@ -1,0 +1,340 @@
+#include "spawn.hpp"
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char** environ;
+
+namespace kairos::engine::detail {
+
+namespace {
+
+// What a child that did not reach exec reports through its status pipe.
+enum class stage : int {
+  setpgid = 1,
+  unshare,
+  make_private,
+  bind,
+  remount_read_only,
+  redirect,
+  chdir,
+  exec,
+  mount_tmpfs,
+};
+
+struct child_report {
+  stage where;
+  int err;
+  int index;  // which bind mount, for stage::bind and stage::remount_read_only
+};
+
+// Async-signal-safe: only raw write, then _exit.
+[[noreturn]] void report_and_exit(int fd, stage where, int index) {
+  child_report r{where, errno, index};
+  ssize_t unused = ::write(fd, &r, sizeof r);
+  (void)unused;
+  ::_exit(127);
+}
+
+class fd_guard {
+ public:
+  explicit fd_guard(int fd = -1) : fd_(fd) {}
+  ~fd_guard() { reset(); }
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  fd_guard(fd_guard&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// "/proc/self/fd/<fd>" without allocating: the child may not call malloc.
+void format_fd_path(int fd, std::array<char, 40>& out) {
+  static constexpr char prefix[] = "/proc/self/fd/";
+  std::size_t n = 0;
+  for (char c : prefix) {
+    if (c == '\0') break;
+    out[n++] = c;
+  }
+  char digits[12];
+  int d = 0;
+  unsigned v = static_cast<unsigned>(fd);
+  do {
+    digits[d++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (d > 0) out[n++] = digits[--d];
+  out[n] = '\0';
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// Reads a child_report until EOF (exec closed the CLOEXEC pipe) or a full
+// report. True when the child failed.
+bool read_report(int fd, child_report& r) {
+  std::size_t got = 0;
+  auto* p = reinterpret_cast<char*>(&r);
+  while (got < sizeof r) {
+    ssize_t n = ::read(fd, p + got, sizeof r - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return got == sizeof r;
+}
+
+void reap(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+std::string describe(const child_report& r, const spawn_spec& spec) {
+  const std::string why = std::strerror(r.err);
+  auto bind_name = [&] {
+    if (r.index < 0 || static_cast<std::size_t>(r.index) >= spec.binds.size()) return std::string();
+    return spec.binds[static_cast<std::size_t>(r.index)].target;
+  };
+  switch (r.where) {
+    case stage::setpgid:
+      return "cannot create a process group: " + why;
+    case stage::unshare:
+      return "cannot create a mount namespace: " + why;
+    case stage::make_private:
+      return "cannot make mounts private: " + why;
+    case stage::bind:
+      return "cannot mount " + bind_name() + ": " + why;
+    case stage::remount_read_only:
+      return "cannot make " + bind_name() + " read-only: " + why;
+    case stage::redirect:
+      return "cannot redirect stdio: " + why;
+    case stage::chdir:
+      return "cannot enter working directory " + spec.working_dir + ": " + why;
+    case stage::exec:
+      return "cannot execute " + spec.executable + ": " + why;
+    case stage::mount_tmpfs:
+      return "cannot mount a tmpfs: " + why;
+  }
+  return "cannot start: " + why;
+}
+
+}  // namespace
+
+result<pid_t> spawn_process(const spawn_spec& spec) {
+  if (spec.argv.empty()) return make_error(errc::invalid_argument, "no command to run");
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0)
+    return make_error(errc::internal, std::string("pipe: ") + std::strerror(errno));
+  fd_guard status_read(status_pipe[0]);
+  fd_guard status_write(status_pipe[1]);
+  fd_guard dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (dev_null.get() < 0)
+    return make_error(errc::internal, std::string("/dev/null: ") + std::strerror(errno));
+
+  // The child opens every bind source right after unshare (a mount of the
+  // old namespace cannot be bound) and before any mount, because a source
+  // under /tmp is hidden once the private /tmp is mounted; it then mounts
+  // through /proc/self/fd. Room for those paths is made here.
+  std::vector<std::string> sources;
+  std::vector<std::string> targets;
+  std::vector<char> read_only;
+  std::vector<int> source_fds(spec.binds.size(), -1);
+  std::vector<std::array<char, 40>> fd_paths(spec.binds.size());
+  for (const auto& b : spec.binds) {
+    sources.push_back(b.source);
+    targets.push_back(b.target);
+    read_only.push_back(b.read_only ? 1 : 0);
+  }
+
+  std::vector<std::string> argv = spec.argv;
+  std::vector<std::string> env = spec.env;
+  std::vector<char*> argv_p = pointers(argv);
+  std::vector<char*> env_p = pointers(env);
+  const char* executable = spec.executable.c_str();
+  const char* working_dir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
+  const int report_fd = status_write.get();
+  const int in_fd = dev_null.get();
+  const int out_fd = spec.stdout_fd;
+  const int err_fd = spec.stderr_fd;
+  const bool mount_namespace = spec.mount_namespace;
+
+  const pid_t pid = ::fork();
+  if (pid < 0) return make_error(errc::internal, std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // Child: async-signal-safe calls only from here to execve.
+    if (::setpgid(0, 0) != 0) report_and_exit(report_fd, stage::setpgid, -1);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2})
+      ::sigaction(sig, &dfl, nullptr);
+    if (mount_namespace) {
+      if (::unshare(CLONE_NEWNS) != 0) report_and_exit(report_fd, stage::unshare, -1);
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        report_and_exit(report_fd, stage::make_private, -1);
+      for (std::size_t i = 0; i < sources.size(); ++i) {
+        source_fds[i] = ::open(sources[i].c_str(), O_PATH | O_CLOEXEC);
+        if (source_fds[i] < 0) report_and_exit(report_fd, stage::bind, static_cast<int>(i));
+        format_fd_path(source_fds[i], fd_paths[i]);
+      }
+      for (std::size_t i = 0; i < targets.size(); ++i) {
+        if (::mount(fd_paths[i].data(), targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
+            0)
+          report_and_exit(report_fd, stage::bind, static_cast<int>(i));
+        if (read_only[i] && ::mount(nullptr, targets[i].c_str(), nullptr,
+                                    MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+          report_and_exit(report_fd, stage::remount_read_only, static_cast<int>(i));
+      }
+    }
+    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
+      report_and_exit(report_fd, stage::redirect, -1);
+    // Descriptors other modules opened without O_CLOEXEC must not leak into
+    // the node; older kernels without close_range just keep them.
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (working_dir && ::chdir(working_dir) != 0) report_and_exit(report_fd, stage::chdir, -1);
+    ::execve(executable, argv_p.data(), env_p.data());
+    report_and_exit(report_fd, stage::exec, -1);
+  }
+
+  // Closing our copy first avoids a race where the group does not exist yet
+  // when the caller signals it.
+  ::setpgid(pid, pid);
+  status_write.reset();
+  child_report report{};
+  if (read_report(status_read.get(), report)) {
+    reap(pid);
+    return make_error(errc::failed_precondition, describe(report, spec));
+  }
+  return pid;
+}
+
+namespace_probe probe_mount_namespace() {
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0)
+    return {false, std::string("pipe: ") + std::strerror(errno)};
+  fd_guard status_read(status_pipe[0]);
+  fd_guard status_write(status_pipe[1]);
+  const int report_fd = status_write.get();
+  const pid_t pid = ::fork();
+  if (pid < 0) return {false, std::string("fork: ") + std::strerror(errno)};
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) report_and_exit(report_fd, stage::unshare, -1);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      report_and_exit(report_fd, stage::make_private, -1);
+    if (::mount("tmpfs", "/tmp", "tmpfs", 0, "size=1m") != 0)
+      report_and_exit(report_fd, stage::mount_tmpfs, -1);
+    ::_exit(0);
+  }
+  status_write.reset();
+  child_report report{};
+  const bool failed = read_report(status_read.get(), report);
+  reap(pid);
+  if (!failed) return {true, {}};
+  spawn_spec none;
+  std::string reason = describe(report, none);
+  if (report.err == EPERM) reason += " (needs root or CAP_SYS_ADMIN)";
+  return {false, reason};
+}
+
+result<void> run_tool(const std::vector<std::string>& args) {
+  if (args.empty()) return make_error(errc::invalid_argument, "no tool to run");
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0)
+    return make_error(errc::internal, std::string("pipe: ") + std::strerror(errno));
+  fd_guard err_read(err_pipe[0]);
+  fd_guard err_write(err_pipe[1]);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<std::string> argv = args;
+  std::vector<char*> argv_p = pointers(argv);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, argv_p.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  err_write.reset();
+  if (rc != 0) return make_error(errc::internal, args[0] + ": " + std::strerror(rc));
+
+  std::string err_text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(err_read.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (err_text.size() < 4096) err_text.append(buf, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return make_error(errc::internal, args[0] + ": lost its exit status");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  while (!err_text.empty() && (err_text.back() == '\n' || err_text.back() == '\r'))
+    err_text.pop_back();
+  std::string what = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                       : "signal " + std::to_string(WTERMSIG(status));
+  return make_error(errc::internal,
+                    args[0] + " failed (" + what + ")" + (err_text.empty() ? "" : ": " + err_text));
+}
+
+std::string find_on_path(const std::string& name, const std::string& path_list) {
+  if (name.empty()) return {};
+  if (name.find('/') != std::string::npos) return name;
+  std::size_t begin = 0;
+  for (;;) {
+    const std::size_t end = path_list.find(':', begin);
+    std::string dir = path_list.substr(begin, end == std::string::npos ? end : end - begin);
+    if (dir.empty()) dir = ".";
+    const std::string candidate = dir + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    if (end == std::string::npos) return {};
+    begin = end + 1;
+  }
+}
+
+}  // namespace kairos::engine::detail

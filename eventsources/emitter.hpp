@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "kairos/core/clock.hpp"
+#include "kairos/eventsources/event.hpp"
+#include "kairos/store/store.hpp"
+
+namespace prometheus {
+class Registry;
+template <typename T>
+class Family;
+class Counter;
+class Summary;
+}  // namespace prometheus
+
+namespace kairos::eventsources {
+
+enum class emit_status {
+  committed,  // in the journal
+  duplicate,  // the id was journaled before; nothing new
+  filtered,   // filter.expression rejected it (or could not be evaluated)
+  failed,     // the journal refused it
+};
+
+struct emit_result {
+  emit_status status = emit_status::failed;
+  std::string message;  // why, for filtered and failed
+};
+
+// The one path from a source to the journal: filter, envelope, append,
+// metrics, wake-up. Blocking (it appends); call it off the I/O threads.
+class emitter {
+ public:
+  emitter(store::database& db, const kairos::clock& clock,
+          std::shared_ptr<prometheus::Registry> metrics, std::function<void()> on_committed);
+  ~emitter();
+
+  emit_result emit(const event_origin& origin, std::string id, nlohmann::json data,
+                   const std::optional<std::string>& filter_expression,
+                   std::optional<std::chrono::system_clock::time_point> time = std::nullopt,
+                   std::string_view content_type = "application/json");
+
+  // A source that failed before it could emit (bad signature, bad body).
+  void count_failure(const event_origin& origin);
+
+  store::database& db() { return db_; }
+  const kairos::clock& clock() const { return clock_; }
+
+ private:
+  store::database& db_;
+  const kairos::clock& clock_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::function<void()> on_committed_;
+  prometheus::Family<prometheus::Counter>* sent_ = nullptr;
+  prometheus::Family<prometheus::Counter>* failed_ = nullptr;
+  prometheus::Family<prometheus::Summary>* duration_ = nullptr;
+};
+
+}  // namespace kairos::eventsources

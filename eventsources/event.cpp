@@ -1,0 +1,107 @@
+#include "kairos/eventsources/event.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "kairos/core/expr.hpp"
+#include "kairos/core/text.hpp"
+
+namespace kairos::eventsources {
+
+store::event_record make_event(const event_origin& origin, std::string id,
+                               std::chrono::system_clock::time_point time, nlohmann::json data,
+                               std::string_view content_type) {
+  store::event_record e;
+  e.id = std::move(id);
+  e.namespace_ = origin.namespace_;
+  e.source = origin.source;
+  e.subject = origin.subject;
+  e.type = origin.type;
+  e.time = format_rfc3339(time);
+  e.body = {{"context",
+             {{"id", e.id},
+              {"source", e.source},
+              {"type", e.type},
+              {"subject", e.subject},
+              {"time", e.time},
+              {"datacontenttype", std::string(content_type)},
+              {"specversion", "1.0"}}},
+            {"data", std::move(data)}};
+  return e;
+}
+
+namespace {
+
+// RFC 7230 token characters: the only names Go canonicalises.
+bool is_token_char(unsigned char c) {
+  if (std::isalnum(c)) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+std::string canonical_header_name(std::string_view name) {
+  if (name.empty() ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return is_token_char(c); }))
+    return std::string(name);
+  std::string out(name);
+  bool upper = true;
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    c = static_cast<char>(upper ? std::toupper(u) : std::tolower(u));
+    upper = c == '-';
+  }
+  return out;
+}
+
+nlohmann::json header_object(const std::vector<std::pair<std::string, std::string>>& headers) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : headers) {
+    if (iequals(name, "host") || iequals(name, "transfer-encoding")) continue;
+    auto& list = out[canonical_header_name(name)];
+    if (!list.is_array()) list = nlohmann::json::array();
+    // The bearer token stops at the source, as in Argo.
+    list.push_back(iequals(name, "authorization") ? "*** Masked Auth Secret ***" : value);
+  }
+  return out;
+}
+
+result<bool> passes_filter(std::string_view expression, const nlohmann::json& data) {
+  nlohmann::json env = nlohmann::json::object();
+  if (data.is_object()) {
+    for (const auto& [key, value] : data.items()) {
+      std::string name = key;
+      std::replace(name.begin(), name.end(), '-', '_');
+      env[name] = value;
+    }
+  }
+  return expr::evaluate_bool(expression, env);
+}
+
+}  // namespace kairos::eventsources

@@ -1,0 +1,517 @@
+#include "listener.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <functional>
+#include <set>
+#include <tuple>
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace kairos::eventsources {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t max_drain_bytes = 16 * 1024 * 1024;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The gRPC code the kairos API pairs with each status, so webhook errors
+// look like every other kairos error.
+int grpc_code_of(unsigned status) {
+  switch (status) {
+    case 400:
+      return 3;
+    case 401:
+      return 16;
+    case 404:
+      return 5;
+    case 405:
+      return 12;
+    case 413:
+      return 8;
+    case 431:
+      return 8;
+    case 503:
+      return 14;
+    default:
+      return status >= 500 ? 13 : 2;
+  }
+}
+
+asio::awaitable<outbound_response> invoke(std::function<outbound_response()> fn) {
+  co_return fn();
+}
+
+// Runs a blocking call on the pool and resumes on the caller's executor.
+// (A plain coroutine function, not a capturing coroutine lambda: GCC 12
+// destroys the captures of the latter twice.)
+asio::awaitable<outbound_response> run_on(asio::thread_pool& pool,
+                                          std::function<outbound_response()> fn) {
+  co_return co_await asio::co_spawn(pool.get_executor(), invoke(std::move(fn)),
+                                    asio::use_awaitable);
+}
+
+std::function<outbound_response()> make_job(std::shared_ptr<const route> r, inbound_request in) {
+  auto request = std::make_shared<const inbound_request>(std::move(in));
+  return [r = std::move(r), request]() -> outbound_response {
+    try {
+      return r->handler(*request);
+    } catch (const std::exception& e) {
+      spdlog::error("event source {}: {}", r->owner, e.what());
+      return error_reply(500, "internal error");
+    }
+  };
+}
+
+// The bearer check Argo does before a route's handler, in constant time.
+bool bearer_allows(const std::string& token, std::optional<std::string_view> header) {
+  constexpr std::string_view prefix = "Bearer ";
+  if (!header || header->size() < prefix.size() || header->substr(0, prefix.size()) != prefix)
+    return false;
+  const std::string_view presented = header->substr(prefix.size());
+  if (presented.size() != token.size()) return false;
+  return CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
+}
+
+}  // namespace
+
+std::optional<std::string_view> inbound_request::header(std::string_view name) const {
+  for (const auto& [n, v] : headers)
+    if (iequals(n, name)) return std::string_view(v);
+  return std::nullopt;
+}
+
+outbound_response json_reply(unsigned status, const nlohmann::json& body) {
+  outbound_response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+outbound_response error_reply(unsigned status, std::string message) {
+  return json_reply(status, {{"code", grpc_code_of(status)}, {"message", std::move(message)}});
+}
+
+outbound_response success_reply() {
+  return json_reply(200, {{"status", "success"}});
+}
+
+// ---------------------------------------------------------------------------
+
+struct connection_base {
+  virtual ~connection_base() = default;
+  virtual void close() = 0;
+};
+
+template <class Stream>
+struct connection final : connection_base, std::enable_shared_from_this<connection<Stream>> {
+  template <class... Args>
+  explicit connection(Args&&... args) : stream(std::forward<Args>(args)...) {}
+  void close() override {
+    asio::post(stream.get_executor(), [self = this->shared_from_this()] {
+      beast::get_lowest_layer(self->stream).close();
+    });
+  }
+  Stream stream;
+};
+
+class port_listener : public std::enable_shared_from_this<port_listener> {
+ public:
+  port_listener(const hub_settings& settings, asio::any_io_executor io,
+                std::shared_ptr<asio::thread_pool> pool)
+      : settings_(settings), io_(io), pool_(std::move(pool)), acceptor_(asio::make_strand(io)) {}
+
+  result<void> open(std::uint16_t port, const std::optional<tls_material>& tls) {
+    if (tls) {
+      ssl_ = std::make_unique<ssl::context>(ssl::context::tls_server);
+      boost::system::error_code ec;
+      ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1,
+                        ec);
+      ssl_->use_certificate_chain(asio::buffer(tls->cert_pem), ec);
+      if (ec)
+        return make_error(errc::invalid_argument, "invalid server certificate: " + ec.message());
+      ssl_->use_private_key(asio::buffer(tls->key_pem), ssl::context::pem, ec);
+      if (ec) return make_error(errc::invalid_argument, "invalid server key: " + ec.message());
+    }
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(settings_.address, ec);
+    if (ec)
+      return make_error(errc::invalid_argument,
+                        "invalid listen address '" + settings_.address + "': " + ec.message());
+    const tcp::endpoint endpoint(address, settings_.ephemeral_ports ? 0 : port);
+    const std::string where = settings_.address + ":" + std::to_string(port);
+    if (acceptor_.open(endpoint.protocol(), ec); ec)
+      return make_error(errc::unavailable, "cannot listen on " + where + ": " + ec.message());
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (acceptor_.bind(endpoint, ec); ec) {
+      acceptor_.close(ec);
+      return make_error(errc::unavailable, "cannot listen on " + where + ": " + ec.message());
+    }
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
+      acceptor_.close(ec);
+      return make_error(errc::unavailable, "cannot listen on " + where + ": " + ec.message());
+    }
+    bound_ = acceptor_.local_endpoint(ec).port();
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(shared_from_this()), asio::detached);
+    spdlog::info("event sources: listening on {}:{}{}", settings_.address, bound_,
+                 ssl_ ? " (TLS)" : "");
+    return {};
+  }
+
+  bool tls() const { return ssl_ != nullptr; }
+  bool empty() {
+    std::lock_guard lock(mutex_);
+    return routes_.empty();
+  }
+  std::uint16_t bound() const { return bound_; }
+
+  result<void> add(std::shared_ptr<const route> r) {
+    std::lock_guard lock(mutex_);
+    for (const auto& existing : routes_) {
+      if (existing->endpoint == r->endpoint && existing->method == r->method)
+        return make_error(errc::already_exists, r->method + " " + r->endpoint +
+                                                    " is already served by " + existing->owner);
+    }
+    routes_.push_back(std::move(r));
+    return {};
+  }
+
+  // True when no route is left.
+  bool remove(const route* r) {
+    std::lock_guard lock(mutex_);
+    routes_.erase(
+        std::remove_if(routes_.begin(), routes_.end(), [&](const auto& x) { return x.get() == r; }),
+        routes_.end());
+    return routes_.empty();
+  }
+
+  void close() {
+    closed_ = true;
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ec;
+      self->acceptor_.close(ec);
+    });
+    std::lock_guard lock(mutex_);
+    for (auto& weak : connections_)
+      if (auto c = weak.lock()) c->close();
+    connections_.clear();
+  }
+
+ private:
+  struct match {
+    std::shared_ptr<const route> found;
+    bool path_known = false;
+    std::string allowed;
+  };
+
+  match lookup(std::string_view path, std::string_view method) {
+    std::lock_guard lock(mutex_);
+    match m;
+    for (const auto& r : routes_) {
+      if (r->endpoint != path) continue;
+      m.path_known = true;
+      if (r->method == method) m.found = r;
+      if (!m.allowed.empty()) m.allowed += ", ";
+      m.allowed += r->method;
+    }
+    return m;
+  }
+
+  void track(const std::shared_ptr<connection_base>& c) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(connections_, [](const auto& w) { return w.expired(); });
+    connections_.push_back(c);
+  }
+
+  static asio::awaitable<void> accept_loop(std::shared_ptr<port_listener> self) {
+    while (!self->closed_) {
+      auto [ec, socket] =
+          co_await self->acceptor_.async_accept(asio::make_strand(self->io_), use_tuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || self->closed_) break;
+        spdlog::warn("event sources: accept on port {} failed: {}", self->bound_, ec.message());
+        asio::steady_timer pause(self->acceptor_.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(use_tuple);
+        continue;
+      }
+      if (self->ssl_) {
+        using stream_t = beast::ssl_stream<beast::tcp_stream>;
+        auto c = std::make_shared<connection<stream_t>>(std::move(socket), *self->ssl_);
+        self->track(c);
+        asio::co_spawn(c->stream.get_executor(), session(self, c), asio::detached);
+      } else {
+        auto c = std::make_shared<connection<beast::tcp_stream>>(std::move(socket));
+        self->track(c);
+        asio::co_spawn(c->stream.get_executor(), session(self, c), asio::detached);
+      }
+    }
+  }
+
+  template <class Stream>
+  static asio::awaitable<bool> write(port_listener& self, Stream& stream,
+                                     const outbound_response& res, unsigned version,
+                                     bool keep_alive) {
+    http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+    out.set(http::field::server, "kairos");
+    out.set(http::field::content_type, res.content_type);
+    for (const auto& [name, value] : res.headers) out.set(name, value);
+    out.body() = res.body;
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(self.settings_.request_timeout);
+    auto [ec, n] = co_await http::async_write(stream, out, use_tuple);
+    co_return !ec;
+  }
+
+  // Lets a client that is still sending an oversized body read our answer
+  // instead of a connection reset.
+  template <class Stream>
+  static asio::awaitable<void> drain(port_listener& self, Stream& stream) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(std::min<std::chrono::milliseconds>(self.settings_.request_timeout,
+                                                             std::chrono::seconds(5)));
+    std::vector<char> sink(64 * 1024);
+    std::size_t drained = 0;
+    while (drained < max_drain_bytes) {
+      auto [e, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      if (e) break;
+      drained += n;
+    }
+  }
+
+  template <class Stream>
+  static asio::awaitable<void> session(std::shared_ptr<port_listener> self,
+                                       std::shared_ptr<connection<Stream>> conn) {
+    auto& stream = conn->stream;
+    auto& lowest = beast::get_lowest_layer(stream);
+    const auto& settings = self->settings_;
+    try {
+      if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+        lowest.expires_after(settings.request_timeout);
+        auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+        if (ec) {
+          spdlog::debug("event sources: TLS handshake on port {} failed: {}", self->bound_,
+                        ec.message());
+          lowest.close();
+          co_return;
+        }
+      }
+      beast::flat_buffer buffer;
+      while (!self->closed_) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
+        // The route decides the body bound; it is known once the path is.
+        parser.body_limit(boost::none);
+        lowest.expires_after(settings.request_timeout);
+        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        if (ec) {
+          if (ec == http::error::header_limit) {
+            const outbound_response rejection = error_reply(431, "request headers are too large");
+            co_await write(*self, stream, rejection, 11, false);
+          } else if (ec.category() == make_error_code(http::error::body_limit).category() &&
+                     ec != http::error::end_of_stream && ec != http::error::partial_message) {
+            {
+              const outbound_response rejection =
+                  error_reply(400, "malformed HTTP request: " + ec.message());
+              co_await write(*self, stream, rejection, 11, false);
+            }
+          }
+          break;
+        }
+        const auto& head = parser.get();
+        const unsigned version = head.version();
+        const std::string target(head.target());
+        const auto qmark = target.find('?');
+        const std::string path = target.substr(0, qmark);
+        const std::string method(head.method_string());
+
+        std::optional<outbound_response> reply;
+        std::shared_ptr<const route> target_route;
+        std::size_t limit = settings.default_max_payload;
+        if (path == "/health") {
+          reply = json_reply(200, {{"status", "ok"}});
+        } else {
+          auto m = self->lookup(path, method);
+          if (!m.path_known) {
+            reply = error_reply(404, "no event source listens on " + path);
+          } else if (!m.found) {
+            reply = error_reply(
+                405, "method " + method + " is not allowed on " + path + "; allowed: " + m.allowed);
+            reply->headers.emplace_back("Allow", m.allowed);
+          } else {
+            target_route = m.found;
+            limit = target_route->max_payload;
+          }
+        }
+
+        if (!parser.is_done()) {
+          if (auto length = parser.content_length(); length && *length > limit) {
+            {
+              const outbound_response rejection = error_reply(
+                  413, "request body exceeds the limit of " + std::to_string(limit) + " bytes");
+              co_await write(*self, stream, rejection, version, false);
+            }
+            co_await drain(*self, stream);
+            break;
+          }
+          if (reply && !target_route) {
+            // Answer without reading a body we would throw away.
+            co_await write(*self, stream, *reply, version, false);
+            co_await drain(*self, stream);
+            break;
+          }
+          parser.body_limit(limit);
+          if (beast::iequals(head[http::field::expect], "100-continue")) {
+            http::response<http::empty_body> go_on{http::status::continue_, version};
+            lowest.expires_after(settings.request_timeout);
+            auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple);
+            if (wec) break;
+          }
+          lowest.expires_after(settings.request_timeout);
+          std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
+          if (ec == http::error::body_limit) {
+            {
+              const outbound_response rejection = error_reply(
+                  413, "request body exceeds the limit of " + std::to_string(limit) + " bytes");
+              co_await write(*self, stream, rejection, version, false);
+            }
+            co_await drain(*self, stream);
+            break;
+          }
+          if (ec) break;
+        }
+
+        auto req = parser.release();
+        if (!reply && target_route->auth_token &&
+            !bearer_allows(*target_route->auth_token,
+                           req.count(http::field::authorization)
+                               ? std::optional<std::string_view>(req[http::field::authorization])
+                               : std::nullopt)) {
+          reply = error_reply(401, "a valid 'Authorization: Bearer <token>' header is required");
+          reply->headers.emplace_back("WWW-Authenticate", "Bearer");
+        }
+        if (!reply) {
+          inbound_request in;
+          in.method = method;
+          in.path = path;
+          if (qmark != std::string::npos) in.query = target.substr(qmark + 1);
+          for (const auto& field : req)
+            in.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+          in.body = std::move(req.body());
+          // Named locals, not temporaries in the co_await expression: GCC 12
+          // destroys such temporaries twice.
+          std::function<outbound_response()> job = make_job(target_route, std::move(in));
+          outbound_response handled = co_await run_on(*self->pool_, std::move(job));
+          reply = std::move(handled);
+        }
+        const bool keep_alive = req.keep_alive() && !self->closed_;
+        if (!co_await write(*self, stream, *reply, version, keep_alive) || !keep_alive) break;
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("event sources: connection on port {} failed: {}", self->bound_, e.what());
+    }
+    boost::system::error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest.close();
+  }
+
+  hub_settings settings_;
+  asio::any_io_executor io_;
+  std::shared_ptr<asio::thread_pool> pool_;
+  tcp::acceptor acceptor_;
+  std::unique_ptr<ssl::context> ssl_;
+  std::atomic<bool> closed_{false};
+  std::uint16_t bound_ = 0;
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<const route>> routes_;
+  std::vector<std::weak_ptr<connection_base>> connections_;
+};
+
+// ---------------------------------------------------------------------------
+
+http_hub::http_hub(hub_settings settings, asio::any_io_executor io,
+                   std::shared_ptr<asio::thread_pool> pool)
+    : settings_(std::move(settings)), io_(std::move(io)), pool_(std::move(pool)) {}
+
+http_hub::~http_hub() {
+  stop_all();
+}
+
+result<void> http_hub::add_route(std::uint16_t port, const std::optional<tls_material>& tls,
+                                 std::shared_ptr<const route> r) {
+  std::lock_guard lock(mutex_);
+  auto it = listeners_.find(port);
+  if (it == listeners_.end()) {
+    auto l = std::make_shared<port_listener>(settings_, io_, pool_);
+    if (auto opened = l->open(port, tls); !opened) return opened.error();
+    it = listeners_.emplace(port, std::move(l)).first;
+  } else if (it->second->tls() != tls.has_value()) {
+    return make_error(errc::conflict, "port " + std::to_string(port) + " is already served " +
+                                          (it->second->tls() ? "with" : "without") +
+                                          " TLS; every endpoint of a port must agree");
+  }
+  return it->second->add(std::move(r));
+}
+
+void http_hub::remove_route(std::uint16_t port, const route* r) {
+  std::lock_guard lock(mutex_);
+  auto it = listeners_.find(port);
+  if (it == listeners_.end()) return;
+  it->second->remove(r);
+}
+
+void http_hub::prune() {
+  std::lock_guard lock(mutex_);
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    if (it->second->empty()) {
+      it->second->close();
+      it = listeners_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::optional<std::uint16_t> http_hub::bound_port(std::uint16_t configured) const {
+  std::lock_guard lock(mutex_);
+  auto it = listeners_.find(configured);
+  if (it == listeners_.end()) return std::nullopt;
+  return it->second->bound();
+}
+
+void http_hub::stop_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [port, l] : listeners_) l->close();
+  listeners_.clear();
+}
+
+}  // namespace kairos::eventsources

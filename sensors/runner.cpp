@@ -1,0 +1,476 @@
+#include "kairos/sensors/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kairos/cron/schedule.hpp"
+#include "kairos/sensors/conditions.hpp"
+#include "kairos/sensors/filter.hpp"
+#include "metrics.hpp"
+#include "trigger_parameters.hpp"
+
+namespace kairos::sensors {
+namespace {
+
+using time_point = std::chrono::system_clock::time_point;
+using std::chrono::milliseconds;
+
+std::int64_t to_ms(time_point t) {
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+time_point from_ms(std::int64_t ms) {
+  return time_point(milliseconds(ms));
+}
+
+struct trigger_slot {
+  spec::trigger spec;
+  std::unique_ptr<trigger_action> action;
+  condition cond;
+  std::map<std::string, event> latest;
+  std::vector<cron::schedule> resets;
+  std::optional<time_point> next_reset;
+  // Token bucket of rateLimit (golang.org/x/time/rate with burst = rate).
+  double tokens = 0;
+  std::optional<time_point> refilled_at;
+};
+
+struct pending_firing {
+  std::string trigger;
+  event_map events;
+  std::string key;
+  int attempt = 0;
+  time_point due;
+  bool durable = true;  // false once an at-most-once firing has been claimed
+};
+
+double unit_seconds(spec::rate_limit_unit u) {
+  switch (u) {
+    case spec::rate_limit_unit::second:
+      return 1;
+    case spec::rate_limit_unit::minute:
+      return 60;
+    case spec::rate_limit_unit::hour:
+      return 3600;
+  }
+  return 1;
+}
+
+}  // namespace
+
+struct sensor_runner::impl {
+  runner_settings settings;
+  spec::sensor_spec spec;
+  store::database& db;
+  trigger_services services;
+  std::shared_ptr<sensor_metrics> metrics;
+  std::vector<trigger_slot> triggers;
+  std::deque<pending_firing> pending;
+  std::int64_t last_sequence = 0;
+  nlohmann::json consumed = nlohmann::json::array();
+  std::mt19937_64 random{std::random_device{}()};
+
+  impl(runner_settings s, spec::sensor_spec sp, store::database& d, trigger_services sv,
+       std::shared_ptr<sensor_metrics> m)
+      : settings(std::move(s)),
+        spec(std::move(sp)),
+        db(d),
+        services(std::move(sv)),
+        metrics(std::move(m)) {}
+
+  const kairos::clock& clock() const { return *services.clock; }
+
+  trigger_slot* slot(const std::string& name) {
+    for (auto& t : triggers)
+      if (t.spec.template_.name == name) return &t;
+    return nullptr;
+  }
+
+  // ------------------------------------------------------------- state
+
+  nlohmann::json state_json() const {
+    nlohmann::json s;
+    s["last_sequence"] = last_sequence;
+    s["triggers"] = nlohmann::json::object();
+    for (const auto& t : triggers) {
+      nlohmann::json latest = nlohmann::json::object();
+      for (const auto& [dep, e] : t.latest) latest[dep] = e.to_json();
+      s["triggers"][t.spec.template_.name]["latest"] = std::move(latest);
+    }
+    s["pending"] = nlohmann::json::array();
+    for (const auto& p : pending) {
+      if (!p.durable) continue;
+      nlohmann::json events = nlohmann::json::object();
+      for (const auto& [dep, e] : p.events) events[dep] = e.to_json();
+      s["pending"].push_back({{"trigger", p.trigger},
+                              {"events", std::move(events)},
+                              {"key", p.key},
+                              {"attempt", p.attempt},
+                              {"due_ms", to_ms(p.due)}});
+    }
+    s["consumed"] = consumed;
+    return s;
+  }
+
+  result<void> save() {
+    return db.put_state("sensor", settings.namespace_, settings.name, state_json());
+  }
+
+  void restore(const nlohmann::json& s) {
+    last_sequence = s.value("last_sequence", std::int64_t{0});
+    if (const auto ts = s.find("triggers"); ts != s.end() && ts->is_object()) {
+      for (const auto& [name, t] : ts->items()) {
+        auto* sl = slot(name);
+        if (!sl || !t.is_object() || !t.contains("latest") || !t["latest"].is_object()) continue;
+        for (const auto& [dep, e] : t["latest"].items())
+          if (std::binary_search(sl->cond.names().begin(), sl->cond.names().end(), dep))
+            sl->latest[dep] = event::from_json(e);
+      }
+    }
+    if (const auto ps = s.find("pending"); ps != s.end() && ps->is_array()) {
+      for (const auto& p : *ps) {
+        if (!p.is_object()) continue;
+        pending_firing f;
+        f.trigger = p.value("trigger", std::string());
+        if (!slot(f.trigger)) continue;
+        if (p.contains("events") && p["events"].is_object())
+          for (const auto& [dep, e] : p["events"].items()) f.events[dep] = event::from_json(e);
+        f.key = p.value("key", firing_key(f.events));
+        f.attempt = p.value("attempt", 0);
+        f.due = from_ms(p.value("due_ms", std::int64_t{0}));
+        pending.push_back(std::move(f));
+      }
+    }
+    if (const auto c = s.find("consumed"); c != s.end() && c->is_array()) consumed = *c;
+  }
+
+  // A sensor without progress starts at the end of the journal: events from
+  // before it existed do not fire it.
+  result<std::int64_t> journal_end() {
+    std::int64_t end = 0;
+    while (true) {
+      auto page = db.read_events(end, std::max<std::size_t>(settings.batch, 1));
+      if (!page) return std::move(page).error();
+      if (page->empty()) return end;
+      end = page->back().sequence;
+    }
+  }
+
+  // ------------------------------------------------------------- events
+
+  void handle(const event& e) {
+    const auto started = std::chrono::steady_clock::now();
+    std::set<std::string> touched;
+    const std::string source = e.source(), subject = e.subject();
+    for (const auto& dep : spec.dependencies) {
+      if (dep.event_source_name != source || dep.event_name != subject) continue;
+      const auto outcome = apply_filters(dep, e, clock());
+      if (!outcome.pass) {
+        spdlog::debug("sensor {}/{}: dependency {} discards event {}: {}", settings.namespace_,
+                      settings.name, dep.name, e.id, outcome.reason);
+        continue;
+      }
+      for (auto& t : triggers) {
+        if (!std::binary_search(t.cond.names().begin(), t.cond.names().end(), dep.name)) continue;
+        touched.insert(t.spec.template_.name);
+        t.latest[dep.name] = e;
+        std::set<std::string> satisfied;
+        for (const auto& [name, held] : t.latest) satisfied.insert(name);
+        if (!t.cond.evaluate(satisfied)) continue;
+        pending_firing f;
+        f.trigger = t.spec.template_.name;
+        f.events = t.latest;
+        f.key = firing_key(f.events);
+        f.due = clock().now();
+        pending.push_back(std::move(f));
+        // Argo clears a trigger's events once its conditions fire.
+        t.latest.clear();
+      }
+    }
+    if (metrics) {
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count();
+      for (const auto& t : touched) metrics->observe_processing(settings.name, t, ms);
+    }
+  }
+
+  // ------------------------------------------------------------- actions
+
+  bool take_token(trigger_slot& t, time_point now, time_point& next) {
+    if (!t.spec.rate_limit_ || t.spec.rate_limit_->requests_per_unit <= 0) return true;
+    const double burst = t.spec.rate_limit_->requests_per_unit;
+    const double rate = burst / unit_seconds(t.spec.rate_limit_->unit);  // tokens per second
+    if (!t.refilled_at) {
+      t.tokens = burst;
+      t.refilled_at = now;
+    }
+    const double elapsed = std::chrono::duration<double>(now - *t.refilled_at).count();
+    if (elapsed > 0) {
+      t.tokens = std::min(burst, t.tokens + elapsed * rate);
+      t.refilled_at = now;
+    }
+    if (t.tokens >= 1) {
+      t.tokens -= 1;
+      return true;
+    }
+    const double wait = (1 - t.tokens) / rate;
+    next =
+        now + std::chrono::duration_cast<time_point::duration>(std::chrono::duration<double>(wait));
+    return false;
+  }
+
+  time_point::duration backoff(const trigger_slot& t, int attempt) {
+    const auto& r = t.spec.retry_strategy;
+    double base_ms = 1000;
+    double factor = 1;
+    double jitter = 0;
+    if (r) {
+      if (r->duration) base_ms = std::chrono::duration<double, std::milli>(*r->duration).count();
+      if (r->factor && *r->factor > 0) factor = *r->factor;
+      if (r->jitter && *r->jitter > 0) jitter = *r->jitter;
+    }
+    double ms = base_ms * std::pow(factor, std::max(0, attempt - 1));
+    if (jitter > 0) ms += ms * jitter * std::uniform_real_distribution<double>(0, 1)(random);
+    ms = std::clamp(ms, 0.0, 3600.0 * 1000);
+    return std::chrono::duration_cast<time_point::duration>(
+        std::chrono::duration<double, std::milli>(ms));
+  }
+
+  void record(const pending_firing& p, const char* outcome) {
+    for (const auto& [dep, e] : p.events)
+      consumed.push_back({{"event", e.id},
+                          {"sequence", e.sequence},
+                          {"dependency", dep},
+                          {"trigger", p.trigger},
+                          {"outcome", outcome}});
+    const std::size_t cap = std::max<std::size_t>(settings.consumed_history, 1);
+    if (consumed.size() > cap)
+      consumed.erase(consumed.begin(),
+                     consumed.begin() + static_cast<std::ptrdiff_t>(consumed.size() - cap));
+  }
+
+  // Runs one firing; returns true when it is finished (success or out of
+  // retries) and false when it stays pending for a retry.
+  bool execute(trigger_slot& t, pending_firing& p) {
+    firing f{settings.namespace_, settings.name, p.trigger, p.events, p.key};
+    const auto started = std::chrono::steady_clock::now();
+    auto rewritten = apply_template_parameters(t.spec, p.events);
+    result<void> r = rewritten ? t.action->execute(*rewritten, f) : result<void>(rewritten.error());
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    if (r) {
+      if (metrics) metrics->action_done(settings.name, p.trigger, true, ms);
+      record(p, "triggered");
+      return true;
+    }
+    ++p.attempt;
+    const int steps = t.spec.retry_strategy && t.spec.retry_strategy->steps
+                          ? std::max(1, *t.spec.retry_strategy->steps)
+                          : 1;
+    if (p.attempt < steps) {
+      p.due = clock().now() + backoff(t, p.attempt);
+      spdlog::warn("sensor {}/{} trigger {}: attempt {} of {} failed: {}; retrying",
+                   settings.namespace_, settings.name, p.trigger, p.attempt, steps,
+                   r.error().message);
+      return false;
+    }
+    if (metrics) metrics->action_done(settings.name, p.trigger, false, ms);
+    spdlog::error("sensor {}/{} trigger {}: failed: {}", settings.namespace_, settings.name,
+                  p.trigger, r.error().message);
+    record(p, "failed");
+    return true;
+  }
+
+  void persist() {
+    if (auto r = save(); !r)
+      spdlog::error("sensor {}/{}: cannot store progress: {}", settings.namespace_, settings.name,
+                    r.error().message);
+  }
+
+  std::size_t run_due() {
+    std::size_t ran = 0;
+    bool changed = false;
+    std::deque<pending_firing> keep;
+    while (!pending.empty()) {
+      pending_firing p = std::move(pending.front());
+      pending.pop_front();
+      const auto now = clock().now();
+      trigger_slot* t = slot(p.trigger);
+      if (!t) {
+        changed = true;  // the trigger was removed from the sensor
+        continue;
+      }
+      if (p.due > now) {
+        keep.push_back(std::move(p));
+        continue;
+      }
+      time_point next{};
+      if (!take_token(*t, now, next)) {
+        p.due = next;
+        keep.push_back(std::move(p));
+        continue;
+      }
+      if (!t->spec.at_least_once && p.durable) {
+        // At most once: forget the firing durably before acting.
+        p.durable = false;
+        std::deque<pending_firing> rest = keep;
+        for (auto& q : pending) rest.push_back(q);
+        std::swap(pending, rest);
+        persist();
+        std::swap(pending, rest);
+      }
+      ++ran;
+      changed = true;
+      if (!execute(*t, p)) keep.push_back(std::move(p));
+    }
+    pending = std::move(keep);
+    if (changed) persist();
+    return ran;
+  }
+};
+
+sensor_runner::sensor_runner(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+sensor_runner::~sensor_runner() = default;
+
+result<std::unique_ptr<sensor_runner>> sensor_runner::create(
+    runner_settings settings, spec::sensor_spec spec, store::database& db,
+    trigger_services services, std::shared_ptr<sensor_metrics> metrics) {
+  if (!services.clock) return make_error(errc::failed_precondition, "sensor runner needs a clock");
+  auto p = std::make_unique<impl>(std::move(settings), std::move(spec), db, std::move(services),
+                                  std::move(metrics));
+  std::vector<std::string> dependency_names;
+  for (const auto& d : p->spec.dependencies) dependency_names.push_back(d.name);
+  for (const auto& t : p->spec.triggers) {
+    trigger_slot slot;
+    slot.spec = t;
+    auto cond = condition::parse(t.template_.conditions, dependency_names);
+    if (!cond)
+      return make_error(cond.error().code,
+                        fmt::format("trigger \"{}\": {}", t.template_.name, cond.error().message));
+    slot.cond = std::move(*cond);
+    auto action = make_trigger_action(t, p->services);
+    if (!action) return std::move(action).error();
+    slot.action = std::move(*action);
+    for (const auto& reset : t.template_.conditions_reset) {
+      if (!reset.by_time) continue;
+      auto s = cron::schedule::parse(reset.by_time->cron, reset.by_time->timezone.empty()
+                                                              ? std::string_view("UTC")
+                                                              : reset.by_time->timezone);
+      if (!s)
+        return make_error(errc::invalid_argument,
+                          fmt::format("trigger \"{}\": conditionsReset.byTime.cron: {}",
+                                      t.template_.name, s.error().message));
+      slot.resets.push_back(std::move(*s));
+    }
+    p->triggers.push_back(std::move(slot));
+  }
+  return std::unique_ptr<sensor_runner>(new sensor_runner(std::move(p)));
+}
+
+result<void> sensor_runner::load() {
+  auto& s = *impl_;
+  auto stored = s.db.get_state("sensor", s.settings.namespace_, s.settings.name);
+  if (!stored) return std::move(stored).error();
+  if (*stored && (*stored)->is_object()) {
+    s.restore(**stored);
+  } else {
+    std::int64_t start = 0;
+    if (!s.settings.start_at_beginning) {
+      auto end = s.journal_end();
+      if (!end) return std::move(end).error();
+      start = *end;
+    }
+    s.last_sequence = start;
+    if (auto r = s.save(); !r) return r;
+  }
+  const auto now = s.clock().now();
+  for (auto& t : s.triggers) {
+    for (const auto& r : t.resets) {
+      const auto n = r.next(now);
+      if (n && (!t.next_reset || *n < *t.next_reset)) t.next_reset = n;
+    }
+  }
+  return {};
+}
+
+result<std::size_t> sensor_runner::process_journal() {
+  auto& s = *impl_;
+  std::size_t total = 0;
+  const std::size_t batch = std::max<std::size_t>(s.settings.batch, 1);
+  while (true) {
+    auto page = s.db.read_events(s.last_sequence, batch);
+    if (!page) return std::move(page).error();
+    if (page->empty()) break;
+    for (const auto& record : *page) {
+      s.handle(event::from_record(record));
+      s.last_sequence = record.sequence;
+    }
+    total += page->size();
+    // Progress and the firings it produced are stored before any action
+    // runs, so a crash replays them instead of losing them.
+    if (auto r = s.save(); !r) return r.error();
+    if (page->size() < batch) break;
+  }
+  return total;
+}
+
+std::size_t sensor_runner::run_due() {
+  return impl_->run_due();
+}
+
+void sensor_runner::check_resets() {
+  auto& s = *impl_;
+  const auto now = s.clock().now();
+  bool changed = false;
+  for (auto& t : s.triggers) {
+    if (!t.next_reset || *t.next_reset > now) continue;
+    if (!t.latest.empty()) {
+      spdlog::debug("sensor {}/{} trigger {}: conditionsReset clears {} held event(s)",
+                    s.settings.namespace_, s.settings.name, t.spec.template_.name, t.latest.size());
+      t.latest.clear();
+      changed = true;
+    }
+    t.next_reset.reset();
+    for (const auto& r : t.resets) {
+      const auto n = r.next(now);
+      if (n && (!t.next_reset || *n < *t.next_reset)) t.next_reset = n;
+    }
+  }
+  if (changed) s.persist();
+}
+
+std::optional<std::chrono::system_clock::time_point> sensor_runner::next_due() const {
+  std::optional<time_point> best;
+  for (const auto& p : impl_->pending)
+    if (!best || p.due < *best) best = p.due;
+  for (const auto& t : impl_->triggers)
+    if (t.next_reset && (!best || *t.next_reset < *best)) best = t.next_reset;
+  return best;
+}
+
+std::int64_t sensor_runner::last_sequence() const {
+  return impl_->last_sequence;
+}
+std::size_t sensor_runner::pending() const {
+  return impl_->pending.size();
+}
+
+std::vector<std::string> sensor_runner::held(const std::string& trigger) const {
+  std::vector<std::string> out;
+  for (const auto& t : impl_->triggers)
+    if (t.spec.template_.name == trigger)
+      for (const auto& [dep, e] : t.latest) out.push_back(dep);
+  return out;
+}
+
+}  // namespace kairos::sensors

@@ -1,0 +1,278 @@
+#include <gtest/gtest.h>
+
+#include "controller_test_fixture.hpp"
+
+namespace kairos::cron::testing {
+namespace {
+
+using engine::workflow_action;
+
+TEST_F(controller_test, run_fires_at_due_time_named_after_scheduled_unix_seconds) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  ASSERT_TRUE(c.next_due());
+  EXPECT_EQ(*c.next_due(), at("2024-05-01T10:05:00Z"));
+
+  advance_to(c, at("2024-05-01T10:04:59Z"));
+  EXPECT_TRUE(service_->submitted().empty());
+
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["metadata"]["name"], "etl-1714557900");
+  EXPECT_EQ(runs[0]["metadata"]["namespace"], "default");
+  EXPECT_EQ(runs[0]["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"], "etl");
+  EXPECT_EQ(runs[0]["metadata"]["annotations"]["workflows.argoproj.io/scheduled-time"],
+            "2024-05-01T10:05:00Z");
+  EXPECT_EQ(runs[0]["spec"]["entrypoint"], "main");
+  EXPECT_EQ(*c.next_due(), at("2024-05-01T10:10:00Z"));
+}
+
+TEST_F(controller_test, workflow_metadata_labels_and_annotations_are_copied_to_runs) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"},
+                     {"workflowMetadata",
+                      {{"labels", {{"team", "data"}}}, {"annotations", {{"owner", "ann"}}}}}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["metadata"]["labels"]["team"], "data");
+  EXPECT_EQ(runs[0]["metadata"]["annotations"]["owner"], "ann");
+  EXPECT_EQ(runs[0]["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"], "etl");
+}
+
+TEST_F(controller_test, every_schedule_of_a_schedules_list_fires) {
+  apply_cron("multi", {{"schedules", {"0 11 * * *", "30 10 * * *"}}});
+  auto& c = make_controller();
+  c.resync();
+  EXPECT_EQ(*c.next_due(), at("2024-05-01T10:30:00Z"));
+  advance_to(c, at("2024-05-01T10:30:00Z"));
+  advance_to(c, at("2024-05-01T11:00:00Z"));
+  EXPECT_EQ(service_->names(),
+            (std::vector<std::string>{run_name("multi", at("2024-05-01T10:30:00Z")),
+                                      run_name("multi", at("2024-05-01T11:00:00Z"))}));
+}
+
+TEST_F(controller_test, timezone_places_wall_time_in_that_zone) {
+  apply_cron("ny", {{"schedule", "0 9 * * *"}, {"timezone", "America/New_York"}});
+  auto& c = make_controller();
+  c.resync();
+  // 09:00 EDT is 13:00 UTC.
+  EXPECT_EQ(*c.next_due(), at("2024-05-01T13:00:00Z"));
+  advance_to(c, at("2024-05-01T13:00:00Z"));
+  ASSERT_EQ(service_->submitted().size(), 1u);
+  EXPECT_EQ(
+      service_->submitted()[0]["metadata"]["annotations"]["workflows.argoproj.io/scheduled-time"],
+      "2024-05-01T13:00:00Z");
+}
+
+TEST_F(controller_test, spring_forward_gap_time_fires_once_right_after_the_gap) {
+  // 02:30 does not exist in Berlin on 2024-03-31; it fires at 03:00 CEST.
+  clock_.set(at("2024-03-30T12:00:00Z"));
+  apply_cron("berlin", {{"schedule", "30 2 * * *"}, {"timezone", "Europe/Berlin"}});
+  auto& c = make_controller();
+  c.resync();
+  EXPECT_EQ(*c.next_due(), at("2024-03-31T01:00:00Z"));
+  advance_to(c, at("2024-03-31T01:00:00Z"));
+  EXPECT_EQ(*c.next_due(), at("2024-04-01T00:30:00Z"));
+  advance_to(c, at("2024-04-01T00:30:00Z"));
+  EXPECT_EQ(service_->names(),
+            (std::vector<std::string>{run_name("berlin", at("2024-03-31T01:00:00Z")),
+                                      run_name("berlin", at("2024-04-01T00:30:00Z"))}));
+}
+
+TEST_F(controller_test, fall_back_repeated_time_fires_only_at_first_occurrence) {
+  // 02:30 happens twice in Berlin on 2024-10-27 (00:30Z CEST, 01:30Z CET).
+  clock_.set(at("2024-10-26T12:00:00Z"));
+  apply_cron("berlin", {{"schedule", "30 2 * * *"}, {"timezone", "Europe/Berlin"}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-10-27T00:30:00Z"));
+  advance_to(c, at("2024-10-27T01:30:00Z"));
+  advance_to(c, at("2024-10-27T12:00:00Z"));
+  EXPECT_EQ(service_->names(),
+            (std::vector<std::string>{run_name("berlin", at("2024-10-27T00:30:00Z"))}));
+  EXPECT_EQ(*c.next_due(), at("2024-10-28T01:30:00Z"));
+}
+
+TEST_F(controller_test, hourly_schedule_follows_real_time_through_fall_back) {
+  // `0 * * * *` in a zone whose overlap repeats 01:00-02:00 fires at each
+  // real hour, 25 runs on that day.
+  clock_.set(at("2024-11-03T03:30:00Z"));  // 23:30 EDT on Nov 2
+  apply_cron("hourly", {{"schedule", "0 * * * *"}, {"timezone", "America/New_York"}});
+  auto& c = make_controller();
+  c.resync();
+  for (int h = 4; h <= 8; ++h) {
+    auto t = at("2024-11-03T03:00:00Z") + std::chrono::hours(h - 3);
+    advance_to(c, t);
+  }
+  // 00:00 EDT, 01:00 EDT, 01:00 EST, 02:00 EST, 03:00 EST.
+  EXPECT_EQ(service_->submitted().size(), 5u);
+}
+
+TEST_F(controller_test, suspended_cron_does_not_run) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"suspend", true}});
+  auto& c = make_controller();
+  c.resync();
+  EXPECT_FALSE(c.next_due());
+  advance_to(c, at("2024-05-01T10:20:00Z"));
+  EXPECT_TRUE(service_->submitted().empty());
+  EXPECT_EQ(c.cron_count(), 1u);
+}
+
+TEST_F(controller_test, resume_takes_effect_from_now_without_catching_up) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"startingDeadlineSeconds", 3600}});
+  auto& c = make_controller();
+  c.resync();
+  apply_cron("etl",
+             {{"schedule", "*/5 * * * *"}, {"startingDeadlineSeconds", 3600}, {"suspend", true}});
+  c.resync();
+  advance_to(c, at("2024-05-01T10:17:00Z"));
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"startingDeadlineSeconds", 3600}});
+  c.resync();
+  c.check_timers();
+  EXPECT_TRUE(service_->submitted().empty());
+  EXPECT_EQ(*c.next_due(), at("2024-05-01T10:20:00Z"));
+  advance_to(c, at("2024-05-01T10:20:00Z"));
+  EXPECT_EQ(service_->names(),
+            (std::vector<std::string>{run_name("etl", at("2024-05-01T10:20:00Z"))}));
+}
+
+TEST_F(controller_test, forbid_skips_while_a_run_is_active) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"concurrencyPolicy", "Forbid"}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  EXPECT_EQ(service_->submitted().size(), 1u);
+  EXPECT_EQ(c.stats().skipped, 1u);
+  // Once it finishes, the next due time runs.
+  service_->set_phase("default", run_name("etl", at("2024-05-01T10:05:00Z")), "Succeeded");
+  advance_to(c, at("2024-05-01T10:15:00Z"));
+  EXPECT_EQ(service_->names(),
+            (std::vector<std::string>{run_name("etl", at("2024-05-01T10:05:00Z")),
+                                      run_name("etl", at("2024-05-01T10:15:00Z"))}));
+}
+
+TEST_F(controller_test, allow_runs_overlap) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  EXPECT_EQ(service_->submitted().size(), 2u);
+  EXPECT_EQ(state("etl")["active"].size(), 2u);
+  EXPECT_TRUE(service_->actions().empty());
+}
+
+TEST_F(controller_test, replace_terminates_the_active_run_then_starts_the_new_one) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"concurrencyPolicy", "Replace"}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  const auto first = run_name("etl", at("2024-05-01T10:05:00Z"));
+  ASSERT_EQ(service_->actions().size(), 1u);
+  EXPECT_EQ(service_->actions()[0].first, first);
+  EXPECT_EQ(service_->actions()[0].second, workflow_action::terminate);
+  EXPECT_EQ(service_->submitted().size(), 2u);
+  auto s = state("etl");
+  ASSERT_EQ(s["active"].size(), 1u);
+  EXPECT_EQ(s["active"][0]["name"], run_name("etl", at("2024-05-01T10:10:00Z")));
+}
+
+TEST_F(controller_test, deleted_cron_stops_and_its_state_goes) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  delete_cron("etl");
+  c.resync();
+  EXPECT_EQ(c.cron_count(), 0u);
+  EXPECT_FALSE(c.next_due());
+  advance_to(c, at("2024-05-01T10:30:00Z"));
+  EXPECT_EQ(service_->submitted().size(), 1u);
+  EXPECT_TRUE(state("etl").is_null());
+}
+
+TEST_F(controller_test, cron_deleted_between_resyncs_is_dropped_at_its_due_time) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  delete_cron("etl");
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  EXPECT_TRUE(service_->submitted().empty());
+  EXPECT_EQ(c.cron_count(), 0u);
+}
+
+TEST_F(controller_test, invalid_schedule_is_reported_in_status_and_not_scheduled) {
+  apply_cron("bad", {{"schedule", "61 * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  EXPECT_FALSE(c.next_due());
+  auto s = state("bad");
+  ASSERT_TRUE(s["conditions"].is_array());
+  EXPECT_EQ(s["conditions"][0]["type"], "SpecError");
+  EXPECT_NE(s["conditions"][0]["message"].get<std::string>().find("minute"), std::string::npos)
+      << s.dump();
+}
+
+TEST_F(controller_test, invalid_workflow_spec_is_a_condition_not_a_crash) {
+  apply_cron("broken",
+             {{"schedule", "*/5 * * * *"},
+              {"workflowSpec", {{"entrypoint", "missing"}, {"templates", json::array()}}}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  EXPECT_TRUE(service_->submitted().empty());
+  auto s = state("broken");
+  ASSERT_TRUE(s["conditions"].is_array()) << s.dump();
+  EXPECT_EQ(s["conditions"][0]["type"], "SpecError");
+  EXPECT_EQ(c.stats().submit_errors, 1u);
+  // Still scheduled: the next due time is tried again.
+  EXPECT_EQ(*c.next_due(), at("2024-05-01T10:10:00Z"));
+}
+
+TEST_F(controller_test, state_holds_last_and_next_scheduled_time_and_active_runs) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  auto s = state("etl");
+  EXPECT_EQ(s["nextScheduledTime"], "2024-05-01T10:05:00Z");
+  EXPECT_FALSE(s.contains("lastScheduledTime"));
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  s = state("etl");
+  EXPECT_EQ(s["lastScheduledTime"], "2024-05-01T10:05:00Z");
+  EXPECT_EQ(s["nextScheduledTime"], "2024-05-01T10:10:00Z");
+  EXPECT_EQ(s["phase"], "Active");
+  ASSERT_EQ(s["active"].size(), 1u);
+  EXPECT_EQ(s["active"][0]["name"], "etl-1714557900");
+  EXPECT_EQ(s["active"][0]["kind"], "Workflow");
+  EXPECT_EQ(s["succeeded"], 0);
+  EXPECT_EQ(s["failed"], 0);
+}
+
+TEST_F(controller_test, finished_runs_are_counted_and_leave_active) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  advance_to(c, at("2024-05-01T10:15:00Z"));
+  service_->set_phase("default", run_name("etl", at("2024-05-01T10:05:00Z")), "Succeeded");
+  service_->set_phase("default", run_name("etl", at("2024-05-01T10:10:00Z")), "Error");
+  c.resync();
+  auto s = state("etl");
+  EXPECT_EQ(s["succeeded"], 1);
+  EXPECT_EQ(s["failed"], 1);
+  ASSERT_EQ(s["active"].size(), 1u);
+  EXPECT_EQ(s["active"][0]["name"], run_name("etl", at("2024-05-01T10:15:00Z")));
+  // Counting happens once per run.
+  c.resync();
+  EXPECT_EQ(state("etl")["succeeded"], 1);
+}
+
+}  // namespace
+}  // namespace kairos::cron::testing

@@ -1,0 +1,549 @@
+#include "kairos/engine/local_executor.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "../../core/http_test_server.hpp"
+
+namespace kairos::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& p, const std::string& content) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
+}
+
+// Whether the process behind a pidfd ends within a generous bound.
+bool exits(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 30000) == 1;
+}
+
+input_artifact stored(std::string name, std::string path, std::string key) {
+  input_artifact a;
+  a.name = std::move(name);
+  a.path = std::move(path);
+  a.repository_key = std::move(key);
+  return a;
+}
+
+input_artifact raw(std::string name, std::string path, std::string content, int mode) {
+  input_artifact a;
+  a.name = std::move(name);
+  a.path = std::move(path);
+  a.raw = std::move(content);
+  a.mode = mode;
+  return a;
+}
+
+input_artifact fetched(std::string name, std::string path, std::string url) {
+  input_artifact a;
+  a.name = std::move(name);
+  a.path = std::move(path);
+  a.http_url = std::move(url);
+  return a;
+}
+
+class local_executor_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    root_ = fs::temp_directory_path() / ("kairos-executor-test-" + std::to_string(rd()));
+    fs::create_directories(root_);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    executor_.reset();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  local_executor& make(local_executor_settings s = {}) {
+    if (s.nodes_root.empty()) s.nodes_root = root_ / "nodes";
+    if (s.artifacts_root.empty()) s.artifacts_root = root_ / "artifacts";
+    // Lets a root machine run the suite as a host without mount namespaces.
+    if (std::getenv("KAIROS_EXECUTOR_TEST_NO_MOUNTS")) s.private_mounts = false;
+    executor_ = std::make_unique<local_executor>(io_.get_executor(), s);
+    return *executor_;
+  }
+
+  local_executor& exec() {
+    if (!executor_) make();
+    return *executor_;
+  }
+
+  bool private_mounts() { return exec().capabilities().private_mounts; }
+
+  static task process(std::string node, std::vector<std::string> argv) {
+    task t;
+    t.workflow_uid = "wf-uid";
+    t.workflow_name = "wf";
+    t.node_id = std::move(node);
+    process_task p;
+    p.argv = std::move(argv);
+    t.work = std::move(p);
+    return t;
+  }
+
+  static task shell(std::string node, const std::string& script) {
+    return process(std::move(node), {"sh", "-c", script});
+  }
+
+  static process_task& proc(task& t) { return std::get<process_task>(t.work); }
+
+  std::future<outcome> start(task t) {
+    auto promise = std::make_shared<std::promise<outcome>>();
+    auto future = promise->get_future();
+    auto calls = std::make_shared<int>(0);
+    exec().start(std::move(t), [promise, calls](outcome o) {
+      // `done` must fire exactly once; a second call would throw here.
+      ++*calls;
+      promise->set_value(std::move(o));
+    });
+    return future;
+  }
+
+  outcome run(task t) {
+    auto f = start(std::move(t));
+    if (f.wait_for(60s) != std::future_status::ready) {
+      ADD_FAILURE() << "node did not finish";
+      return {};
+    }
+    return f.get();
+  }
+
+  // The node's own directory is visible to it even with a private /tmp, so
+  // a fifo there lets a node say it is running without the test sleeping.
+  fs::path fifo_in_node_dir(const std::string& node) {
+    const fs::path dir = exec().log_path("wf-uid", node).parent_path();
+    fs::create_directories(dir);
+    const fs::path fifo = dir / "ready.fifo";
+    EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    return fifo;
+  }
+
+  fs::path root_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
+  std::thread thread_;
+  std::unique_ptr<local_executor> executor_;
+};
+
+TEST_F(local_executor_test, exit_code_is_reported) {
+  auto o = run(shell("exit-3", "exit 3"));
+  EXPECT_EQ(o.what, outcome::kind::exited);
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_NE(o.message.find("exit code 3"), std::string::npos) << o.message;
+  auto ok = run(shell("exit-0", "true"));
+  EXPECT_EQ(ok.what, outcome::kind::exited);
+  EXPECT_EQ(ok.exit_code, 0);
+}
+
+TEST_F(local_executor_test, stdout_is_the_result_with_one_trailing_newline_trimmed) {
+  auto o = run(shell("echo", "printf 'hello\\nworld\\n\\n'"));
+  ASSERT_EQ(o.what, outcome::kind::exited);
+  EXPECT_EQ(o.result, "hello\nworld\n");
+}
+
+TEST_F(local_executor_test, stderr_and_stdout_both_reach_the_log) {
+  auto o = run(shell("both", "echo to-out; echo to-err >&2"));
+  ASSERT_EQ(o.what, outcome::kind::exited);
+  EXPECT_EQ(o.result, "to-out");
+  const std::string log = read_file(exec().log_path("wf-uid", "both"));
+  EXPECT_NE(log.find("to-out"), std::string::npos) << log;
+  EXPECT_NE(log.find("to-err"), std::string::npos) << log;
+}
+
+TEST_F(local_executor_test, result_is_bounded_but_log_keeps_everything) {
+  local_executor_settings s;
+  s.max_result_bytes = 10;
+  make(s);
+  auto o = run(shell("long", "i=0; while [ $i -lt 100 ]; do printf x; i=$((i+1)); done"));
+  ASSERT_EQ(o.what, outcome::kind::exited);
+  EXPECT_EQ(o.result, std::string(10, 'x'));
+  EXPECT_EQ(read_file(exec().log_path("wf-uid", "long")), std::string(100, 'x'));
+}
+
+TEST_F(local_executor_test, script_source_is_written_and_its_path_appended) {
+  task t = process("script", {"sh"});
+  proc(t).script_source = "echo \"from script $0\"\n";
+  auto o = run(std::move(t));
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.result.rfind("from script ", 0), 0u) << o.result;
+  const fs::path script(o.result.substr(std::string("from script ").size()));
+  EXPECT_EQ(script.filename(), "script");
+  EXPECT_EQ(read_file(script), "echo \"from script $0\"\n");
+}
+
+TEST_F(local_executor_test, env_holds_the_task_values_and_basics_but_not_the_servers) {
+  ::setenv("KAIROS_EXECUTOR_TEST_SECRET", "server-only", 1);
+  task t =
+      shell("env", "echo \"$GREETING|${KAIROS_EXECUTOR_TEST_SECRET:-unset}|${PATH:+has-path}\"");
+  proc(t).env = {{"GREETING", "hi there"}};
+  auto o = run(std::move(t));
+  ::unsetenv("KAIROS_EXECUTOR_TEST_SECRET");
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.result, "hi there|unset|has-path");
+}
+
+TEST_F(local_executor_test, working_dir_defaults_to_the_nodes_work_dir) {
+  auto o = run(shell("pwd-default", "pwd -P"));
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(fs::path(o.result).filename(), "work");
+  EXPECT_NE(o.result.find("pwd-default"), std::string::npos) << o.result;
+
+  task t = shell("pwd-root", "pwd");
+  proc(t).working_dir = "/";
+  auto root = run(std::move(t));
+  EXPECT_EQ(root.result, "/");
+}
+
+TEST_F(local_executor_test, missing_working_dir_fails_to_start) {
+  task t = shell("bad-wd", "pwd");
+  proc(t).working_dir = "/definitely/not/here";
+  auto o = run(std::move(t));
+  EXPECT_EQ(o.what, outcome::kind::failed_to_start);
+  EXPECT_NE(o.message.find("/definitely/not/here"), std::string::npos) << o.message;
+}
+
+TEST_F(local_executor_test, missing_command_fails_to_start_naming_it) {
+  auto o = run(process("missing", {"kairos-no-such-command-xyz", "arg"}));
+  EXPECT_EQ(o.what, outcome::kind::failed_to_start);
+  EXPECT_NE(o.message.find("kairos-no-such-command-xyz"), std::string::npos) << o.message;
+  EXPECT_NE(read_file(exec().log_path("wf-uid", "missing")).find("kairos-no-such-command-xyz"),
+            std::string::npos);
+}
+
+TEST_F(local_executor_test, kill_terminates_the_whole_process_group) {
+  const fs::path fifo = fifo_in_node_dir("victim");
+  auto f =
+      start(shell("victim", "sleep 100 & echo \"$$ $!\" > '" + fifo.string() + "'; sleep 100"));
+
+  // The node reports its pids through the fifo once both sleeps run.
+  const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  std::string pids;
+  while (pids.find('\n') == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_GT(::poll(&p, 1, 60000), 0) << "the node never reported its pids";
+    char buf[64];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) pids.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  pid_t shell_pid = 0, background_pid = 0;
+  std::istringstream(pids) >> shell_pid >> background_pid;
+  ASSERT_GT(shell_pid, 0);
+  ASSERT_GT(background_pid, 0);
+  EXPECT_EQ(::getpgid(background_pid), shell_pid);
+
+  // pidfds tell when a process has ended without polling /proc.
+  const int shell_fd = static_cast<int>(::syscall(SYS_pidfd_open, shell_pid, 0));
+  const int background_fd = static_cast<int>(::syscall(SYS_pidfd_open, background_pid, 0));
+  ASSERT_GE(shell_fd, 0);
+  ASSERT_GE(background_fd, 0);
+  exec().kill("wf-uid", "victim");
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  auto o = f.get();
+  EXPECT_EQ(o.what, outcome::kind::signaled);
+  EXPECT_EQ(o.signal, SIGTERM);
+  EXPECT_TRUE(exits(shell_fd));
+  EXPECT_TRUE(exits(background_fd));
+  ::close(shell_fd);
+  ::close(background_fd);
+}
+
+TEST_F(local_executor_test, kill_escalates_to_sigkill_after_the_grace_period) {
+  local_executor_settings s;
+  s.kill_grace = 100ms;
+  make(s);
+  const fs::path fifo = fifo_in_node_dir("stubborn");
+  auto f = start(shell(
+      "stubborn", "trap '' TERM; echo ready > '" + fifo.string() + "'; while :; do sleep 1; done"));
+  const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_GT(::poll(&p, 1, 60000), 0);
+  ::close(fd);
+  exec().kill("wf-uid", "stubborn");
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  auto o = f.get();
+  EXPECT_EQ(o.what, outcome::kind::signaled);
+  EXPECT_EQ(o.signal, SIGKILL);
+}
+
+TEST_F(local_executor_test, kill_of_unknown_or_finished_node_is_a_no_op) {
+  exec().kill("wf-uid", "never-started");
+  auto o = run(shell("quick", "echo done"));
+  exec().kill("wf-uid", "quick");
+  EXPECT_EQ(o.what, outcome::kind::exited);
+  EXPECT_EQ(o.result, "done");
+}
+
+TEST_F(local_executor_test, parallel_nodes_writing_the_same_tmp_file_do_not_collide) {
+  if (!private_mounts()) GTEST_SKIP() << exec().capabilities().private_mounts_reason;
+  const fs::path host_file = "/tmp/kairos-executor-test-shared.txt";
+  std::error_code ec;
+  fs::remove(host_file, ec);
+  std::vector<std::future<outcome>> futures;
+  for (int i = 0; i < 4; ++i) {
+    const std::string me = "writer-" + std::to_string(i);
+    task t = shell(me, "echo " + me + " > " + host_file.string() + "; cat " + host_file.string());
+    t.output_parameters = {{"out", host_file.string()}};
+    futures.push_back(start(std::move(t)));
+  }
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(futures[static_cast<std::size_t>(i)].wait_for(60s), std::future_status::ready);
+    auto o = futures[static_cast<std::size_t>(i)].get();
+    const std::string me = "writer-" + std::to_string(i);
+    EXPECT_EQ(o.result, me);
+    ASSERT_TRUE(o.parameters["out"].has_value());
+    EXPECT_EQ(*o.parameters["out"], me + "\n");
+  }
+  EXPECT_FALSE(fs::exists(host_file)) << "a node wrote the host's /tmp";
+}
+
+TEST_F(local_executor_test, volume_is_visible_at_its_mount_path) {
+  if (!private_mounts()) GTEST_SKIP() << exec().capabilities().private_mounts_reason;
+  const fs::path volume = root_ / "volumes" / "data";
+  write_file(volume / "in.txt", "from the host");
+  task t = shell(
+      "vol", "cat /mnt/kairos-test-data/in.txt; echo from-node > /mnt/kairos-test-data/out.txt");
+  proc(t).mounts = {{volume, "/mnt/kairos-test-data", false}};
+  auto o = run(std::move(t));
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.result, "from the host");
+  EXPECT_EQ(read_file(volume / "out.txt"), "from-node\n");
+  std::error_code ec;
+  fs::remove("/mnt/kairos-test-data", ec);
+}
+
+TEST_F(local_executor_test, read_only_volume_rejects_writes) {
+  if (!private_mounts()) GTEST_SKIP() << exec().capabilities().private_mounts_reason;
+  const fs::path volume = root_ / "volumes" / "ro";
+  write_file(volume / "in.txt", "x");
+  task t = shell("ro", "cat /tmp/ro/in.txt && touch /tmp/ro/new.txt");
+  proc(t).mounts = {{volume, "/tmp/ro", true}};
+  auto o = run(std::move(t));
+  EXPECT_EQ(o.what, outcome::kind::exited);
+  EXPECT_NE(o.exit_code, 0);
+  EXPECT_FALSE(fs::exists(volume / "new.txt"));
+}
+
+TEST_F(local_executor_test, volumes_without_a_mount_namespace_fail_clearly) {
+  local_executor_settings s;
+  s.private_mounts = false;
+  make(s);
+  EXPECT_FALSE(exec().capabilities().private_mounts);
+  EXPECT_FALSE(exec().capabilities().private_mounts_reason.empty());
+  task t = shell("vol", "true");
+  proc(t).mounts = {{root_ / "v", "/data", false}};
+  auto o = run(std::move(t));
+  EXPECT_EQ(o.what, outcome::kind::error);
+  EXPECT_NE(o.message.find("mount namespace"), std::string::npos) << o.message;
+  // Plain nodes still run.
+  EXPECT_EQ(run(shell("plain", "echo ok")).result, "ok");
+}
+
+TEST_F(local_executor_test, output_parameters_are_read_from_files) {
+  task t = shell("params", "printf 'v1' > out1.txt; mkdir -p /tmp/p; echo v2 > /tmp/p/two");
+  t.output_parameters = {{"one", "out1.txt"}, {"two", "/tmp/p/two"}, {"absent", "/tmp/p/none"}};
+  auto o = run(std::move(t));
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  ASSERT_TRUE(o.parameters.at("one").has_value());
+  EXPECT_EQ(*o.parameters.at("one"), "v1");
+  ASSERT_TRUE(o.parameters.at("two").has_value());
+  EXPECT_EQ(*o.parameters.at("two"), "v2\n");
+  EXPECT_FALSE(o.parameters.at("absent").has_value());
+}
+
+TEST_F(local_executor_test, output_artifact_is_stored_as_tgz_and_feeds_an_input_artifact) {
+  task producer = shell("producer",
+                        "mkdir -p /tmp/kx/dir && echo alpha > /tmp/kx/dir/a.txt && "
+                        "echo beta > /tmp/kx/dir/b.txt && echo gamma > /tmp/kx/one.txt");
+  producer.output_artifacts = {{"dir", "/tmp/kx/dir", false, false},
+                               {"one", "/tmp/kx/one.txt", false, false},
+                               {"plain", "/tmp/kx/one.txt", true, false}};
+  auto made = run(std::move(producer));
+  ASSERT_EQ(made.what, outcome::kind::exited) << made.message;
+  ASSERT_EQ(made.artifacts.size(), 3u);
+  EXPECT_EQ(made.artifacts[0].repository_key, "wf-uid/producer/dir.tgz");
+  EXPECT_TRUE(made.artifacts[0].archived);
+  EXPECT_TRUE(fs::is_regular_file(root_ / "artifacts" / made.artifacts[0].repository_key));
+  EXPECT_FALSE(made.artifacts[2].archived);
+  EXPECT_EQ(read_file(root_ / "artifacts" / made.artifacts[2].repository_key), "gamma\n");
+
+  task consumer = shell("consumer", "cat /tmp/in/a.txt /tmp/in/b.txt /tmp/single.txt /tmp/p.txt");
+  consumer.input_artifacts.push_back(stored("dir", "/tmp/in", made.artifacts[0].repository_key));
+  consumer.input_artifacts.push_back(
+      stored("one", "/tmp/single.txt", made.artifacts[1].repository_key));
+  consumer.input_artifacts.push_back(
+      stored("plain", "/tmp/p.txt", made.artifacts[2].repository_key));
+  auto used = run(std::move(consumer));
+  ASSERT_EQ(used.what, outcome::kind::exited) << used.message;
+  EXPECT_EQ(used.result, "alpha\nbeta\ngamma\ngamma");
+}
+
+TEST_F(local_executor_test, missing_output_artifact_is_an_error_unless_optional) {
+  task t = shell("no-art", "true");
+  t.output_artifacts = {{"opt", "/tmp/nothing-here", false, true}};
+  auto fine = run(std::move(t));
+  EXPECT_EQ(fine.what, outcome::kind::exited);
+  EXPECT_TRUE(fine.artifacts.empty());
+
+  task u = shell("no-art-2", "true");
+  u.output_artifacts = {{"needed", "/tmp/nothing-here", false, false}};
+  auto bad = run(std::move(u));
+  EXPECT_EQ(bad.what, outcome::kind::error);
+  EXPECT_NE(bad.message.find("needed"), std::string::npos) << bad.message;
+}
+
+TEST_F(local_executor_test, raw_input_artifact_is_written_with_its_mode) {
+  task t = shell("raw", "cat /tmp/r/raw.txt; stat -c ' %a' /tmp/r/raw.txt");
+  t.input_artifacts.push_back(raw("r", "/tmp/r/raw.txt", "raw text", 0600));
+  auto o = run(std::move(t));
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.result, "raw text 600");
+}
+
+TEST_F(local_executor_test, unknown_stored_artifact_is_an_error) {
+  task t = shell("lost", "true");
+  t.input_artifacts.push_back(stored("gone", "/tmp/x", "no/such.tgz"));
+  auto o = run(std::move(t));
+  EXPECT_EQ(o.what, outcome::kind::error);
+  EXPECT_NE(o.message.find("gone"), std::string::npos) << o.message;
+  task u = shell("escape", "true");
+  u.input_artifacts.push_back(stored("up", "/tmp/x", "../../etc/passwd"));
+  EXPECT_EQ(run(std::move(u)).what, outcome::kind::error);
+}
+
+TEST_F(local_executor_test, http_input_artifact_is_fetched) {
+  kairos::testing::http_test_server server([](const auto& req) {
+    return std::optional(kairos::testing::http_test_server::make(200, "downloaded"));
+  });
+  task t = shell("http-in", "cat /tmp/h.txt");
+  t.input_artifacts.push_back(fetched("h", "/tmp/h.txt", server.url("/file")));
+  auto o = run(std::move(t));
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.result, "downloaded");
+}
+
+TEST_F(local_executor_test, http_task_reports_status_headers_and_body) {
+  kairos::testing::http_test_server server([](const auto& req) {
+    auto res = kairos::testing::http_test_server::make(
+        req.target() == "/ok" ? 200 : 503, std::string(req.method_string()) + " " + req.body());
+    res.set("X-Answer", "42");
+    return std::optional(std::move(res));
+  });
+  task t;
+  t.workflow_uid = "wf-uid";
+  t.node_id = "http";
+  http_task h;
+  h.method = "POST";
+  h.url = server.url("/ok");
+  h.body = "payload";
+  t.work = h;
+  auto o = run(std::move(t));
+  ASSERT_EQ(o.what, outcome::kind::http_response) << o.message;
+  EXPECT_EQ(o.http_status, 200);
+  EXPECT_EQ(o.result, "POST payload");
+  EXPECT_EQ(o.http_headers["X-Answer"], "42");
+
+  task bad;
+  bad.node_id = "http-bad";
+  http_task b;
+  b.url = "not a url";
+  bad.work = b;
+  EXPECT_EQ(run(std::move(bad)).what, outcome::kind::error);
+}
+
+TEST_F(local_executor_test, orphaned_group_of_a_dead_owner_is_killed) {
+  // A group that an earlier kairos process left behind: a stand-in child in
+  // its own group, recorded with an owner pid that no longer runs.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  pid_t orphan = 0;
+  char sleep_arg[] = "100";
+  char sleep_name[] = "sleep";
+  char* argv[] = {sleep_name, sleep_arg, nullptr};
+  ASSERT_EQ(::posix_spawnp(&orphan, "sleep", nullptr, &attr, argv, environ), 0);
+  posix_spawnattr_destroy(&attr);
+
+  pid_t dead_owner = ::fork();
+  if (dead_owner == 0) ::_exit(0);
+  ::waitpid(dead_owner, nullptr, 0);
+
+  std::ifstream stat("/proc/" + std::to_string(orphan) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 1));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) fields >> field;
+  std::string boot;
+  std::ifstream("/proc/sys/kernel/random/boot_id") >> boot;
+  write_file(root_ / "nodes" / "old-wf" / "old-node" / "pgid",
+             std::to_string(orphan) + " " + field + " " + std::to_string(dead_owner) + " 1 " +
+                 boot + "\n");
+
+  make();  // construction runs kill_orphans()
+  int status = 0;
+  ASSERT_EQ(::waitpid(orphan, &status, 0), orphan);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_FALSE(fs::exists(root_ / "nodes" / "old-wf" / "old-node" / "pgid"));
+}
+
+TEST_F(local_executor_test, running_nodes_are_recorded_for_orphan_cleanup_and_cleared_after) {
+  const fs::path fifo = fifo_in_node_dir("recorded");
+  auto f = start(shell("recorded", "echo ready > '" + fifo.string() + "'; sleep 100"));
+  const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_GT(::poll(&p, 1, 60000), 0);
+  ::close(fd);
+  const fs::path record = exec().log_path("wf-uid", "recorded").parent_path() / "pgid";
+  EXPECT_TRUE(fs::exists(record));
+  exec().kill_orphans();  // our own live nodes are not orphans
+  EXPECT_TRUE(fs::exists(record));
+  exec().kill("wf-uid", "recorded");
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  EXPECT_FALSE(fs::exists(record));
+}
+
+}  // namespace
+}  // namespace kairos::engine

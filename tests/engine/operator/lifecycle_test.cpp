@@ -1,0 +1,461 @@
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace kairos::engine::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+outcome echo(const std::string&, const task& t) {
+  const auto cmd = command_of(t);
+  return exited(0, cmd.substr(cmd.find(' ') + 1));
+}
+
+const char* exit_yaml = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  onExit: notify
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: work, template: ok, onExit: cleanup}
+          - {name: break, depends: work, template: ok}
+    - name: ok
+      container: {image: x, command: ["true"]}
+    - name: cleanup
+      container: {image: x, command: [echo, cleaned]}
+    - name: notify
+      container: {image: x, command: [echo, "ended {{workflow.status}} {{workflow.failures}}"]}
+)";
+
+TEST(operator_lifecycle, exit_handlers_run_with_workflow_status_and_failures) {
+  harness h;
+  ASSERT_TRUE(h.create(exit_yaml));
+  EXPECT_EQ(h.run([](const std::string& d, const task& t) {
+    return d == "break" ? exited(1) : echo(d, t);
+  }),
+            "Failed");
+  EXPECT_EQ(h.node_phase("work.onExit"), "Succeeded");
+  EXPECT_EQ(h.node("work.onExit")["name"], "wf.work.onExit");
+  EXPECT_EQ(h.node_phase("wf.onExit"), "Succeeded");
+  const std::string r = h.result_of("wf.onExit");
+  EXPECT_EQ(r.rfind("ended Failed [", 0), 0u) << r;
+  auto failures = json::parse(r.substr(std::string("ended Failed ").size()));
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0]["displayName"], "break");
+  EXPECT_EQ(failures[0]["phase"], "Failed");
+  EXPECT_EQ(failures[0]["message"], "Error (exit code 1)");
+}
+
+TEST(operator_lifecycle, task_exit_hook_runs_before_dependents) {
+  harness h;
+  ASSERT_TRUE(h.create(exit_yaml));
+  h.step();
+  ASSERT_TRUE(h.finish("work", exited(0)));
+  auto out = h.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(h.display(out.launches[0].node_id), "work.onExit");
+  ASSERT_TRUE(h.finish("work.onExit", exited(0)));
+  out = h.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(h.display(out.launches[0].node_id), "break");
+}
+
+TEST(operator_lifecycle, failing_exit_handler_fails_a_succeeded_workflow) {
+  harness h;
+  ASSERT_TRUE(h.create(exit_yaml));
+  EXPECT_EQ(
+      h.run([](const std::string& d, const task&) { return exited(d == "wf.onExit" ? 1 : 0); }),
+      "Failed");
+}
+
+TEST(operator_lifecycle, suspend_template_with_duration_requeues_then_succeeds) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - {name: pause, template: pause}
+        - - {name: after, template: t}
+    - name: pause
+      suspend: {duration: "30"}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  auto out = h.step();
+  EXPECT_TRUE(out.launches.empty());
+  ASSERT_TRUE(out.requeue_at);
+  EXPECT_EQ(*out.requeue_at - h.clock.now(), 30s);
+  EXPECT_EQ(h.node("pause")["type"], "Suspend");
+  EXPECT_EQ(h.node_phase("pause"), "Running");
+  h.clock.advance(30s);
+  out = h.step();
+  EXPECT_EQ(h.node_phase("pause"), "Succeeded");
+  ASSERT_EQ(out.launches.size(), 1u);
+}
+
+TEST(operator_lifecycle, suspend_without_duration_waits_for_resume) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps: [[{name: approve, template: approve}], [{name: after, template: t}]]
+    - name: approve
+      suspend: {}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  auto out = h.step();
+  EXPECT_FALSE(out.requeue_at);
+  h.clock.advance(1h);
+  out = h.step();
+  EXPECT_TRUE(out.launches.empty());
+  ASSERT_TRUE(h.op->resume(h.clock.now()));
+  out = h.step();
+  EXPECT_EQ(out.launches.size(), 1u);
+  EXPECT_FALSE(h.op->resume(h.clock.now()));  // nothing is suspended any more
+}
+
+TEST(operator_lifecycle, suspended_workflow_launches_nothing_until_resumed) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps: [[{name: a, template: t}], [{name: b, template: t}]]
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  h.step();
+  ASSERT_TRUE(h.op->suspend());
+  EXPECT_FALSE(h.op->suspend());
+  EXPECT_EQ(h.op->workflow_json_without_nodes()["spec"]["suspend"], true);
+  ASSERT_TRUE(h.finish("a", exited(0)));
+  auto out = h.step();
+  EXPECT_TRUE(out.launches.empty());
+  ASSERT_TRUE(h.op->resume(h.clock.now()));
+  out = h.step();
+  EXPECT_EQ(out.launches.size(), 1u);
+}
+
+TEST(operator_lifecycle, stop_kills_running_nodes_and_still_runs_exit_handler) {
+  harness h;
+  ASSERT_TRUE(h.create(exit_yaml));
+  h.step();
+  ASSERT_TRUE(h.op->stop(h.clock.now()));
+  auto out = h.step();
+  ASSERT_EQ(out.kills.size(), 1u);
+  outcome killed;
+  killed.what = outcome::kind::signaled;
+  killed.signal = 15;
+  ASSERT_TRUE(h.finish("work", killed));
+  EXPECT_EQ(h.run(echo), "Failed");
+  EXPECT_EQ(h.node("work")["message"], "Stopped with strategy 'Stop'");
+  EXPECT_EQ(h.node_phase("wf.onExit"), "Succeeded");
+  EXPECT_EQ(h.count_launched("break"), 0u);
+  EXPECT_EQ(h.wf()["status"]["message"], "Stopped with strategy 'Stop'");
+}
+
+TEST(operator_lifecycle, terminate_skips_exit_handlers) {
+  harness h;
+  ASSERT_TRUE(h.create(exit_yaml));
+  h.step();
+  ASSERT_TRUE(h.op->terminate(h.clock.now()));
+  auto out = h.step();
+  ASSERT_EQ(out.kills.size(), 1u);
+  outcome killed;
+  killed.what = outcome::kind::signaled;
+  ASSERT_TRUE(h.finish("work", killed));
+  EXPECT_EQ(h.run(echo), "Failed");
+  EXPECT_EQ(h.count_launched("wf.onExit"), 0u);
+  EXPECT_FALSE(h.op->terminate(h.clock.now()));
+}
+
+TEST(operator_lifecycle, template_deadline_kills_the_node_and_fails_it) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: slow
+  templates:
+    - name: slow
+      activeDeadlineSeconds: "5"
+      container: {image: x, command: [sleep, "30"]}
+)"));
+  auto out = h.step();
+  ASSERT_TRUE(out.requeue_at);
+  EXPECT_EQ(*out.requeue_at - h.clock.now(), 5s);
+  h.clock.advance(5s);
+  out = h.step();
+  ASSERT_EQ(out.kills.size(), 1u);
+  outcome killed;
+  killed.what = outcome::kind::signaled;
+  killed.signal = 9;
+  ASSERT_TRUE(h.finish("wf", killed));
+  h.step();
+  EXPECT_EQ(h.op->phase(), "Failed");
+  EXPECT_EQ(h.node("wf")["message"],
+            "Pod was active on the node longer than the specified deadline");
+}
+
+TEST(operator_lifecycle, timeout_is_a_deadline_too) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: slow
+  templates:
+    - name: slow
+      timeout: 2m
+      container: {image: x, command: [sleep, "300"]}
+)"));
+  auto out = h.step();
+  ASSERT_TRUE(out.requeue_at);
+  EXPECT_EQ(*out.requeue_at - h.clock.now(), 120s);
+}
+
+TEST(operator_lifecycle, workflow_deadline_kills_everything_and_fails) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  activeDeadlineSeconds: 10
+  templates:
+    - name: main
+      steps: [[{name: a, template: t}, {name: b, template: t}], [{name: c, template: t}]]
+    - name: t
+      container: {image: x, command: [sleep, "60"]}
+)"));
+  auto out = h.step();
+  ASSERT_TRUE(out.requeue_at);
+  h.clock.advance(10s);
+  out = h.step();
+  EXPECT_EQ(out.kills.size(), 2u);
+  outcome killed;
+  killed.what = outcome::kind::signaled;
+  ASSERT_TRUE(h.finish("a", killed));
+  ASSERT_TRUE(h.finish("b", killed));
+  h.step();
+  EXPECT_EQ(h.op->phase(), "Failed");
+  EXPECT_EQ(h.wf()["status"]["message"], "Step exceeded its deadline");
+  EXPECT_EQ(h.count_launched("c"), 0u);
+}
+
+TEST(operator_lifecycle, recover_marks_running_leaves_error_and_retries_them) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: first, template: t}
+          - {name: s1, depends: first, template: t}
+          - {name: s2, depends: first, template: t}
+    - name: t
+      retryStrategy: {limit: "2", retryPolicy: Always}
+      container: {image: x, command: ["true"]}
+)"));
+  h.step();
+  ASSERT_TRUE(h.finish("first(0)", exited(0)));
+  h.step();
+  ASSERT_EQ(h.running.size(), 2u);
+  // The server dies; a new operator is built from what was stored.
+  json stored = h.wf();
+  harness h2;
+  ASSERT_TRUE(h2.create_json(stored));
+  h2.op->recover(h2.clock.now());
+  EXPECT_EQ(h2.node_phase("s1(0)"), "Error");
+  EXPECT_EQ(h2.node("s1(0)")["message"], "the executor restarted");
+  EXPECT_EQ(h2.run(), "Succeeded");
+  EXPECT_EQ(h2.count_launched("first(0)"), 0u);
+  EXPECT_EQ(h2.count_launched("first(1)"), 0u);
+  EXPECT_EQ(h2.count_launched("s1(1)"), 1u);
+  EXPECT_EQ(h2.count_launched("s2(1)"), 1u);
+  EXPECT_EQ(h2.node_phase("s1"), "Succeeded");
+}
+
+TEST(operator_lifecycle, restored_workflow_continues_without_rerunning_finished_nodes) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps: [[{name: a, template: t}], [{name: b, template: t, withItems: [1, 2]}], [{name: c, template: t}]]
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  h.step();
+  ASSERT_TRUE(h.finish("a", exited(0)));
+  h.step();
+  ASSERT_TRUE(h.finish("b(0:1)", exited(0)));
+  h.step();
+  harness h2;
+  ASSERT_TRUE(h2.create_json(h.wf()));
+  h2.op->recover(h2.clock.now());
+  EXPECT_EQ(h2.run(), "Failed");  // b(1:2) was running: Error, no retry strategy
+  EXPECT_EQ(h2.count_launched("a"), 0u);
+  EXPECT_EQ(h2.count_launched("b(0:1)"), 0u);
+  EXPECT_EQ(h2.node_phase("b(1:2)"), "Error");
+}
+
+TEST(operator_lifecycle, retry_action_reruns_only_failed_nodes) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: t}
+          - {name: b, template: t}
+          - {name: c, template: t, dependencies: [a, b]}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  EXPECT_FALSE(h.op->retry(h.clock.now()));  // not failed yet
+  EXPECT_EQ(h.run([](const std::string& d, const task&) { return exited(d == "b" ? 1 : 0); }),
+            "Failed");
+  EXPECT_EQ(h.node_phase("c"), "Omitted");
+  ASSERT_TRUE(h.op->retry(h.clock.now()));
+  EXPECT_EQ(h.op->phase(), "Running");
+  h.launched.clear();
+  EXPECT_EQ(h.run(), "Succeeded");
+  EXPECT_EQ(h.count_launched("a"), 0u);
+  EXPECT_EQ(h.count_launched("b"), 1u);
+  EXPECT_EQ(h.count_launched("c"), 1u);
+}
+
+TEST(operator_lifecycle, workflow_parallelism_bounds_running_leaves) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  parallelism: 2
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: work, template: t, withSequence: {count: "5"}}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  auto out = h.step();
+  EXPECT_EQ(out.launches.size(), 2u);
+  ASSERT_TRUE(h.finish("work(0:0)", exited(0)));
+  out = h.step();
+  EXPECT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(h.run(), "Succeeded");
+  EXPECT_EQ(h.launched.size(), 5u);
+}
+
+TEST(operator_lifecycle, template_parallelism_bounds_a_dag) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      parallelism: 1
+      dag:
+        tasks:
+          - {name: a, template: t}
+          - {name: b, template: t}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  auto out = h.step();
+  EXPECT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(h.run(), "Succeeded");
+}
+
+TEST(operator_lifecycle, mutex_serialises_nodes_through_the_sync_manager) {
+  harness h;
+  simple_sync sync;
+  h.env.sync = &sync;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: deploy}
+          - {name: b, template: deploy}
+    - name: deploy
+      synchronization: {mutexes: [{name: prod}]}
+      container: {image: x, command: ["true"]}
+)"));
+  auto out = h.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  const std::string first = h.display(out.launches[0].node_id);
+  EXPECT_EQ(sync.holders["default/mutex/prod"], "default/wf/" + out.launches[0].node_id);
+  const std::string second = first == "a" ? "b" : "a";
+  EXPECT_NE(h.node(second).value("message", "").find("default/mutex/prod"), std::string::npos);
+  ASSERT_TRUE(h.finish(first, exited(0)));
+  out = h.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(h.display(out.launches[0].node_id), second);
+  EXPECT_EQ(h.run(), "Succeeded");
+  EXPECT_EQ(sync.holders["default/mutex/prod"], "");
+}
+
+TEST(operator_lifecycle, workflow_level_semaphore_holds_the_workflow_pending) {
+  harness h;
+  simple_sync sync;
+  sync.holders["default/semaphore/limits/wf"] = "someone-else";
+  h.env.sync = &sync;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: t
+  synchronization: {semaphores: [{configMapKeyRef: {name: limits, key: wf}}]}
+  templates:
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  auto out = h.step();
+  EXPECT_TRUE(out.launches.empty());
+  EXPECT_EQ(h.op->phase(), "Pending");
+  sync.holders["default/semaphore/limits/wf"].clear();
+  EXPECT_EQ(h.run(), "Succeeded");
+  EXPECT_EQ(sync.holders["default/semaphore/limits/wf"], "");
+}
+
+}  // namespace
+}  // namespace kairos::engine::testing
