@@ -88,8 +88,8 @@ cli_result run_cli(const fs::path& dir, const std::vector<std::string>& args,
   return r;
 }
 
-temp_dir::temp_dir(std::string_view prefix) {
-  std::string tmpl = (fs::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+temp_dir::temp_dir(std::string_view prefix, const fs::path& base) {
+  std::string tmpl = (base / (std::string(prefix) + "-XXXXXX")).string();
   path = ::mkdtemp(tmpl.data());
 }
 

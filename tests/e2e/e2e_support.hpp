@@ -37,9 +37,11 @@ struct cli_result {
 cli_result run_cli(const std::filesystem::path& dir, const std::vector<std::string>& args,
                    std::chrono::seconds limit = std::chrono::seconds(60));
 
-// A fresh directory under the system temp dir, removed at scope exit.
+// A fresh directory under `base` (the system temp dir by default), removed
+// at scope exit.
 struct temp_dir {
-  explicit temp_dir(std::string_view prefix = "kairos-e2e");
+  explicit temp_dir(std::string_view prefix = "kairos-e2e",
+                    const std::filesystem::path& base = std::filesystem::temp_directory_path());
   ~temp_dir();
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;
