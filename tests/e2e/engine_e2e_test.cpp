@@ -187,8 +187,9 @@ std::size_t count_lines(const std::string& text, const std::string& line) {
 
 TEST(engine_e2e, a_server_killed_mid_run_resumes_and_reruns_no_succeeded_node) {
   // The nodes write markers the test reads, so the directory must not be
-  // under /tmp: each node gets a private /tmp of its own.
-  temp_dir dir("kairos-engine-crash", fs::current_path());
+  // under /tmp (each node gets a private /tmp of its own; the checkout and
+  // build may well be under /tmp too).
+  temp_dir dir("kairos-engine-crash", "/var/tmp");
   const auto marker = dir.path / "markers.txt";
   write_file(dir.path / "crash.yaml",
              R"(apiVersion: argoproj.io/v1alpha1
