@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "expr_value.hpp"
+#include "kairos/core/expr.hpp"
 #include "kairos/core/sprig.hpp"
 
 namespace kairos::go_template {
@@ -666,36 +667,6 @@ std::string sprint(const std::vector<value>& args) {
   return out;
 }
 
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          out += fmt::format("\\x{:02x}", c);
-        else
-          out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 // fmt.Sprintf for the verbs templates use: %v %s %d %f %g %e %q %t %x %X %c %%
 // with flags - + 0 space, width and precision.
 std::string sprintf(std::string_view format, const std::vector<value>& args) {
@@ -751,8 +722,8 @@ std::string sprintf(std::string_view format, const std::vector<value>& args) {
           body.resize(static_cast<std::size_t>(precision));
         break;
       case 'q':
-        body =
-            go_quote(v.is_string() ? v.get_ref<const std::string&>() : expr::detail::sprint_v(v));
+        body = expr::quote(v.is_string() ? v.get_ref<const std::string&>()
+                                         : expr::detail::sprint_v(v));
         break;
       case 'd':
         if (v.is_number()) {
