@@ -5,10 +5,14 @@
 
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test test-release test-asan bench clean
+.PHONY: deps deps-test build run test test-release test-asan bench clean
 
 deps:
 	bash scripts/install-deps
+
+# The tests also need the pinned npm packages of the S3 test (s3rver).
+deps-test:
+	bash scripts/install-deps --tests
 
 build: deps
 	cmake --preset release
@@ -17,7 +21,7 @@ build: deps
 run: build
 	./build/release/kairos serve --manifests manifests
 
-test: deps test-release test-asan
+test: deps-test test-release test-asan
 
 test-release:
 	cmake --preset release

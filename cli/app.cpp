@@ -17,6 +17,7 @@ constexpr command_entry commands[] = {
     {"cron", add_cron_command},       {"template", add_template_command},
     {"lint", add_lint_command},       {"version", add_version_command},
     {"run", add_run_command},         {"events", add_events_command},
+    {"dev", add_dev_command},
 };
 
 }  // namespace

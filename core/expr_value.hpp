@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kairos/core/result.hpp"
+#include "kairos/core/text.hpp"
 
 namespace kairos::expr::detail {
 
@@ -75,7 +76,7 @@ std::int64_t double_to_int64(double d);
 // Hex digests used by sprig.
 std::string sha256_hex(std::string_view data);
 std::string sha1_hex(std::string_view data);
-std::string base64_encode(std::string_view data);
-std::optional<std::string> base64_decode(std::string_view data);
+using kairos::base64_decode;
+using kairos::base64_encode;
 
 }  // namespace kairos::expr::detail

@@ -95,4 +95,60 @@ std::string random_uuid() {
   return out;
 }
 
+namespace {
+constexpr std::string_view b64_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    const std::uint32_t n = (static_cast<unsigned char>(data[i]) << 16) |
+                            (static_cast<unsigned char>(data[i + 1]) << 8) |
+                            static_cast<unsigned char>(data[i + 2]);
+    out += b64_chars[(n >> 18) & 63];
+    out += b64_chars[(n >> 12) & 63];
+    out += b64_chars[(n >> 6) & 63];
+    out += b64_chars[n & 63];
+  }
+  if (i < data.size()) {
+    std::uint32_t n = static_cast<unsigned char>(data[i]) << 16;
+    if (i + 1 < data.size()) n |= static_cast<unsigned char>(data[i + 1]) << 8;
+    out += b64_chars[(n >> 18) & 63];
+    out += b64_chars[(n >> 12) & 63];
+    out += i + 1 < data.size() ? b64_chars[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view data) {
+  // Go's StdEncoding is strict: padding required, no stray characters.
+  if (data.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < data.size(); i += 4) {
+    std::uint32_t n = 0;
+    int pad = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const char c = data[i + j];
+      std::uint32_t v = 0;
+      if (c == '=') {
+        if (i + 4 != data.size() || j < 2) return std::nullopt;
+        ++pad;
+      } else {
+        if (pad > 0) return std::nullopt;
+        const auto pos = b64_chars.find(c);
+        if (pos == std::string_view::npos) return std::nullopt;
+        v = static_cast<std::uint32_t>(pos);
+      }
+      n = (n << 6) | v;
+    }
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
 }  // namespace kairos

@@ -22,5 +22,6 @@ void add_lint_command(CLI::App& app, context& ctx);
 void add_version_command(CLI::App& app, context& ctx);
 void add_run_command(CLI::App& app, context& ctx);
 void add_events_command(CLI::App& app, context& ctx);
+void add_dev_command(CLI::App& app, context& ctx);
 
 }  // namespace kairos::cli

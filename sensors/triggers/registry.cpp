@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "http/http_trigger.hpp"
+#include "kafka/kafka_trigger.hpp"
 #include "kairos/sensors/trigger.hpp"
 #include "log/log_trigger.hpp"
 #include "workflow/workflow_trigger.hpp"
@@ -26,6 +27,7 @@ constexpr entry table[] = {
     {spec::trigger_type::k8s, "k8s", &workflow_trigger::make},
     {spec::trigger_type::http, "http", &http_trigger::make},
     {spec::trigger_type::log, "log", &log_trigger::make},
+    {spec::trigger_type::kafka, "kafka", &kafka_trigger::make},
 };
 
 }  // namespace

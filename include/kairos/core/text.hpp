@@ -25,4 +25,9 @@ std::string random_suffix(std::size_t n);
 // A random RFC 4122 version-4 UUID.
 std::string random_uuid();
 
+// Standard base64 with padding. Decoding is as strict as Go's StdEncoding:
+// padding required, no stray characters.
+std::string base64_encode(std::string_view data);
+std::optional<std::string> base64_decode(std::string_view data);
+
 }  // namespace kairos

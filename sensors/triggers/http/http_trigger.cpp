@@ -7,34 +7,12 @@
 #include <spdlog/spdlog.h>
 
 #include "config.hpp"
+#include "kairos/core/text.hpp"
 #include "kairos/sensors/parameters.hpp"
 #include "kairos/spec/secret.hpp"
 
 namespace kairos::sensors::http_trigger {
 namespace {
-
-std::string base64(std::string_view in) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  while (i + 2 < in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += {table[(v >> 18) & 63], table[(v >> 12) & 63], table[(v >> 6) & 63], table[v & 63]};
-    i += 3;
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += {table[(v >> 18) & 63], table[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const unsigned v =
-        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += {table[(v >> 18) & 63], table[(v >> 12) & 63], table[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 class action final : public trigger_action {
  public:
@@ -85,7 +63,7 @@ class action final : public trigger_action {
         if (!v) return std::move(v).error();
         password = v->reveal();
       }
-      req.headers.emplace_back("Authorization", "Basic " + base64(user + ":" + password));
+      req.headers.emplace_back("Authorization", "Basic " + base64_encode(user + ":" + password));
     }
     auto res = sender_->send(req);
     if (!res)

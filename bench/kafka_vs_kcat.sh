@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Kafka ingest: `kairos dev kafka` (librdkafka's mock cluster) is loaded with
+# N small messages; then kcat consumes them all (-C -e) and, separately,
+# `kairos serve` consumes them through a kafka EventSource into the journal
+# with a log-trigger Sensor on top, until argo_events_events_sent_total on
+# /metrics reaches N. Prints msgs/s of each and the kairos/kcat ratio.
+#   bench/kafka_vs_kcat.sh [KAIROS_BINARY]   (env: N PARTITIONS SIZE)
+# Needs Debian's kcat (apt-get install kcat); skipped without.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+kairos=${1:-${KAIROS:-$here/../build/release/kairos}}
+n=${N:-200000} partitions=${PARTITIONS:-4} size=${SIZE:-100}
+[ -x "$kairos" ] || { echo "kafka_vs_kcat: no kairos binary at $kairos; skipped"; exit 0; }
+command -v kcat >/dev/null || { echo "kafka_vs_kcat: kcat is needed (apt-get install kcat); skipped"; exit 0; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+
+# The cluster, loaded before either consumer starts.
+"$kairos" dev kafka --topic bench --partitions "$partitions" --produce "$n" --size "$size" \
+  >"$work/cluster.out" 2>"$work/cluster.err" &
+pids+=($!)
+for _ in $(seq 1 600); do
+  grep -q produced "$work/cluster.err" 2>/dev/null && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$work/cluster.err"; exit 1; }
+  sleep 0.1
+done
+grep -q produced "$work/cluster.err" || { echo "kafka_vs_kcat: producing timed out" >&2; exit 1; }
+brokers=$(head -n1 "$work/cluster.out")
+echo "kafka_vs_kcat: $n messages of $size bytes in $partitions partitions at $brokers"
+
+# kcat: consume everything and exit at the end of every partition.
+t0=$(now)
+got=$(kcat -C -b "$brokers" -t bench -o beginning -e -q -f '%o\n' | wc -l)
+t1=$(now)
+[ "$got" -eq "$n" ] || echo "kafka_vs_kcat: kcat read $got of $n messages" >&2
+kcat_rate=$(python3 -c "print(f'{$n/($t1-$t0):.0f}')")
+
+# kairos: kafka EventSource -> journal -> Sensor with a log trigger.
+api_port=$(free_port)
+mkdir -p "$work/manifests" "$work/data"
+cat > "$work/manifests/bench.yaml" <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: EventSource
+metadata:
+  name: bench
+spec:
+  kafka:
+    ingest:
+      url: $brokers
+      topic: bench
+      jsonBody: true
+      consumerGroup:
+        groupName: kairos-bench
+        oldest: true
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata:
+  name: bench
+spec:
+  dependencies:
+    - name: msg
+      eventSourceName: bench
+      eventName: ingest
+  triggers:
+    - template:
+        name: log
+        log:
+          intervalSeconds: 60
+YAML
+t0=$(now)
+"$kairos" serve --listen "127.0.0.1:$api_port" --data-dir "$work/data" \
+  --manifests "$work/manifests" --log-level warn >"$work/kairos.log" 2>&1 &
+pids+=($!)
+sent=0
+while [ "$sent" -lt "$n" ]; do
+  kill -0 "${pids[1]}" 2>/dev/null || { cat "$work/kairos.log"; exit 1; }
+  sent=$(curl -fs "http://127.0.0.1:$api_port/metrics" 2>/dev/null |
+    awk '/^argo_events_events_sent_total\{.*eventsource_name="bench"/ {s += $2} END {printf "%d", s}')
+  sleep 0.05
+done
+t1=$(now)
+kairos_rate=$(python3 -c "print(f'{$n/($t1-$t0):.0f}')")
+
+echo "kcat   -C -e:                       $kcat_rate msgs/s"
+echo "kairos consume->journal->sensor:    $kairos_rate msgs/s (includes server start-up)"
+python3 -c "print(f'ratio kairos/kcat: {$kairos_rate/$kcat_rate:.2f}')"

@@ -1,0 +1,461 @@
+#include "kafka/kafka_source.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "calendar/calendar_source.hpp"
+#include "kairos/core/text.hpp"
+
+namespace kairos::eventsources {
+
+namespace {
+
+result<void> set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char errstr[512] = {0};
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+      RD_KAFKA_CONF_OK)
+    return make_error(errc::invalid_argument, fmt::format("librdkafka property \"{}\": {}", key,
+                                                          errstr[0] ? errstr : "rejected"));
+  return {};
+}
+
+}  // namespace
+
+result<kafka_conf_ptr> make_consumer_conf(const kafka_source_settings& s) {
+  kafka_conf_ptr conf(rd_kafka_conf_new());
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"bootstrap.servers", s.brokers},
+      {"client.id", "kairos"},
+      {"auto.offset.reset", s.oldest ? "earliest" : "latest"},
+      // Bounds the prefetch queue, so memory stays bounded while paused.
+      {"queued.max.messages.kbytes", "16384"},
+      {"log_level", "3"},
+  };
+  if (s.group) {
+    props.emplace_back("group.id", *s.group);
+    props.emplace_back("partition.assignment.strategy", s.assignment_strategy);
+  } else {
+    // librdkafka's assign() needs a group id even though no group is joined
+    // and no offset is committed to Kafka (the store keeps them).
+    props.emplace_back("group.id", "kairos-unjoined-" + s.topic);
+  }
+  props.insert(props.end(), s.properties.begin(), s.properties.end());
+  props.emplace_back("enable.auto.commit", "false");
+  props.emplace_back("enable.auto.offset.store", "false");
+  for (const auto& [k, v] : props)
+    if (auto r = set_property(conf.get(), k, v); !r) return std::move(r).error();
+  return conf;
+}
+
+std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool json_body,
+                                               const nlohmann::json& metadata) {
+  // Argo's KafkaEventData: headers is a Go map (a repeated key keeps the
+  // last value), timestamp is Go's time.String(), and the body is the raw
+  // JSON with jsonBody, else []byte, which Go's encoder writes as base64.
+  nlohmann::json data = nlohmann::json::object();
+  data["topic"] = m.topic;
+  data["key"] = m.key.value_or("");
+  data["partition"] = m.partition;
+  const auto ts =
+      m.timestamp_ms >= 0
+          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(m.timestamp_ms))
+          : std::chrono::system_clock::time_point{};
+  data["timestamp"] = go_time_string(ts, "UTC");
+  nlohmann::json headers = nlohmann::json::object();
+  for (const auto& [k, v] : m.headers) headers[k] = v;
+  data["headers"] = std::move(headers);
+  if (!metadata.empty()) data["metadata"] = metadata;
+  if (!m.value) {
+    data["body"] = nullptr;
+  } else if (json_body) {
+    auto parsed = nlohmann::json::parse(*m.value, nullptr, false);
+    if (parsed.is_discarded()) return std::nullopt;
+    data["body"] = std::move(parsed);
+  } else {
+    data["body"] = base64_encode(*m.value);
+  }
+  return data;
+}
+
+kafka_source::kafka_source(const source_context& ctx, std::string event_name,
+                           kafka_source_settings settings)
+    : out_(ctx.out),
+      origin_{ctx.namespace_, ctx.name, event_name, "kafka"},
+      settings_(std::move(settings)),
+      id_prefix_(ctx.namespace_ + "/" + ctx.name + "/" + event_name + "/" + settings_.topic + "/") {
+  if (settings_.append_threads == 0) settings_.append_threads = 1;
+  if (settings_.max_in_flight == 0) settings_.max_in_flight = 1;
+}
+
+kafka_source::~kafka_source() {
+  stop();
+}
+
+std::string kafka_source::state_name(std::int32_t partition) const {
+  return fmt::format("{}/{}/{}/{}", origin_.source, origin_.subject, settings_.topic, partition);
+}
+
+result<void> kafka_source::start() {
+  if (started_) return {};
+  const auto where = fmt::format("kafka event source {}/{} event {}", origin_.namespace_,
+                                 origin_.source, origin_.subject);
+  auto conf = make_consumer_conf(settings_);
+  if (!conf) return make_error(conf.error().code, where + ": " + conf.error().message);
+  if (settings_.group) {
+    rd_kafka_conf_set_rebalance_cb(conf->get(), &kafka_source::rebalance_cb);
+    rd_kafka_conf_set_opaque(conf->get(), this);
+  }
+  char errstr[512] = {0};
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof errstr);
+  if (!rk_) return make_error(errc::invalid_argument, where + ": " + errstr);
+  conf->release();  // rd_kafka_new took it
+  rd_kafka_poll_set_consumer(rk_);
+
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (settings_.group) {
+    auto* topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, settings_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    err = rd_kafka_subscribe(rk_, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+  } else {
+    // Resume after the last journaled message; a first start begins at the
+    // partition's end, as Argo's OffsetNewest does, resolved now so that
+    // whatever is produced after start() returns is consumed.
+    std::int64_t offset = RD_KAFKA_OFFSET_END;
+    auto state = out_->db().get_state("kafka", origin_.namespace_, state_name(settings_.partition));
+    if (state && *state && (**state).contains("offset") &&
+        (**state)["offset"].is_number_integer()) {
+      offset = (**state)["offset"].get<std::int64_t>();
+    } else {
+      std::int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(rk_, settings_.topic.c_str(), settings_.partition, &low,
+                                           &high, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        offset = high;
+    }
+    {
+      std::lock_guard lock(track_mutex_);
+      auto& t = tracks_[settings_.partition];
+      t.generation = next_generation_++;
+      if (offset >= 0) t.ready = t.committed = offset;
+    }
+    auto* parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, settings_.topic.c_str(), settings_.partition)->offset =
+        offset;
+    err = rd_kafka_assign(rk_, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (err) {
+      rd_kafka_destroy(rk_);
+      rk_ = nullptr;
+      return make_error(errc::unavailable,
+                        where + ": cannot assign the partition: " + rd_kafka_err2str(err));
+    }
+  }
+  if (err) {
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+    return make_error(errc::unavailable, where + ": cannot subscribe: " + rd_kafka_err2str(err));
+  }
+
+  stopping_ = false;
+  draining_ = false;
+  for (std::size_t i = 0; i < settings_.append_threads; ++i) {
+    workers_.push_back(std::make_unique<worker>());
+    auto* w = workers_.back().get();
+    w->thread = std::thread([this, w] { append_loop(*w); });
+  }
+  consumer_ = std::thread([this] { consume_loop(); });
+  started_ = true;
+  spdlog::info("{}: consuming {} from {}{}", where, settings_.topic, settings_.brokers,
+               settings_.group ? " as group " + *settings_.group
+                               : fmt::format(" partition {}", settings_.partition));
+  return {};
+}
+
+void kafka_source::stop() {
+  if (!started_) return;
+  started_ = false;
+  stopping_ = true;
+  track_cv_.notify_all();
+  if (consumer_.joinable()) consumer_.join();
+  // What was taken from Kafka is journaled before the last commit, unless
+  // the journal refuses it (then it is not committed and comes again).
+  draining_ = true;
+  for (auto& w : workers_) {
+    w->cv.notify_all();
+    if (w->thread.joinable()) w->thread.join();
+  }
+  workers_.clear();
+  commit_ready(true);
+  if (settings_.group) rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+  std::lock_guard lock(track_mutex_);
+  tracks_.clear();
+  in_flight_ = 0;
+  paused_ = false;
+}
+
+void kafka_source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<kafka_source*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->on_assign(parts);
+    if (cooperative) {
+      if (auto* e = rd_kafka_incremental_assign(rk, parts)) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, parts);
+    }
+  } else {
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) self->on_revoke(parts);
+    if (cooperative) {
+      if (auto* e = rd_kafka_incremental_unassign(rk, parts)) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+}
+
+void kafka_source::on_assign(rd_kafka_topic_partition_list_t* parts) {
+  std::lock_guard lock(track_mutex_);
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto& t = tracks_[parts->elems[i].partition];
+    t = partition_track{};
+    t.generation = next_generation_++;
+  }
+  spdlog::info("kafka event source {}/{} event {}: {} partition(s) assigned", origin_.namespace_,
+               origin_.source, origin_.subject, parts->cnt);
+}
+
+void kafka_source::on_revoke(rd_kafka_topic_partition_list_t* parts) {
+  std::vector<std::int32_t> revoked;
+  for (int i = 0; i < parts->cnt; ++i) revoked.push_back(parts->elems[i].partition);
+  {
+    // Let what is in flight for these partitions reach the journal, so the
+    // next owner does not start before it (it would only be a duplicate).
+    std::unique_lock lock(track_mutex_);
+    track_cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      // Stopping: the append threads are drained (or gave up) before the
+      // consumer is closed, so there is nothing left worth waiting for.
+      if (stopping_) return true;
+      for (auto p : revoked) {
+        auto it = tracks_.find(p);
+        if (it == tracks_.end()) continue;
+        for (const auto& [offset, done] : it->second.pending)
+          if (!done) return false;
+      }
+      return true;
+    });
+  }
+  commit_ready(true, &revoked);
+  std::lock_guard lock(track_mutex_);
+  for (auto p : revoked) tracks_.erase(p);
+}
+
+void kafka_source::consume_loop() {
+  using steady = std::chrono::steady_clock;
+  auto window_start = steady::now();
+  std::int64_t window_count = 0;
+  auto last_commit = steady::now();
+  auto last_error_log = steady::time_point{};
+  while (!stopping_) {
+    flow_control();
+    if (steady::now() - last_commit >= settings_.commit_interval) {
+      commit_ready(false);
+      last_commit = steady::now();
+    }
+    if (settings_.limit_events_per_second > 0) {
+      const auto now = steady::now();
+      if (now - window_start >= std::chrono::seconds(1)) {
+        window_start = now;
+        window_count = 0;
+      }
+      if (window_count >= settings_.limit_events_per_second) {
+        // Keep serving the group protocol while waiting for the next window.
+        rd_kafka_poll(rk_, 0);
+        std::unique_lock lock(track_mutex_);
+        track_cv_.wait_until(lock, window_start + std::chrono::seconds(1),
+                             [&] { return stopping_.load(); });
+        continue;
+      }
+    }
+    rd_kafka_message_t* msg =
+        rd_kafka_consumer_poll(rk_, static_cast<int>(settings_.poll_timeout.count()));
+    if (!msg) continue;
+    if (msg->err) {
+      if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+          steady::now() - last_error_log > std::chrono::seconds(10)) {
+        last_error_log = steady::now();
+        spdlog::warn("kafka event source {}/{} event {}: {}", origin_.namespace_, origin_.source,
+                     origin_.subject, rd_kafka_message_errstr(msg));
+      }
+      rd_kafka_message_destroy(msg);
+      continue;
+    }
+    item it;
+    it.message.topic = rd_kafka_topic_name(msg->rkt);
+    it.message.partition = msg->partition;
+    it.message.offset = msg->offset;
+    if (msg->key) it.message.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
+    if (msg->payload) it.message.value.emplace(static_cast<const char*>(msg->payload), msg->len);
+    rd_kafka_timestamp_type_t ts_type;
+    it.message.timestamp_ms = rd_kafka_message_timestamp(msg, &ts_type);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+      const char* name = nullptr;
+      const void* value = nullptr;
+      std::size_t size = 0;
+      for (std::size_t i = 0;
+           rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i)
+        it.message.headers.emplace_back(
+            name, value ? std::string(static_cast<const char*>(value), size) : std::string());
+    }
+    rd_kafka_message_destroy(msg);
+    ++window_count;
+    {
+      std::lock_guard lock(track_mutex_);
+      auto found = tracks_.find(it.message.partition);
+      if (found == tracks_.end()) continue;  // revoked meanwhile
+      it.generation = found->second.generation;
+      found->second.pending.emplace(it.message.offset, false);
+    }
+    ++in_flight_;
+    auto& w = *workers_[static_cast<std::size_t>(it.message.partition) % workers_.size()];
+    {
+      std::lock_guard lock(w.mutex);
+      w.queue.push_back(std::move(it));
+    }
+    w.cv.notify_one();
+  }
+}
+
+void kafka_source::flow_control() {
+  const auto n = in_flight_.load();
+  const bool pause = !paused_ && n >= settings_.max_in_flight;
+  const bool resume = paused_ && n <= settings_.max_in_flight / 2;
+  if (!pause && !resume) return;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (pause)
+    rd_kafka_pause_partitions(rk_, assigned);
+  else
+    rd_kafka_resume_partitions(rk_, assigned);
+  rd_kafka_topic_partition_list_destroy(assigned);
+  paused_ = pause;
+  spdlog::debug("kafka event source {}/{} event {}: {} ({} in flight)", origin_.namespace_,
+                origin_.source, origin_.subject, pause ? "paused" : "resumed", n);
+}
+
+void kafka_source::append_loop(worker& w) {
+  for (;;) {
+    item it;
+    {
+      std::unique_lock lock(w.mutex);
+      w.cv.wait(lock, [&] { return draining_ || !w.queue.empty(); });
+      if (w.queue.empty()) return;
+      it = std::move(w.queue.front());
+      w.queue.pop_front();
+    }
+    journal(it);
+  }
+}
+
+void kafka_source::journal(item& it) {
+  auto data = kafka_event_data(it.message, settings_.json_body, settings_.metadata);
+  if (!data) {
+    // Argo cannot marshal such an event and drops it; so does kairos, but the
+    // offset moves on so the partition is not stuck behind it.
+    spdlog::warn("kafka event source {}/{} event {}: {}/{}@{}: body is not JSON; dropped",
+                 origin_.namespace_, origin_.source, origin_.subject, it.message.topic,
+                 it.message.partition, it.message.offset);
+    out_->count_failure(origin_);
+    mark_done(it);
+    return;
+  }
+  const std::string id =
+      fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset);
+  auto backoff = std::chrono::milliseconds(50);
+  for (;;) {
+    auto r = out_->emit(origin_, id, *data, settings_.filter);
+    if (r.status != emit_status::failed) {
+      mark_done(it);
+      return;
+    }
+    if (stopping_) break;  // not committed: it is consumed again after a restart
+    std::unique_lock lock(track_mutex_);
+    track_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+  --in_flight_;
+  track_cv_.notify_all();
+}
+
+void kafka_source::mark_done(const item& it) {
+  {
+    std::lock_guard lock(track_mutex_);
+    auto found = tracks_.find(it.message.partition);
+    if (found != tracks_.end() && found->second.generation == it.generation) {
+      auto& t = found->second;
+      t.pending[it.message.offset] = true;
+      while (!t.pending.empty() && t.pending.begin()->second) {
+        t.ready = t.pending.begin()->first + 1;
+        t.pending.erase(t.pending.begin());
+      }
+    }
+  }
+  --in_flight_;
+  track_cv_.notify_all();
+}
+
+void kafka_source::commit_ready(bool sync, const std::vector<std::int32_t>* only) {
+  std::vector<std::pair<std::int32_t, std::int64_t>> todo;
+  {
+    std::lock_guard lock(track_mutex_);
+    for (auto& [p, t] : tracks_) {
+      if (only && std::find(only->begin(), only->end(), p) == only->end()) continue;
+      if (t.ready > t.committed) {
+        todo.emplace_back(p, t.ready);
+        t.committed = t.ready;
+      }
+    }
+  }
+  if (todo.empty()) return;
+  if (!settings_.group) {
+    for (const auto& [p, offset] : todo) {
+      auto saved = out_->db().put_state("kafka", origin_.namespace_, state_name(p),
+                                        nlohmann::json{{"offset", offset}});
+      if (!saved)
+        spdlog::warn("kafka event source {}/{} event {}: cannot save offset {} of partition {}: {}",
+                     origin_.namespace_, origin_.source, origin_.subject, offset, p,
+                     saved.error().message);
+    }
+    return;
+  }
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(todo.size()));
+  for (const auto& [p, offset] : todo)
+    rd_kafka_topic_partition_list_add(list, settings_.topic.c_str(), p)->offset = offset;
+  const auto err = rd_kafka_commit(rk_, list, sync ? 0 : 1);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    spdlog::warn("kafka event source {}/{} event {}: offset commit failed: {}", origin_.namespace_,
+                 origin_.source, origin_.subject, rd_kafka_err2str(err));
+}
+
+result<std::vector<std::unique_ptr<source>>> build_kafka_sources(
+    const source_context& ctx, const spec::event_source_spec& spec) {
+  std::vector<std::unique_ptr<source>> out;
+  for (const auto& [name, k] : spec.kafka) {
+    auto s = kafka_settings_from(k, ctx.secrets);
+    if (!s)
+      return make_error(s.error().code, fmt::format("kafka event {}: {}", name, s.error().message));
+    out.push_back(std::make_unique<kafka_source>(ctx, name, std::move(*s)));
+  }
+  return out;
+}
+
+}  // namespace kairos::eventsources

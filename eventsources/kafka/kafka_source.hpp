@@ -1,0 +1,119 @@
+#pragma once
+
+// Argo's Kafka event source on librdkafka. A consumer thread polls and hands
+// messages to append threads (one per partition slot, so a partition's
+// messages are journaled in order); an offset is committed only once its
+// message and every earlier one of its partition are in the journal. With a
+// consumer group offsets go to Kafka; with a fixed partition (no group) the
+// next offset is kept in the store (scope "kafka"), so a restart resumes
+// where the journal ends instead of at Argo's "newest".
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "kafka/config.hpp"
+#include "source.hpp"
+
+namespace kairos::eventsources {
+
+// librdkafka's conf from the settings; an unknown property or a bad value
+// is an error that names it. The caller owns the returned conf.
+struct kafka_conf_deleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using kafka_conf_ptr = std::unique_ptr<rd_kafka_conf_t, kafka_conf_deleter>;
+result<kafka_conf_ptr> make_consumer_conf(const kafka_source_settings& s);
+
+// The journal data of one message, shaped as Argo's KafkaEventData. nullopt
+// when jsonBody is set and the value is not JSON (Argo drops such events).
+struct kafka_message_view {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::optional<std::string> key;
+  std::optional<std::string> value;  // nullopt: a null record
+  std::int64_t timestamp_ms = -1;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool json_body,
+                                               const nlohmann::json& metadata);
+
+class kafka_source final : public source {
+ public:
+  kafka_source(const source_context& ctx, std::string event_name, kafka_source_settings settings);
+  ~kafka_source() override;
+  result<void> start() override;
+  void stop() override;
+
+  // Messages taken from Kafka and not yet journaled (tests, metrics).
+  std::size_t in_flight() const { return in_flight_.load(); }
+  bool paused() const { return paused_.load(); }
+
+ private:
+  struct item {
+    kafka_message_view message;
+    std::uint64_t generation = 0;
+  };
+  struct worker {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<item> queue;
+    std::thread thread;
+  };
+  // Offsets of one partition between "taken" and "committed".
+  struct partition_track {
+    std::uint64_t generation = 0;
+    std::map<std::int64_t, bool> pending;  // offset -> journaled
+    std::int64_t ready = -1;               // next offset safe to commit
+    std::int64_t committed = -1;
+  };
+
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque);
+  void on_assign(rd_kafka_topic_partition_list_t* parts);
+  void on_revoke(rd_kafka_topic_partition_list_t* parts);
+  void consume_loop();
+  void append_loop(worker& w);
+  void journal(item& it);
+  void mark_done(const item& it);
+  void flow_control();
+  // Commits what is ready; `only` limits it to some partitions.
+  void commit_ready(bool sync, const std::vector<std::int32_t>* only = nullptr);
+  std::string state_name(std::int32_t partition) const;
+
+  std::shared_ptr<emitter> out_;
+  event_origin origin_;
+  kafka_source_settings settings_;
+  std::string id_prefix_;
+
+  rd_kafka_t* rk_ = nullptr;
+  std::thread consumer_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::atomic<bool> stopping_{false};  // consumer loop ends
+  std::atomic<bool> draining_{false};  // append threads end once their queue is empty
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<bool> paused_{false};
+  bool started_ = false;
+
+  std::mutex track_mutex_;
+  std::condition_variable track_cv_;
+  std::map<std::int32_t, partition_track> tracks_;
+  std::uint64_t next_generation_ = 1;
+};
+
+result<std::vector<std::unique_ptr<source>>> build_kafka_sources(
+    const source_context& ctx, const spec::event_source_spec& spec);
+
+}  // namespace kairos::eventsources
