@@ -283,7 +283,65 @@ load_result load_directory(const std::filesystem::path& dir) {
   return all;
 }
 
+namespace {
+
+// The JSON tree as yaml-cpp nodes, without printing and re-parsing it.
+// Strings carry the quoted-scalar tag, so "1" stays a string as it would in
+// the printed text. False when the tree nests deeper than max_depth.
+bool json_to_yaml(const nlohmann::json& j, std::size_t depth, YAML::Node& out) {
+  if (depth > max_depth) return false;
+  switch (j.type()) {
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::discarded:
+      out = YAML::Node(YAML::NodeType::Null);
+      return true;
+    case nlohmann::json::value_t::object:
+      out = YAML::Node(YAML::NodeType::Map);
+      for (const auto& [key, value] : j.items()) {
+        YAML::Node child;
+        if (!json_to_yaml(value, depth + 1, child)) return false;
+        out[key] = child;
+      }
+      return true;
+    case nlohmann::json::value_t::array:
+      out = YAML::Node(YAML::NodeType::Sequence);
+      for (const auto& value : j) {
+        YAML::Node child;
+        if (!json_to_yaml(value, depth + 1, child)) return false;
+        out.push_back(child);
+      }
+      return true;
+    case nlohmann::json::value_t::string:
+      out = YAML::Node(j.get_ref<const std::string&>());
+      out.SetTag("!");
+      return true;
+    default:  // numbers and booleans print as YAML reads them back
+      out = YAML::Node(j.dump());
+      return true;
+  }
+}
+
+}  // namespace
+
 load_result load_json(const nlohmann::json& document, std::string_view source_name) {
+  // Workflows reach the loader as JSON on every submission (API, cron,
+  // sensors), so the tree is read directly. Only a document with findings
+  // goes through the printed text, whose lines the diagnostics can cite.
+  YAML::Node doc;
+  if (json_to_yaml(document, 0, doc) && !doc.IsNull()) {
+    load_result result;
+    reader_context ctx{std::string(source_name)};
+    bool clean = true;
+    try {
+      read_document(doc, ctx, result.resources);
+    } catch (const YAML::Exception&) {
+      clean = false;
+    }
+    if (clean && ctx.diagnostics().empty()) {
+      for (auto& r : result.resources) r.line = 1;
+      return result;
+    }
+  }
   // JSON is YAML; serialising it indented gives diagnostics usable lines.
   return load_text(document.dump(2), source_name);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -145,6 +146,76 @@ std::string describe(const child_report& r, const spawn_spec& spec) {
   return "cannot start: " + why;
 }
 
+// Everything the child needs, prepared before the clone: the child shares
+// the parent's memory and may not allocate.
+struct child_args {
+  const char* executable = nullptr;
+  char** argv = nullptr;
+  char** env = nullptr;
+  const char* working_dir = nullptr;
+  int report_fd = -1;
+  int in_fd = -1;
+  int out_fd = -1;
+  int err_fd = -1;
+  bool mount_namespace = false;
+  const std::vector<std::string>* sources = nullptr;
+  const std::vector<std::string>* targets = nullptr;
+  const std::vector<char>* read_only = nullptr;
+  std::vector<int>* source_fds = nullptr;
+  std::vector<std::array<char, 40>>* fd_paths = nullptr;
+};
+
+constexpr std::size_t child_stack_size = 64 * 1024;
+
+// Async-signal-safe calls only, from here to execve. Not instrumented: its
+// frames live on a heap block the parent frees once the child has exec'd.
+__attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
+  const auto& a = *static_cast<child_args*>(p);
+  const int report_fd = a.report_fd;
+  if (::setpgid(0, 0) != 0) report_and_exit(report_fd, stage::setpgid, -1);
+  // Handlers are the parent's; every caught or ignored signal goes back to
+  // its default before the mask opens.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction cur {};
+    if (::sigaction(sig, nullptr, &cur) != 0) continue;
+    if (cur.sa_handler != SIG_DFL) ::sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (a.mount_namespace) {
+    const auto& sources = *a.sources;
+    const auto& targets = *a.targets;
+    auto& source_fds = *a.source_fds;
+    auto& fd_paths = *a.fd_paths;
+    if (::unshare(CLONE_NEWNS) != 0) report_and_exit(report_fd, stage::unshare, -1);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      report_and_exit(report_fd, stage::make_private, -1);
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      source_fds[i] = ::open(sources[i].c_str(), O_PATH | O_CLOEXEC);
+      if (source_fds[i] < 0) report_and_exit(report_fd, stage::bind, static_cast<int>(i));
+      format_fd_path(source_fds[i], fd_paths[i]);
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      if (::mount(fd_paths[i].data(), targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        report_and_exit(report_fd, stage::bind, static_cast<int>(i));
+      if ((*a.read_only)[i] && ::mount(nullptr, targets[i].c_str(), nullptr,
+                                       MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+        report_and_exit(report_fd, stage::remount_read_only, static_cast<int>(i));
+    }
+  }
+  if (::dup2(a.in_fd, 0) < 0 || ::dup2(a.out_fd, 1) < 0 || ::dup2(a.err_fd, 2) < 0)
+    report_and_exit(report_fd, stage::redirect, -1);
+  // Descriptors other modules opened without O_CLOEXEC must not leak into
+  // the node; older kernels without close_range just keep them.
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (a.working_dir && ::chdir(a.working_dir) != 0) report_and_exit(report_fd, stage::chdir, -1);
+  ::execve(a.executable, a.argv, a.env);
+  report_and_exit(report_fd, stage::exec, -1);
+}
+
 }  // namespace
 
 result<pid_t> spawn_process(const spawn_spec& spec) {
@@ -177,53 +248,39 @@ result<pid_t> spawn_process(const spawn_spec& spec) {
   std::vector<std::string> env = spec.env;
   std::vector<char*> argv_p = pointers(argv);
   std::vector<char*> env_p = pointers(env);
-  const char* executable = spec.executable.c_str();
-  const char* working_dir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
-  const int report_fd = status_write.get();
-  const int in_fd = dev_null.get();
-  const int out_fd = spec.stdout_fd;
-  const int err_fd = spec.stderr_fd;
-  const bool mount_namespace = spec.mount_namespace;
+  child_args args;
+  args.executable = spec.executable.c_str();
+  args.argv = argv_p.data();
+  args.env = env_p.data();
+  args.working_dir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
+  args.report_fd = status_write.get();
+  args.in_fd = dev_null.get();
+  args.out_fd = spec.stdout_fd;
+  args.err_fd = spec.stderr_fd;
+  args.mount_namespace = spec.mount_namespace;
+  args.sources = &sources;
+  args.targets = &targets;
+  args.read_only = &read_only;
+  args.source_fds = &source_fds;
+  args.fd_paths = &fd_paths;
 
-  const pid_t pid = ::fork();
-  if (pid < 0) return make_error(errc::internal, std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    // Child: async-signal-safe calls only from here to execve.
-    if (::setpgid(0, 0) != 0) report_and_exit(report_fd, stage::setpgid, -1);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2})
-      ::sigaction(sig, &dfl, nullptr);
-    if (mount_namespace) {
-      if (::unshare(CLONE_NEWNS) != 0) report_and_exit(report_fd, stage::unshare, -1);
-      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-        report_and_exit(report_fd, stage::make_private, -1);
-      for (std::size_t i = 0; i < sources.size(); ++i) {
-        source_fds[i] = ::open(sources[i].c_str(), O_PATH | O_CLOEXEC);
-        if (source_fds[i] < 0) report_and_exit(report_fd, stage::bind, static_cast<int>(i));
-        format_fd_path(source_fds[i], fd_paths[i]);
-      }
-      for (std::size_t i = 0; i < targets.size(); ++i) {
-        if (::mount(fd_paths[i].data(), targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
-            0)
-          report_and_exit(report_fd, stage::bind, static_cast<int>(i));
-        if (read_only[i] && ::mount(nullptr, targets[i].c_str(), nullptr,
-                                    MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
-          report_and_exit(report_fd, stage::remount_read_only, static_cast<int>(i));
-      }
-    }
-    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
-      report_and_exit(report_fd, stage::redirect, -1);
-    // Descriptors other modules opened without O_CLOEXEC must not leak into
-    // the node; older kernels without close_range just keep them.
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (working_dir && ::chdir(working_dir) != 0) report_and_exit(report_fd, stage::chdir, -1);
-    ::execve(executable, argv_p.data(), env_p.data());
-    report_and_exit(report_fd, stage::exec, -1);
-  }
+  // fork() of this large multi-threaded process made every node pay for
+  // copy-on-write faults and TLB shootdowns in the parent. A vfork-style
+  // clone shares the memory and suspends only this thread until the child
+  // execs, as posix_spawn does; posix_spawn itself cannot unshare and mount.
+  // Signals stay blocked across the clone so that no handler of ours runs
+  // on the child's side of the shared memory.
+  std::vector<char> stack(child_stack_size);
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid =
+      ::clone(child_main, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const int clone_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0)
+    return make_error(errc::internal, std::string("clone: ") + std::strerror(clone_errno));
 
   // Closing our copy first avoids a race where the group does not exist yet
   // when the caller signals it.

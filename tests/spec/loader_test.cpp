@@ -141,6 +141,36 @@ TEST(loader, json_documents_load_like_yaml) {
   EXPECT_EQ(r.resources[0].metadata.namespace_, "ci");
 }
 
+TEST(loader, json_documents_keep_string_number_and_bool_types) {
+  auto doc = nlohmann::json::parse(R"({
+    "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+    "metadata": {"name": "types"},
+    "spec": {"entrypoint": "main", "parallelism": 3,
+             "arguments": {"parameters": [{"name": "a", "value": "007"},
+                                          {"name": "b", "value": "true"}]},
+             "templates": [{"name": "main", "container": {"image": "x", "command": ["true"]}}]}})");
+  auto r = load_json(doc, "request");
+  ASSERT_TRUE(r.ok()) << to_string(r.diagnostics);
+  const auto& m = r.resources[0].manifest;
+  EXPECT_EQ(m["spec"]["arguments"]["parameters"][0]["value"], "007");
+  EXPECT_EQ(m["spec"]["arguments"]["parameters"][1]["value"], "true");
+  EXPECT_EQ(m["spec"]["parallelism"], 3);
+}
+
+TEST(loader, invalid_json_documents_report_the_line_of_the_printed_document) {
+  auto doc = nlohmann::json::parse(R"({
+    "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+    "metadata": {"name": "bad"},
+    "spec": {"entrypoint": "main", "parallelism": "many",
+             "templates": [{"name": "main", "container": {"image": "x", "command": ["true"]}}]}})");
+  auto r = load_json(doc, "request");
+  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.diagnostics.empty());
+  EXPECT_GT(r.diagnostics[0].line, 1) << to_string(r.diagnostics);
+  EXPECT_NE(to_string(r.diagnostics).find("spec.parallelism"), std::string::npos)
+      << to_string(r.diagnostics);
+}
+
 TEST(loader, directory_loads_yaml_and_json_files_in_order_and_skips_others) {
   const auto dir = std::filesystem::temp_directory_path() / ("kairos-loader-" + random_suffix(8));
   std::filesystem::create_directories(dir / "sub");
