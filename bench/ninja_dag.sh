@@ -9,7 +9,9 @@ kairos=${1:-${KAIROS:-$here/../build/release/kairos}}
 nodes=${NODES:-2000} width=${WIDTH:-50} jobs=${JOBS:-$(nproc)}
 command -v ninja >/dev/null || { echo "ninja_dag: ninja not installed; skipped"; exit 0; }
 [ -x "$kairos" ] || { echo "ninja_dag: no kairos binary at $kairos; skipped"; exit 0; }
-work=$(mktemp -d)
+# Not under /tmp: each node gets a private /tmp, and a data directory inside
+# it is bound back into every node (a real data directory is elsewhere).
+work=$(mktemp -d -p "${BENCH_TMP:-/var/tmp}")
 trap 'rm -rf "$work"' EXIT
 bash "$here/gen_layered_dag.sh" "$work/graph" "$nodes" "$width" "$jobs"
 

@@ -272,10 +272,14 @@ std::optional<unsigned long long> process_start_time(pid_t pid) {
 }
 
 std::string boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string id;
-  in >> id;
-  return id.empty() ? "unknown" : id;
+  // Fixed until the next boot, and read for every node started.
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string v;
+    in >> v;
+    return v.empty() ? std::string("unknown") : v;
+  }();
+  return id;
 }
 
 void write_pgid_record(const fs::path& file, process_identity group, process_identity owner) {
