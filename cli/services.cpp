@@ -58,6 +58,9 @@ result<std::unique_ptr<services>> services::start(const services_settings& setti
   // Webhook and Kafka events reach the sensors at once; the sensors' own
   // poll covers events appended by other paths (the API's event endpoint).
   p.sources->on_committed = [sensors = p.sensors.get()] { sensors->notify(); };
+  p.sources->consumed_sequence = [sensors = p.sensors.get()] {
+    return sensors->slowest_sequence();
+  };
   if (auto started = p.sources->start(); !started) {
     return make_error(started.error().code, "event sources: " + started.error().message);
   }

@@ -87,6 +87,8 @@ emit_result emitter::emit(const event_origin& origin, std::string id, nlohmann::
                   origin.source, origin.subject);
     return {emit_status::duplicate, "duplicate event id"};
   }
+  for (auto h = head_.load(); h < appended->sequence;)
+    if (head_.compare_exchange_weak(h, appended->sequence)) break;
   if (sent_) sent_->Add(labels_of(origin)).Increment();
   if (on_committed_) on_committed_();
   return {emit_status::committed, {}};

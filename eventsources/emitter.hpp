@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -51,6 +53,8 @@ class emitter {
   void count_failure(const event_origin& origin);
 
   store::database& db() { return db_; }
+  // The highest journal sequence this emitter appended (0 before any).
+  std::int64_t head() const { return head_.load(); }
   const kairos::clock& clock() const { return clock_; }
 
  private:
@@ -58,6 +62,7 @@ class emitter {
   const kairos::clock& clock_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::function<void()> on_committed_;
+  std::atomic<std::int64_t> head_{0};
   prometheus::Family<prometheus::Counter>* sent_ = nullptr;
   prometheus::Family<prometheus::Counter>* failed_ = nullptr;
   prometheus::Family<prometheus::Summary>* duration_ = nullptr;

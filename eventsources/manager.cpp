@@ -176,6 +176,10 @@ class manager::impl : public std::enable_shared_from_this<manager::impl> {
     ctx.http = hub_;
     ctx.secrets = &secrets_;
     ctx.default_max_payload = settings_.default_max_payload;
+    ctx.journal_backlog = [out = emitter_, consumed = owner_.consumed_sequence]() -> std::int64_t {
+      const auto position = consumed ? consumed() : std::nullopt;
+      return position ? std::max<std::int64_t>(0, out->head() - *position) : 0;
+    };
 
     running r;
     r.version = record.resource_version;

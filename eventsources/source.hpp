@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +42,8 @@ struct source_context {
   std::shared_ptr<http_hub> http;
   const spec::secret_resolver* secrets = nullptr;
   std::size_t default_max_payload = 1 << 20;
+  // Journal events not yet handled by the slowest sensor (0 when unknown).
+  std::function<std::int64_t()> journal_backlog;
 };
 
 }  // namespace kairos::eventsources

@@ -34,6 +34,9 @@ struct sensor_entry {
   pool_strand strand;
   // Touched only on `strand`.
   std::shared_ptr<sensor_runner> runner;
+  // The runner's last handled journal sequence, readable off the strand
+  // (back-pressure for event sources); -1 until the runner is loaded.
+  std::atomic<std::int64_t> handled{-1};
   // Coalesces notify() calls: one journal read queued at a time.
   std::atomic<bool> journal_queued{false};
 
@@ -125,6 +128,7 @@ struct manager::impl {
       if (auto r = e.runner->process_journal(); !r)
         spdlog::error("sensor {}/{}: reading the journal failed: {}", e.namespace_, e.name,
                       r.error().message);
+      e.handled = e.runner->last_sequence();
     }
     e.runner->check_resets();
     e.runner->run_due();
@@ -305,6 +309,15 @@ void manager::wait_idle() {
   auto& s = *impl_;
   std::unique_lock lock(s.idle_mutex);
   s.idle_cv.wait(lock, [&] { return s.outstanding == 0; });
+}
+
+std::optional<std::int64_t> manager::slowest_sequence() const {
+  std::optional<std::int64_t> slowest;
+  for (const auto& e : impl_->entries()) {
+    const auto h = e->handled.load();
+    if (h >= 0 && (!slowest || h < *slowest)) slowest = h;
+  }
+  return slowest;
 }
 
 std::vector<std::string> manager::sensors() const {

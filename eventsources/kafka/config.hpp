@@ -40,6 +40,12 @@ struct kafka_source_settings {
   // Back-pressure: partitions are paused while this many messages are taken
   // from Kafka but not yet journaled, and resumed below half of it.
   std::size_t max_in_flight = 2048;
+  // ... and while the journal is this many events ahead of the slowest
+  // sensor, resumed at half of it. The journal is on disk, so this bounds
+  // how far ingest runs ahead of processing, not memory.
+  std::int64_t max_journal_backlog = 100000;
+  // How often the journal backlog is looked at.
+  std::chrono::milliseconds backlog_check_interval{50};
   std::size_t append_threads = 4;
   // How long one consumer poll blocks; bounds how late stop() is noticed.
   std::chrono::milliseconds poll_timeout{100};

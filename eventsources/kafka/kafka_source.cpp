@@ -84,6 +84,7 @@ std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool
 kafka_source::kafka_source(const source_context& ctx, std::string event_name,
                            kafka_source_settings settings)
     : out_(ctx.out),
+      journal_backlog_(ctx.journal_backlog),
       origin_{ctx.namespace_, ctx.name, event_name, "kafka"},
       settings_(std::move(settings)),
       id_prefix_(ctx.namespace_ + "/" + ctx.name + "/" + event_name + "/" + settings_.topic + "/") {
@@ -210,6 +211,9 @@ void kafka_source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     } else {
       rd_kafka_assign(rk, parts);
     }
+    // Partitions assigned while paused join the pause; flow_control only
+    // pauses what was assigned when it ran.
+    if (self->paused_) rd_kafka_pause_partitions(rk, parts);
   } else {
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) self->on_revoke(parts);
     if (cooperative) {
@@ -336,8 +340,18 @@ void kafka_source::consume_loop() {
 
 void kafka_source::flow_control() {
   const auto n = in_flight_.load();
-  const bool pause = !paused_ && n >= settings_.max_in_flight;
-  const bool resume = paused_ && n <= settings_.max_in_flight / 2;
+  if (journal_backlog_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - backlog_read_ >= settings_.backlog_check_interval) {
+      backlog_ = journal_backlog_();
+      backlog_read_ = now;
+    }
+  }
+  const auto max_backlog = settings_.max_journal_backlog;
+  const bool pause =
+      !paused_ && (n >= settings_.max_in_flight || (max_backlog > 0 && backlog_ >= max_backlog));
+  const bool resume = paused_ && n <= settings_.max_in_flight / 2 &&
+                      (max_backlog <= 0 || backlog_ <= max_backlog / 2);
   if (!pause && !resume) return;
   rd_kafka_topic_partition_list_t* assigned = nullptr;
   if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
@@ -347,8 +361,10 @@ void kafka_source::flow_control() {
     rd_kafka_resume_partitions(rk_, assigned);
   rd_kafka_topic_partition_list_destroy(assigned);
   paused_ = pause;
-  spdlog::debug("kafka event source {}/{} event {}: {} ({} in flight)", origin_.namespace_,
-                origin_.source, origin_.subject, pause ? "paused" : "resumed", n);
+  spdlog::debug(
+      "kafka event source {}/{} event {}: {} ({} in flight, journal {} ahead of the sensors)",
+      origin_.namespace_, origin_.source, origin_.subject, pause ? "paused" : "resumed", n,
+      backlog_);
 }
 
 void kafka_source::append_loop(worker& w) {

@@ -9,9 +9,11 @@
 // where the journal ends instead of at Argo's "newest".
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,6 +96,9 @@ class kafka_source final : public source {
   std::string state_name(std::int32_t partition) const;
 
   std::shared_ptr<emitter> out_;
+  std::function<std::int64_t()> journal_backlog_;
+  std::int64_t backlog_ = 0;  // last value read, on the consumer thread
+  std::chrono::steady_clock::time_point backlog_read_{};
   event_origin origin_;
   kafka_source_settings settings_;
   std::string id_prefix_;

@@ -236,5 +236,31 @@ TEST(sensor_manager, runs_stored_sensors_and_reports_metrics_and_consumers) {
   EXPECT_FALSE(st->has_value());
 }
 
+TEST(sensor_manager, slowest_sequence_is_what_every_sensor_has_handled) {
+  testing::temp_dir dir;
+  auto db = testing::open_store(dir.path());
+  testing::fake_workflows workflows;
+  kairos::manual_clock clock;
+  boost::asio::io_context io;
+  manager_settings settings;
+  settings.data_dir = dir.path();
+  manager m(settings, *db, workflows, clock, io.get_executor());
+  ASSERT_TRUE(m.start().ok());
+  m.wait_idle();
+  EXPECT_FALSE(m.slowest_sequence().has_value());  // nothing consumes the journal
+
+  store_sensor(*db);
+  m.resync();
+  m.wait_idle();
+  ASSERT_TRUE(m.slowest_sequence().has_value());
+  auto appended = db->append_event(testing::make_record("ev-9", "ci", "push", {{"body", {}}}));
+  ASSERT_TRUE(appended.ok());
+  EXPECT_LT(*m.slowest_sequence(), appended->sequence);  // not yet read
+  m.notify();
+  m.wait_idle();
+  EXPECT_EQ(*m.slowest_sequence(), appended->sequence);
+  m.stop();
+}
+
 }  // namespace
 }  // namespace kairos::sensors

@@ -35,8 +35,10 @@ struct manager_settings {
   // Deadline on every network read and write of a webhook connection.
   std::chrono::milliseconds request_timeout{30000};
   std::size_t max_header_bytes = 64 * 1024;
-  // Threads for blocking work (journal appends, state writes).
-  std::size_t blocking_threads = 2;
+  // Threads for blocking work (journal appends, state writes). They mostly
+  // wait for the store's group commit, and their number bounds how many
+  // requests can share one fsync, so there are many more than cores.
+  std::size_t blocking_threads = 64;
   // Secrets are read from <data_dir>/secrets/<name>/<key>; empty: the
   // store's data directory.
   std::string data_dir;
@@ -77,6 +79,10 @@ class manager {
   // Called after every event committed to the journal (not for duplicates):
   // the wiring sets it to wake the sensors. Set it before start().
   std::function<void()> on_committed;
+  // The journal sequence the slowest consumer (sensor) has handled; nullopt
+  // when nothing consumes. Sources that can wait (Kafka) pause while the
+  // journal is far ahead of it. Set it before start().
+  std::function<std::optional<std::int64_t>()> consumed_sequence;
 
   // The port a configured webhook port is actually bound to (differs only
   // with ephemeral_ports); nullopt when nothing listens for it.

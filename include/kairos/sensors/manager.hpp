@@ -74,6 +74,10 @@ class manager {
   // Waits until the work posted so far has finished (tests, shutdown).
   void wait_idle();
 
+  // The lowest journal sequence every running sensor has handled; nullopt
+  // without running sensors. Event sources pause while far ahead of it.
+  std::optional<std::int64_t> slowest_sequence() const;
+
   // "namespace/name" of the running sensors, sorted.
   std::vector<std::string> sensors() const;
 

@@ -37,10 +37,12 @@ class kafka : public ::testing::Test {
     ctx.namespace_ = "default";
     ctx.name = "bus";
     ctx.out = out_;
+    ctx.journal_backlog = [this] { return backlog_.load(); };
     return std::make_unique<kafka_source>(ctx, event, std::move(s));
   }
   std::size_t journaled() { return store_.events().size(); }
 
+  std::atomic<std::int64_t> backlog_{0};
   mock_cluster cluster_;
   temp_store store_;
   manual_clock clock_;
@@ -213,6 +215,26 @@ TEST_F(kafka, partitions_pause_while_appends_lag_and_resume_after) {
   ASSERT_TRUE(eventually([&] { return !src->paused(); }));
   src->stop();
   EXPECT_EQ(committed_offset(cluster_.bootstraps(), "kairos-test", "slow", 0), 20);
+}
+
+TEST_F(kafka, consumption_pauses_while_the_sensors_lag_behind_the_journal) {
+  cluster_.create_topic("behind", 1);
+  producer p(cluster_.bootstraps());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(p.send("behind", 0, std::to_string(i)));
+  ASSERT_TRUE(p.flush());
+  auto s = settings("behind");
+  s.max_journal_backlog = 100;
+  s.backlog_check_interval = std::chrono::milliseconds(0);
+  backlog_ = 150;  // the sensors are 150 events behind
+  auto src = make(s);
+  ASSERT_TRUE(src->start().ok());
+  ASSERT_TRUE(eventually([&] { return src->paused(); }));
+  // Paused before the first poll: nothing reached the journal.
+  EXPECT_EQ(journaled(), 0u);
+  backlog_ = 10;  // caught up
+  ASSERT_TRUE(eventually([&] { return journaled() == 10; }));
+  EXPECT_FALSE(src->paused());
+  src->stop();
 }
 
 TEST_F(kafka, fixed_partition_without_group_resumes_from_the_stored_offset) {
