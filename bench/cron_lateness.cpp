@@ -2,7 +2,9 @@
 // `@every Ks` schedules (K = 1 + i % max_period), a real clock and a real
 // store, for a few seconds. Each submission records how late it came
 // (submit time - scheduled time from the run's annotation). Prints p50,
-// p99 and max lateness and the resident memory the controller added.
+// p99 and max lateness, the largest burst (runs due at one instant), the
+// controller's CPU time per handled due time and the resident memory the
+// controller added.
 //
 //   cron_lateness [seconds=10] [crons=10000] [max_period=10]
 
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -60,6 +63,7 @@ class timing_service final : public kairos::engine::workflow_service {
       if (auto due = kairos::parse_rfc3339(it->second)) {
         std::lock_guard lock(mutex_);
         lateness_us_.push_back(duration_cast<microseconds>(now - *due).count());
+        ++due_at_[it->second];
       }
     }
     kairos::store::workflow_record w;
@@ -80,10 +84,17 @@ class timing_service final : public kairos::engine::workflow_service {
     std::lock_guard lock(mutex_);
     return std::move(lateness_us_);
   }
+  std::size_t largest_burst() const {
+    std::lock_guard lock(mutex_);
+    std::size_t out = 0;
+    for (const auto& [at, n] : due_at_) out = std::max(out, n);
+    return out;
+  }
 
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<long> lateness_us_;
+  std::unordered_map<std::string, std::size_t> due_at_;  // runs per scheduled instant
 };
 
 double percentile(std::vector<long>& v, double p) {
@@ -142,6 +153,8 @@ int main(int argc, char** argv) {
   long rss_loaded = 0;
   std::size_t fires = 0;
   std::vector<long> lateness;
+  kairos::cron::controller_stats stats;
+  long rss_run = 0;
   {
     kairos::cron::controller_settings cs;
     cs.default_timezone = "UTC";
@@ -160,6 +173,8 @@ int main(int argc, char** argv) {
     std::printf("load (first resync) %.1f ms\n", load_ms);
     std::this_thread::sleep_for(seconds(seconds_to_run));
     c.stop();
+    stats = c.stats();
+    rss_run = settled_rss_kb();
     lateness = service.take();
     fires = lateness.size();
   }
@@ -177,7 +192,17 @@ int main(int argc, char** argv) {
     std::printf("lateness p99 %.3f ms\n", p99);
     std::printf("lateness max %.3f ms\n", max);
   }
-  std::printf("rss delta for %d crons: %.1f MB\n", crons, (rss_loaded - rss_before) / 1024.0);
+  std::printf("largest burst %zu runs due at one instant\n", service.largest_burst());
+  if (stats.due_handled > 0) {
+    const double per_fire_us =
+        static_cast<double>(duration_cast<nanoseconds>(stats.due_cpu).count()) / 1000.0 /
+        static_cast<double>(stats.due_handled);
+    std::printf("per-fire cpu %.1f us (%llu due times handled; saturation %.0f fires/s/thread)\n",
+                per_fire_us, static_cast<unsigned long long>(stats.due_handled),
+                per_fire_us > 0 ? 1e6 / per_fire_us : 0.0);
+  }
+  std::printf("rss delta for %d crons: %.1f MB (after the run %.1f MB)\n", crons,
+              (rss_loaded - rss_before) / 1024.0, (rss_run - rss_before) / 1024.0);
   db->reset();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "controller_test_fixture.hpp"
+#include "kairos/spec/loader.hpp"
 
 namespace kairos::cron::testing {
 namespace {
@@ -41,6 +42,92 @@ TEST_F(controller_test, workflow_metadata_labels_and_annotations_are_copied_to_r
   EXPECT_EQ(runs[0]["metadata"]["labels"]["team"], "data");
   EXPECT_EQ(runs[0]["metadata"]["annotations"]["owner"], "ann");
   EXPECT_EQ(runs[0]["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"], "etl");
+}
+
+json spec_with_image(const std::string& image) {
+  return {{"entrypoint", "main"},
+          {"templates", json::array({{{"name", "main"},
+                                      {"container", {{"image", image}, {"command", {"true"}}}}}})}};
+}
+
+TEST_F(controller_test, cron_updated_between_two_fires_submits_the_new_workflow_spec) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"workflowSpec", spec_with_image("v1")}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  // No resync in between: the fire itself must notice the new version.
+  apply_cron("etl", {{"schedule", "*/5 * * * *"},
+                     {"workflowSpec", spec_with_image("v2")},
+                     {"workflowMetadata", {{"labels", {{"release", "two"}}}}}});
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["spec"]["templates"][0]["container"]["image"], "v1");
+  EXPECT_EQ(runs[1]["spec"]["templates"][0]["container"]["image"], "v2");
+  EXPECT_EQ(runs[1]["metadata"]["labels"]["release"], "two");
+  EXPECT_EQ(runs[1]["metadata"]["name"], run_name("etl", at("2024-05-01T10:10:00Z")));
+}
+
+TEST_F(controller_test, cron_updated_and_resynced_between_two_fires_submits_the_new_workflow_spec) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"workflowSpec", spec_with_image("v1")}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"workflowSpec", spec_with_image("v2")}});
+  c.resync();
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1]["spec"]["templates"][0]["container"]["image"], "v2");
+}
+
+// Runs reuse the Workflow loaded once per CronWorkflow version; each must be
+// exactly what building and loading it for its own time gives.
+TEST_F(controller_test, every_run_is_the_workflow_loaded_for_its_own_name_and_time) {
+  apply_cron(
+      "etl",
+      {{"schedule", "*/5 * * * *"},
+       {"workflowMetadata",
+        {{"labels", {{"team", "data"}}},
+         {"annotations",
+          {{"owner", "ann"}, {"workflows.argoproj.io/scheduled-time", "set by the user"}}}}}});
+  auto& c = make_controller();
+  c.resync();
+  const std::vector<clock::time_point> times{at("2024-05-01T10:05:00Z"), at("2024-05-01T10:10:00Z"),
+                                             at("2024-05-01T10:15:00Z")};
+  for (auto t : times) advance_to(c, t);
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), times.size());
+  auto stored = db_->get_resource("CronWorkflow", "default", "etl");
+  ASSERT_TRUE(stored);
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    auto manifest = workflow_manifest_for(stored->body, "default", "etl", times[i]);
+    ASSERT_TRUE(manifest);
+    auto loaded = spec::load_json(*manifest, "CronWorkflow default/etl");
+    ASSERT_TRUE(loaded.ok());
+    ASSERT_EQ(loaded.resources.size(), 1u);
+    const auto& want = loaded.resources.front();
+    EXPECT_EQ(runs[i], want.manifest) << i;
+    const auto meta = service_->submitted_metadata().at(i);
+    EXPECT_EQ(meta.name, want.metadata.name) << i;
+    EXPECT_EQ(meta.namespace_, want.metadata.namespace_) << i;
+    EXPECT_EQ(meta.labels, want.metadata.labels) << i;
+    EXPECT_EQ(meta.annotations, want.metadata.annotations) << i;
+    EXPECT_EQ(meta.annotations.at("workflows.argoproj.io/scheduled-time"),
+              format_rfc3339(times[i]));
+  }
+}
+
+TEST_F(controller_test, run_before_2001_has_a_shorter_name_and_still_fires) {
+  clock_.set(at("1999-12-31T23:58:00Z"));
+  apply_cron("y2k", {{"schedule", "* * * * *"}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("1999-12-31T23:59:00Z"));
+  advance_to(c, at("2000-01-01T00:00:00Z"));
+  EXPECT_EQ(service_->names(), (std::vector<std::string>{"y2k-946684740", "y2k-946684800"}));
+  ASSERT_EQ(service_->submitted_metadata().size(), 2u);
+  EXPECT_EQ(service_->submitted_metadata()[1].name, "y2k-946684800");
 }
 
 TEST_F(controller_test, every_schedule_of_a_schedules_list_fires) {

@@ -20,6 +20,7 @@
 #include "kairos/core/text.hpp"
 #include "kairos/cron/controller.hpp"
 #include "kairos/engine/workflow_service.hpp"
+#include "kairos/spec/metadata.hpp"
 #include "kairos/store/store.hpp"
 
 namespace kairos::cron::testing {
@@ -48,7 +49,10 @@ class recording_service final : public engine::workflow_service {
     auto created = db_.create_workflow(std::move(w));
     std::lock_guard lock(mutex_);
     ++calls_;
-    if (created) submitted_.push_back(workflow.manifest);
+    if (created) {
+      submitted_.push_back(workflow.manifest);
+      submitted_meta_.push_back(workflow.metadata);
+    }
     return created;
   }
 
@@ -79,6 +83,11 @@ class recording_service final : public engine::workflow_service {
     std::lock_guard lock(mutex_);
     return submitted_;
   }
+  // The typed metadata of each submitted Workflow, which the engine uses.
+  std::vector<spec::object_meta> submitted_metadata() const {
+    std::lock_guard lock(mutex_);
+    return submitted_meta_;
+  }
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     for (const auto& m : submitted()) out.push_back(m["metadata"]["name"].get<std::string>());
@@ -97,6 +106,7 @@ class recording_service final : public engine::workflow_service {
   store::database& db_;
   mutable std::mutex mutex_;
   std::vector<json> submitted_;
+  std::vector<spec::object_meta> submitted_meta_;
   std::size_t calls_ = 0;
   std::vector<std::pair<std::string, engine::workflow_action>> actions_;
 };

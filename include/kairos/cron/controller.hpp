@@ -72,6 +72,10 @@ struct controller_stats {
   std::uint64_t missed = 0;         // due times not run after downtime
   std::uint64_t caught_up = 0;      // catch-up runs after downtime
   std::uint64_t submit_errors = 0;  // submissions that failed
+  // CPU time of the threads handling due times (store reads, the Workflow,
+  // submission), for the per-fire cost.
+  std::chrono::nanoseconds due_cpu{0};
+  std::uint64_t due_handled = 0;  // due times handled (run, skipped or missed)
 };
 
 class controller {
