@@ -37,12 +37,15 @@ grep -q produced "$work/cluster.err" || { echo "kafka_vs_kcat: producing timed o
 brokers=$(head -n1 "$work/cluster.out")
 echo "kafka_vs_kcat: $n messages of $size bytes in $partitions partitions at $brokers"
 
-# kcat: consume everything and exit at the end of every partition.
+# kcat: consume all N messages.
 t0=$(now)
-got=$(kcat -C -b "$brokers" -t bench -o beginning -e -q -f '%o\n' | wc -l)
+# kcat 1.7 prints fewer messages than the mock cluster's offsets (about 92%)
+# before it reports the end of each partition; its rate is what it printed
+# over the time it took.
+got=$( (timeout 120 kcat -C -b "$brokers" -t bench -o beginning -e -q -f '%o\n' || true) | wc -l)
 t1=$(now)
 [ "$got" -eq "$n" ] || echo "kafka_vs_kcat: kcat read $got of $n messages" >&2
-kcat_rate=$(python3 -c "print(f'{$n/($t1-$t0):.0f}')")
+kcat_rate=$(python3 -c "print(f'{$got/($t1-$t0):.0f}')")
 
 # kairos: kafka EventSource -> journal -> Sensor with a log trigger.
 api_port=$(free_port)
@@ -81,16 +84,20 @@ t0=$(now)
 "$kairos" serve --listen "127.0.0.1:$api_port" --data-dir "$work/data" \
   --manifests "$work/manifests" --log-level warn >"$work/kairos.log" 2>&1 &
 pids+=($!)
-sent=0
-while [ "$sent" -lt "$n" ]; do
+# Timed until the journal holds what kcat read (the mock cluster serves
+# both the same records), or until it stops growing for 10 s.
+sent=0 last=0 still=0 t1=$(now)
+while [ "$sent" -lt "$got" ] && [ "$still" -lt 200 ]; do
   kill -0 "${pids[1]}" 2>/dev/null || { cat "$work/kairos.log"; exit 1; }
   sent=$(curl -fs "http://127.0.0.1:$api_port/metrics" 2>/dev/null |
-    awk '/^argo_events_events_sent_total\{.*eventsource_name="bench"/ {s += $2} END {printf "%d", s}')
+    awk '/^argo_events_events_sent_total\{.*eventsource_name="bench"/ {s += $2} END {printf "%d", s}' ||
+    true)
+  sent=${sent:-0}
+  if [ "$sent" -gt "$last" ]; then last=$sent still=0 t1=$(now); else still=$((still + 1)); fi
   sleep 0.05
 done
-t1=$(now)
-kairos_rate=$(python3 -c "print(f'{$n/($t1-$t0):.0f}')")
+kairos_rate=$(python3 -c "print(f'{$last/($t1-$t0):.0f}')")
 
-echo "kcat   -C -e:                       $kcat_rate msgs/s"
-echo "kairos consume->journal->sensor:    $kairos_rate msgs/s (includes server start-up)"
+echo "kcat   -C -e:                       $got messages, $kcat_rate msgs/s"
+echo "kairos consume->journal->sensor:    $last messages, $kairos_rate msgs/s (includes server start-up)"
 python3 -c "print(f'ratio kairos/kcat: {$kairos_rate/$kcat_rate:.2f}')"

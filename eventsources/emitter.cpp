@@ -45,53 +45,86 @@ emit_result emitter::emit(const event_origin& origin, std::string id, nlohmann::
                           const std::optional<std::string>& filter_expression,
                           std::optional<std::chrono::system_clock::time_point> time,
                           std::string_view content_type) {
+  std::vector<pending_event> one;
+  one.push_back({std::move(id), std::move(data), time});
+  return std::move(emit_batch(origin, std::move(one), filter_expression, content_type).front());
+}
+
+std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
+                                             std::vector<pending_event> events,
+                                             const std::optional<std::string>& filter_expression,
+                                             std::string_view content_type) {
   const auto started = std::chrono::steady_clock::now();
-  const auto observe = [&] {
-    if (!duration_) return;
+  std::vector<emit_result> results(events.size());
+  std::vector<std::size_t> journaled;  // indexes of the events appended
+  std::vector<store::event_record> records;
+  records.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto& ev = events[i];
+    if (filter_expression && !filter_expression->empty()) {
+      auto pass = passes_filter(*filter_expression, ev.data);
+      if (!pass) {
+        spdlog::debug("event source {}/{} event {}: discarded: filter expression failed: {}",
+                      origin.namespace_, origin.source, origin.subject, pass.error().message);
+        results[i] = {emit_status::filtered, "filter expression failed: " + pass.error().message};
+        continue;
+      }
+      if (!*pass) {
+        spdlog::debug("event source {}/{} event {}: discarded: filter expression is false",
+                      origin.namespace_, origin.source, origin.subject);
+        results[i] = {emit_status::filtered, "filter expression is false"};
+        continue;
+      }
+    }
+    records.push_back(make_event(origin, std::move(ev.id), ev.time.value_or(clock_.now()),
+                                 std::move(ev.data), content_type));
+    journaled.push_back(i);
+  }
+
+  std::size_t committed = 0;
+  if (!records.empty()) {
+    auto appended = db_.append_events(std::move(records));
+    if (!appended) {
+      spdlog::warn("event source {}/{} event {}: cannot journal {} event(s): {}", origin.namespace_,
+                   origin.source, origin.subject, journaled.size(), appended.error().message);
+      for (auto i : journaled) {
+        count_failure(origin);
+        results[i] = {emit_status::failed, appended.error().message};
+      }
+    } else {
+      for (std::size_t k = 0; k < journaled.size(); ++k) {
+        const auto& outcome = (*appended)[k];
+        if (outcome.duplicate) {
+          spdlog::debug("event source {}/{} event {}: discarded: duplicate event id",
+                        origin.namespace_, origin.source, origin.subject);
+          results[journaled[k]] = {emit_status::duplicate, "duplicate event id"};
+          continue;
+        }
+        results[journaled[k]] = {emit_status::committed, {}};
+        ++committed;
+        for (auto h = head_.load(); h < outcome.sequence;)
+          if (head_.compare_exchange_weak(h, outcome.sequence)) break;
+      }
+    }
+  }
+
+  if (duration_ || sent_) {
+    // One duration for the whole batch, observed once per event, as each
+    // event waited for all of it.
     static const auto quantiles =
         prometheus::Summary::Quantiles{{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
-    duration_->Add(labels_of(origin), quantiles)
-        .Observe(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count());
-  };
-
-  if (filter_expression && !filter_expression->empty()) {
-    auto pass = passes_filter(*filter_expression, data);
-    if (!pass) {
-      spdlog::debug("event source {}/{} event {}: discarded: filter expression failed: {}",
-                    origin.namespace_, origin.source, origin.subject, pass.error().message);
-      observe();
-      return {emit_status::filtered, "filter expression failed: " + pass.error().message};
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    const auto labels = labels_of(origin);
+    if (duration_) {
+      auto& summary = duration_->Add(labels, quantiles);
+      for (std::size_t i = 0; i < events.size(); ++i) summary.Observe(ms);
     }
-    if (!*pass) {
-      spdlog::debug("event source {}/{} event {}: discarded: filter expression is false",
-                    origin.namespace_, origin.source, origin.subject);
-      observe();
-      return {emit_status::filtered, "filter expression is false"};
-    }
+    if (sent_ && committed > 0) sent_->Add(labels).Increment(static_cast<double>(committed));
   }
-
-  auto record =
-      make_event(origin, std::move(id), time.value_or(clock_.now()), std::move(data), content_type);
-  auto appended = db_.append_event(std::move(record));
-  observe();
-  if (!appended) {
-    count_failure(origin);
-    spdlog::warn("event source {}/{} event {}: cannot journal the event: {}", origin.namespace_,
-                 origin.source, origin.subject, appended.error().message);
-    return {emit_status::failed, appended.error().message};
-  }
-  if (appended->duplicate) {
-    spdlog::debug("event source {}/{} event {}: discarded: duplicate event id", origin.namespace_,
-                  origin.source, origin.subject);
-    return {emit_status::duplicate, "duplicate event id"};
-  }
-  for (auto h = head_.load(); h < appended->sequence;)
-    if (head_.compare_exchange_weak(h, appended->sequence)) break;
-  if (sent_) sent_->Add(labels_of(origin)).Increment();
-  if (on_committed_) on_committed_();
-  return {emit_status::committed, {}};
+  if (committed > 0 && on_committed_) on_committed_();
+  return results;
 }
 
 }  // namespace kairos::eventsources

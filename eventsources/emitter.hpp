@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -48,6 +50,18 @@ class emitter {
                    const std::optional<std::string>& filter_expression,
                    std::optional<std::chrono::system_clock::time_point> time = std::nullopt,
                    std::string_view content_type = "application/json");
+
+  // Many events of one origin in one journal transaction (a Kafka poll's
+  // worth); results in the same order. A failed append fails every event
+  // that passed the filter.
+  struct pending_event {
+    std::string id;
+    nlohmann::json data;
+    std::optional<std::chrono::system_clock::time_point> time;
+  };
+  std::vector<emit_result> emit_batch(const event_origin& origin, std::vector<pending_event> events,
+                                      const std::optional<std::string>& filter_expression,
+                                      std::string_view content_type = "application/json");
 
   // A source that failed before it could emit (bad signature, bad body).
   void count_failure(const event_origin& origin);

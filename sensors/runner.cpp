@@ -420,6 +420,10 @@ result<std::size_t> sensor_runner::process_journal() {
     // runs, so a crash replays them instead of losing them.
     if (auto r = s.save(); !r) return r.error();
     if (page->size() < batch) break;
+    // More pages follow: act on this one's firings first, so the stored
+    // state (which carries every pending firing) stays one page large
+    // instead of growing with the backlog.
+    s.run_due();
   }
   return total;
 }

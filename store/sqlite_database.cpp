@@ -844,30 +844,58 @@ result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& 
 // ---- events ------------------------------------------------------------------
 
 result<append_outcome> sqlite_database::append_event(event_record e) {
-  if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
+  std::vector<event_record> one;
+  one.push_back(std::move(e));
+  auto appended = append_events(std::move(one));
+  if (!appended) return std::move(appended).error();
+  return appended->front();
+}
+
+result<std::vector<append_outcome>> sqlite_database::append_events(
+    std::vector<event_record> events) {
+  struct timed_event {
+    event_record e;
+    std::int64_t time_unix = 0;
+  };
+  std::vector<timed_event> timed;
+  timed.reserve(events.size());
   const auto appended = std::chrono::system_clock::now();
-  const auto parsed = parse_rfc3339(e.time);
-  const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
-  return submit<append_outcome>(
-      [e = std::move(e), time_unix](SQLite::Database& db) -> result<append_outcome> {
+  for (auto& e : events) {
+    if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
+    const auto parsed = parse_rfc3339(e.time);
+    const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
+    timed.push_back({std::move(e), time_unix});
+  }
+  return submit<std::vector<append_outcome>>(
+      [timed = std::move(timed)](SQLite::Database& db) -> result<std::vector<append_outcome>> {
         // The writer runs one operation at a time, so look-then-insert cannot
         // race, and a duplicate later in the same batch sees the first one.
         SQLite::Statement find(db, "SELECT sequence FROM events WHERE id = ?");
-        find.bind(1, e.id);
-        if (find.executeStep()) return append_outcome{find.getColumn(0).getInt64(), true};
         SQLite::Statement st(db,
                              "INSERT INTO events (id, namespace, source, subject, type, time, "
                              "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-        st.bind(1, e.id);
-        st.bind(2, e.namespace_);
-        st.bind(3, e.source);
-        st.bind(4, e.subject);
-        st.bind(5, e.type);
-        st.bind(6, e.time);
-        st.bind(7, time_unix);
-        st.bind(8, to_text(e.body));
-        st.exec();
-        return append_outcome{db.getLastInsertRowid(), false};
+        std::vector<append_outcome> out;
+        out.reserve(timed.size());
+        for (const auto& [e, time_unix] : timed) {
+          find.reset();
+          find.bind(1, e.id);
+          if (find.executeStep()) {
+            out.push_back({find.getColumn(0).getInt64(), true});
+            continue;
+          }
+          st.reset();
+          st.bind(1, e.id);
+          st.bind(2, e.namespace_);
+          st.bind(3, e.source);
+          st.bind(4, e.subject);
+          st.bind(5, e.type);
+          st.bind(6, e.time);
+          st.bind(7, time_unix);
+          st.bind(8, to_text(e.body));
+          st.exec();
+          out.push_back({db.getLastInsertRowid(), false});
+        }
+        return out;
       });
 }
 

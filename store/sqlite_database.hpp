@@ -64,6 +64,7 @@ class sqlite_database final : public database {
   result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) override;
 
   result<append_outcome> append_event(event_record e) override;
+  result<std::vector<append_outcome>> append_events(std::vector<event_record> events) override;
   result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                 std::size_t limit) override;
   result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) override;

@@ -47,6 +47,8 @@ struct kafka_source_settings {
   // How often the journal backlog is looked at.
   std::chrono::milliseconds backlog_check_interval{50};
   std::size_t append_threads = 4;
+  // Messages journaled in one transaction, at most.
+  std::size_t append_batch = 512;
   // How long one consumer poll blocks; bounds how late stop() is noticed.
   std::chrono::milliseconds poll_timeout{100};
   // Offsets of journaled messages are committed at most this often (and on

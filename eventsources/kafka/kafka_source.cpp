@@ -368,46 +368,63 @@ void kafka_source::flow_control() {
 }
 
 void kafka_source::append_loop(worker& w) {
+  std::vector<item> items;
   for (;;) {
-    item it;
     {
       std::unique_lock lock(w.mutex);
       w.cv.wait(lock, [&] { return draining_ || !w.queue.empty(); });
       if (w.queue.empty()) return;
-      it = std::move(w.queue.front());
-      w.queue.pop_front();
+      // What arrived meanwhile goes in one journal transaction.
+      const auto n = std::min(w.queue.size(), std::max<std::size_t>(1, settings_.append_batch));
+      for (std::size_t i = 0; i < n; ++i) {
+        items.push_back(std::move(w.queue.front()));
+        w.queue.pop_front();
+      }
     }
-    journal(it);
+    journal(items);
+    items.clear();
   }
 }
 
-void kafka_source::journal(item& it) {
-  auto data = kafka_event_data(it.message, settings_.json_body, settings_.metadata);
-  if (!data) {
-    // Argo cannot marshal such an event and drops it; so does kairos, but the
-    // offset moves on so the partition is not stuck behind it.
-    spdlog::warn("kafka event source {}/{} event {}: {}/{}@{}: body is not JSON; dropped",
-                 origin_.namespace_, origin_.source, origin_.subject, it.message.topic,
-                 it.message.partition, it.message.offset);
-    out_->count_failure(origin_);
-    mark_done(it);
-    return;
+void kafka_source::journal(std::vector<item>& items) {
+  std::vector<emitter::pending_event> events;
+  std::vector<const item*> journaled;
+  events.reserve(items.size());
+  for (auto& it : items) {
+    auto data = kafka_event_data(it.message, settings_.json_body, settings_.metadata);
+    if (!data) {
+      // Argo cannot marshal such an event and drops it; so does kairos, but
+      // the offset moves on so the partition is not stuck behind it.
+      spdlog::warn("kafka event source {}/{} event {}: {}/{}@{}: body is not JSON; dropped",
+                   origin_.namespace_, origin_.source, origin_.subject, it.message.topic,
+                   it.message.partition, it.message.offset);
+      out_->count_failure(origin_);
+      mark_done(it);
+      continue;
+    }
+    events.push_back({fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset),
+                      std::move(*data), std::nullopt});
+    journaled.push_back(&it);
   }
-  const std::string id =
-      fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset);
+  if (events.empty()) return;
   auto backoff = std::chrono::milliseconds(50);
   for (;;) {
-    auto r = out_->emit(origin_, id, *data, settings_.filter);
-    if (r.status != emit_status::failed) {
-      mark_done(it);
+    // A retry may find some of the batch already journaled; their ids make
+    // them duplicates, which count as done.
+    auto results = out_->emit_batch(origin_, events, settings_.filter);
+    const bool failed = std::any_of(results.begin(), results.end(), [](const emit_result& r) {
+      return r.status == emit_status::failed;
+    });
+    if (!failed) {
+      for (const auto* it : journaled) mark_done(*it);
       return;
     }
-    if (stopping_) break;  // not committed: it is consumed again after a restart
+    if (stopping_) break;  // not committed: consumed again after a restart
     std::unique_lock lock(track_mutex_);
     track_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
-  --in_flight_;
+  in_flight_ -= journaled.size();
   track_cv_.notify_all();
 }
 

@@ -88,7 +88,7 @@ class kafka_source final : public source {
   void on_revoke(rd_kafka_topic_partition_list_t* parts);
   void consume_loop();
   void append_loop(worker& w);
-  void journal(item& it);
+  void journal(std::vector<item>& items);
   void mark_done(const item& it);
   void flow_control();
   // Commits what is ready; `only` limits it to some partitions.

@@ -497,6 +497,38 @@ TEST_F(store_test, second_append_of_same_event_id_is_a_duplicate) {
   EXPECT_EQ(all->size(), 1u);
 }
 
+TEST_F(store_test, batch_append_keeps_order_and_drops_duplicates_in_one_transaction) {
+  auto& db = open();
+  ASSERT_TRUE(db.append_event(event("old")));
+  const auto before = db.stats().transactions;
+  std::vector<event_record> batch;
+  for (const char* id : {"b1", "old", "b2", "b1"}) batch.push_back(event(id));
+  auto appended = db.append_events(std::move(batch));
+  ASSERT_TRUE(appended) << appended.error().message;
+  EXPECT_EQ(db.stats().transactions, before + 1);
+  ASSERT_EQ(appended->size(), 4u);
+  EXPECT_FALSE((*appended)[0].duplicate);
+  EXPECT_TRUE((*appended)[1].duplicate);
+  EXPECT_FALSE((*appended)[2].duplicate);
+  EXPECT_TRUE((*appended)[3].duplicate);  // the first b1 of the same batch
+  EXPECT_EQ((*appended)[3].sequence, (*appended)[0].sequence);
+  EXPECT_LT((*appended)[0].sequence, (*appended)[2].sequence);
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 3u);
+}
+
+TEST_F(store_test, batch_append_with_an_empty_id_appends_nothing) {
+  auto& db = open();
+  std::vector<event_record> batch;
+  batch.push_back(event("fine"));
+  batch.push_back(event(""));
+  EXPECT_FALSE(db.append_events(std::move(batch)));
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty());
+}
+
 TEST_F(store_test, events_read_in_sequence_order_after_a_sequence) {
   auto& db = open();
   std::vector<std::int64_t> sequences;

@@ -139,6 +139,20 @@ class database {
   // empty id is invalid_argument. read_events returns events with a sequence
   // above after_sequence, in sequence order; limit 0 means no limit.
   virtual result<append_outcome> append_event(event_record e) = 0;
+  // Several events, with outcomes in the same order; it returns only after
+  // all of them are committed, and on an error none may count as committed.
+  // The store overrides it to use one transaction; this default appends one
+  // by one.
+  virtual result<std::vector<append_outcome>> append_events(std::vector<event_record> events) {
+    std::vector<append_outcome> out;
+    out.reserve(events.size());
+    for (auto& e : events) {
+      auto r = append_event(std::move(e));
+      if (!r) return std::move(r).error();
+      out.push_back(*r);
+    }
+    return out;
+  }
   virtual result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                         std::size_t limit) = 0;
   // Drops events older than `before` (RFC 3339), keeping at least `keep_last`

@@ -124,13 +124,19 @@ TEST_F(kafka, two_consumers_of_one_group_share_partitions_and_journal_each_messa
   for (int i = 20; i < 40; ++i) ASSERT_TRUE(p.send("shared", i % 4, std::to_string(i)));
   ASSERT_TRUE(p.flush());
   ASSERT_TRUE(eventually([&] { return journaled() == 40; }));
+  // A commit the mock cluster refuses mid-rebalance is made again by the
+  // partition's next owner, whose re-read messages are duplicates by id.
+  for (int partition = 0; partition < 4; ++partition)
+    EXPECT_TRUE(eventually([&] {
+      return committed_offset(cluster_.bootstraps(), "kairos-test", "shared", partition) == 10;
+    })) << "partition "
+        << partition;
   a->stop();
   b->stop();
   std::set<std::string> ids;
   for (const auto& e : store_.events()) ids.insert(e.id);
   EXPECT_EQ(ids.size(), 40u);
-  for (int partition = 0; partition < 4; ++partition)
-    EXPECT_EQ(committed_offset(cluster_.bootstraps(), "kairos-test", "shared", partition), 10);
+  EXPECT_EQ(journaled(), 40u);
 }
 
 TEST_F(kafka, sticky_strategy_uses_the_cooperative_protocol) {
