@@ -537,6 +537,9 @@ TEST_F(local_executor_test, running_nodes_are_recorded_for_orphan_cleanup_and_cl
   ASSERT_GT(::poll(&p, 1, 60000), 0);
   ::close(fd);
   const fs::path record = exec().log_path("wf-uid", "recorded").parent_path() / "pgid";
+  // The record is written once the spawn returns, which may be after the
+  // child has already run its first command.
+  for (int i = 0; i < 6000 && !fs::exists(record); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(fs::exists(record));
   exec().kill_orphans();  // our own live nodes are not orphans
   EXPECT_TRUE(fs::exists(record));
