@@ -43,18 +43,6 @@ constexpr const char* state_scope = "cron";
 
 enum class policy : std::uint8_t { allow, forbid, replace };
 
-// Whether the runs of one version of a CronWorkflow are valid Workflows,
-// found once by loading a run with a placeholder name and scheduled time.
-// Runs of a validated version skip the loader: only their name and
-// scheduled time differ. Only the answer is kept, not the loaded Workflow,
-// so 10,000 crons stay small.
-struct run_template {
-  std::int64_t resource_version = -1;
-  // False when the Workflow does not load; such a run takes the full path,
-  // whose messages name the run.
-  bool valid = false;
-};
-
 // What the controller keeps per CronWorkflow: its schedule, status and
 // whether its runs validate; the manifest itself is read from the store when
 // a run is due.
@@ -84,7 +72,14 @@ struct cron_entry {
   std::string condition_type;
   std::string condition_message;
   std::optional<time_point> due;  // the entry's key in the queue
-  std::shared_ptr<const run_template> run;
+  // Whether the runs of resource version `checked_version` are valid
+  // Workflows, found once by loading a run with a placeholder name and
+  // scheduled time. Runs of a valid version skip the loader: only their name
+  // and scheduled time differ. Only the answer is kept, not the loaded
+  // Workflow, so 10,000 crons stay small. An invalid version's runs take the
+  // full path, whose messages name the run.
+  std::int64_t checked_version = -1;
+  bool runs_valid = false;
 };
 
 struct queue_less {
@@ -527,11 +522,13 @@ class controller::impl {
       }
     }
 
-    if (!e.run || e.run->resource_version != found->resource_version)
-      e.run = make_run_template(body, e.ns, e.name, found->resource_version);
+    if (e.checked_version != found->resource_version) {
+      e.runs_valid = runs_validate(body, e.ns, e.name);
+      e.checked_version = found->resource_version;
+    }
     std::string run_name;
     std::optional<spec::resource> workflow;
-    if (e.run->valid && stampable(at)) {
+    if (e.runs_valid && stampable(at)) {
       auto manifest = workflow_manifest_for(body, e.ns, e.name, at);
       if (manifest) {
         run_name = (*manifest)["metadata"]["name"].get<std::string>();
@@ -573,20 +570,14 @@ class controller::impl {
     return true;
   }
 
-  // Loads a run of version `version` of the CronWorkflow `body`, named for
-  // the placeholder time, to learn whether its runs are valid Workflows.
-  static std::shared_ptr<const run_template> make_run_template(const json& body,
-                                                               const std::string& ns,
-                                                               const std::string& name,
-                                                               std::int64_t version) {
-    auto out = std::make_shared<run_template>();
-    out->resource_version = version;
+  // Loads a run of the CronWorkflow `body`, named for the placeholder time,
+  // to learn whether its runs are valid Workflows.
+  static bool runs_validate(const json& body, const std::string& ns, const std::string& name) {
     const time_point placeholder{std::chrono::seconds(template_seconds)};
     auto manifest = workflow_manifest_for(body, ns, name, placeholder);
-    if (!manifest) return out;
+    if (!manifest) return false;
     auto loaded = spec::load_json(*manifest, "CronWorkflow " + ns + "/" + name);
-    out->valid = loaded.ok() && loaded.resources.size() == 1;
-    return out;
+    return loaded.ok() && loaded.resources.size() == 1;
   }
 
   // A run of a validated version as the workflow service takes it: the
