@@ -111,14 +111,16 @@ std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
   if (duration_ || sent_) {
     // One duration for the whole batch, observed once per event, as each
     // event waited for all of it.
-    static const auto quantiles =
-        prometheus::Summary::Quantiles{{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
+
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     const auto labels = labels_of(origin);
     if (duration_) {
-      auto& summary = duration_->Add(labels, quantiles);
+      // No objectives, as in Argo Events (only _sum and _count), and one
+      // age bucket: prometheus-cpp feeds each bucket's estimator anyway.
+      auto& summary =
+          duration_->Add(labels, prometheus::Summary::Quantiles{}, std::chrono::seconds(60), 1);
       for (std::size_t i = 0; i < events.size(); ++i) summary.Observe(ms);
     }
     if (sent_ && committed > 0) sent_->Add(labels).Increment(static_cast<double>(committed));

@@ -15,12 +15,17 @@ std::string member(const nlohmann::json& context, const char* key) {
 }  // namespace
 
 event event::from_record(const store::event_record& r) {
+  return from_record(store::event_record(r));
+}
+
+event event::from_record(store::event_record&& r) {
   event e;
   e.sequence = r.sequence;
   e.id = r.id;
   if (r.body.is_object()) {
-    if (const auto c = r.body.find("context"); c != r.body.end() && c->is_object()) e.context = *c;
-    if (const auto d = r.body.find("data"); d != r.body.end()) e.data = *d;
+    if (const auto c = r.body.find("context"); c != r.body.end() && c->is_object())
+      e.context = std::move(*c);
+    if (const auto d = r.body.find("data"); d != r.body.end()) e.data = std::move(*d);
   }
   fill(e.context, "id", r.id);
   fill(e.context, "source", r.source);

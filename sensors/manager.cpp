@@ -215,9 +215,10 @@ struct manager::impl {
     for (auto& e : removed) {
       post(e->strand, [this, e] {
         e->runner.reset();
-        if (auto r = db.delete_state("sensor", e->namespace_, e->name); !r)
-          spdlog::warn("sensor {}/{}: cannot delete its state: {}", e->namespace_, e->name,
-                       r.error().message);
+        for (const char* scope : {"sensor", sensor_history_scope})
+          if (auto r = db.delete_state(scope, e->namespace_, e->name); !r)
+            spdlog::warn("sensor {}/{}: cannot delete its state: {}", e->namespace_, e->name,
+                         r.error().message);
         spdlog::info("sensor {}/{}: removed", e->namespace_, e->name);
       });
     }
@@ -344,7 +345,7 @@ result<std::vector<event_summary>> recent_events(store::database& db, std::size_
   auto sensors = db.list_resources("Sensor", "");
   if (!sensors) return std::move(sensors).error();
   for (const auto& rec : *sensors) {
-    auto state = db.get_state("sensor", rec.namespace_, rec.name);
+    auto state = db.get_state(sensor_history_scope, rec.namespace_, rec.name);
     if (!state || !*state || !(*state)->is_object()) continue;
     const auto& st = **state;
     const auto c = st.find("consumed");

@@ -1,10 +1,16 @@
 #include "metrics.hpp"
 
+#include <chrono>
+
 namespace kairos::sensors {
 namespace {
 
-prometheus::Summary::Quantiles quantiles() {
-  return {{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
+// Argo Events' summaries have no objectives: they expose only _sum and
+// _count. prometheus-cpp still feeds every observation to a quantile
+// estimator per age bucket, so one bucket keeps that cost down.
+prometheus::Summary& add_summary(prometheus::Family<prometheus::Summary>& family,
+                                 const prometheus::Labels& labels) {
+  return family.Add(labels, prometheus::Summary::Quantiles{}, std::chrono::seconds(60), 1);
 }
 
 }  // namespace
@@ -30,16 +36,14 @@ std::shared_ptr<sensor_metrics> sensor_metrics::create(prometheus::Registry& reg
   return m;
 }
 
-void sensor_metrics::observe_processing(const std::string& sensor, const std::string& trigger,
-                                        double ms) {
-  processing->Add({{"sensor_name", sensor}, {"trigger_name", trigger}}, quantiles()).Observe(ms);
-}
-
-void sensor_metrics::action_done(const std::string& sensor, const std::string& trigger, bool ok,
-                                 double ms) {
+trigger_metrics sensor_metrics::for_trigger(const std::string& sensor, const std::string& trigger) {
   const prometheus::Labels labels{{"sensor_name", sensor}, {"trigger_name", trigger}};
-  (ok ? triggered : failed)->Add(labels).Increment();
-  duration->Add(labels, quantiles()).Observe(ms);
+  trigger_metrics m;
+  m.processing = &add_summary(*processing, labels);
+  m.triggered = &triggered->Add(labels);
+  m.failed = &failed->Add(labels);
+  m.duration = &add_summary(*duration, labels);
+  return m;
 }
 
 }  // namespace kairos::sensors

@@ -41,6 +41,7 @@ struct trigger_slot {
   // Token bucket of rateLimit (golang.org/x/time/rate with burst = rate).
   double tokens = 0;
   std::optional<time_point> refilled_at;
+  std::optional<trigger_metrics> metrics;
 };
 
 struct pending_firing {
@@ -75,7 +76,16 @@ struct sensor_runner::impl {
   std::vector<trigger_slot> triggers;
   std::deque<pending_firing> pending;
   std::int64_t last_sequence = 0;
-  nlohmann::json consumed = nlohmann::json::array();
+  // The sequence the stored state was taken at; -1 before the first save.
+  std::int64_t saved_sequence = -1;
+  // Firings in `pending` that the stored state does not hold (yet).
+  std::size_t unsaved_firings = 0;
+  // Which triggers took which events, for `kairos events list`. Kept apart
+  // from the progress and written at most every history_interval: it is a
+  // view, and rewriting it with every page would cost more than the page.
+  std::deque<nlohmann::json> consumed;
+  bool consumed_dirty = false;
+  std::optional<time_point> consumed_saved_at;
   std::mt19937_64 random{std::random_device{}()};
 
   impl(runner_settings s, spec::sensor_spec sp, store::database& d, trigger_services sv,
@@ -116,12 +126,33 @@ struct sensor_runner::impl {
                               {"attempt", p.attempt},
                               {"due_ms", to_ms(p.due)}});
     }
-    s["consumed"] = consumed;
     return s;
   }
 
   result<void> save() {
-    return db.put_state("sensor", settings.namespace_, settings.name, state_json());
+    auto r = db.put_state("sensor", settings.namespace_, settings.name, state_json());
+    if (r) {
+      saved_sequence = last_sequence;
+      unsaved_firings = 0;
+    }
+    save_history(false);
+    return r;
+  }
+
+  void save_history(bool force) {
+    if (!consumed_dirty) return;
+    const auto now = clock().now();
+    if (!force && consumed_saved_at && now - *consumed_saved_at < settings.history_interval) return;
+    nlohmann::json h = nlohmann::json::object();
+    h["consumed"] = nlohmann::json::array();
+    for (const auto& c : consumed) h["consumed"].push_back(c);
+    if (auto r = db.put_state(sensor_history_scope, settings.namespace_, settings.name, h); !r) {
+      spdlog::warn("sensor {}/{}: cannot store its event history: {}", settings.namespace_,
+                   settings.name, r.error().message);
+      return;
+    }
+    consumed_dirty = false;
+    consumed_saved_at = now;
   }
 
   void restore(const nlohmann::json& s) {
@@ -149,7 +180,11 @@ struct sensor_runner::impl {
         pending.push_back(std::move(f));
       }
     }
-    if (const auto c = s.find("consumed"); c != s.end() && c->is_array()) consumed = *c;
+  }
+
+  void restore_history(const nlohmann::json& h) {
+    if (const auto c = h.find("consumed"); c != h.end() && c->is_array())
+      consumed.assign(c->begin(), c->end());
   }
 
   // A sensor without progress starts at the end of the journal: events from
@@ -166,9 +201,24 @@ struct sensor_runner::impl {
 
   // ------------------------------------------------------------- events
 
+  // Whether handling an event that these dependencies take fires a trigger;
+  // mirrors the updates handle() makes, without making them.
+  bool would_fire(const std::vector<const spec::event_dependency*>& taken) const {
+    for (const auto& t : triggers) {
+      std::set<std::string> satisfied;
+      for (const auto& [name, held] : t.latest) satisfied.insert(name);
+      for (const auto* dep : taken) {
+        if (!std::binary_search(t.cond.names().begin(), t.cond.names().end(), dep->name)) continue;
+        satisfied.insert(dep->name);
+        if (t.cond.evaluate(satisfied)) return true;
+      }
+    }
+    return false;
+  }
+
   void handle(const event& e) {
     const auto started = std::chrono::steady_clock::now();
-    std::set<std::string> touched;
+    std::vector<const spec::event_dependency*> taken;
     const std::string source = e.source(), subject = e.subject();
     for (const auto& dep : spec.dependencies) {
       if (dep.event_source_name != source || dep.event_name != subject) continue;
@@ -178,19 +228,31 @@ struct sensor_runner::impl {
                       settings.name, dep.name, e.id, outcome.reason);
         continue;
       }
+      taken.push_back(&dep);
+    }
+    if (taken.empty()) return;
+    if (unsaved_firings == 0 && saved_sequence != last_sequence && would_fire(taken)) {
+      // The progress up to the previous event is stored before this one
+      // fires anything. Its firings are then not stored until they have
+      // run: a crash replays this event and derives them again.
+      persist();
+    }
+    std::vector<trigger_slot*> touched;
+    for (const auto* dep : taken) {
       for (auto& t : triggers) {
-        if (!std::binary_search(t.cond.names().begin(), t.cond.names().end(), dep.name)) continue;
-        touched.insert(t.spec.template_.name);
-        t.latest[dep.name] = e;
+        if (!std::binary_search(t.cond.names().begin(), t.cond.names().end(), dep->name)) continue;
+        if (std::find(touched.begin(), touched.end(), &t) == touched.end()) touched.push_back(&t);
+        t.latest[dep->name] = e;
         std::set<std::string> satisfied;
         for (const auto& [name, held] : t.latest) satisfied.insert(name);
         if (!t.cond.evaluate(satisfied)) continue;
         pending_firing f;
         f.trigger = t.spec.template_.name;
-        f.events = t.latest;
+        f.events = std::move(t.latest);
         f.key = firing_key(f.events);
         f.due = clock().now();
         pending.push_back(std::move(f));
+        ++unsaved_firings;
         // Argo clears a trigger's events once its conditions fire.
         t.latest.clear();
       }
@@ -199,7 +261,8 @@ struct sensor_runner::impl {
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
               .count();
-      for (const auto& t : touched) metrics->observe_processing(settings.name, t, ms);
+      for (const auto* t : touched)
+        if (t->metrics) t->metrics->observe_processing(ms);
     }
   }
 
@@ -253,23 +316,28 @@ struct sensor_runner::impl {
                           {"trigger", p.trigger},
                           {"outcome", outcome}});
     const std::size_t cap = std::max<std::size_t>(settings.consumed_history, 1);
-    if (consumed.size() > cap)
-      consumed.erase(consumed.begin(),
-                     consumed.begin() + static_cast<std::ptrdiff_t>(consumed.size() - cap));
+    while (consumed.size() > cap) consumed.pop_front();
+    consumed_dirty = true;
   }
 
   // Runs one firing; returns true when it is finished (success or out of
   // retries) and false when it stays pending for a retry.
   bool execute(trigger_slot& t, pending_firing& p) {
-    firing f{settings.namespace_, settings.name, p.trigger, p.events, p.key};
+    firing f{settings.namespace_, settings.name, p.trigger, std::move(p.events), p.key};
     const auto started = std::chrono::steady_clock::now();
-    auto rewritten = apply_template_parameters(t.spec, p.events);
-    result<void> r = rewritten ? t.action->execute(*rewritten, f) : result<void>(rewritten.error());
+    result<void> r;
+    if (t.spec.parameters.empty()) {
+      r = t.action->execute(t.spec, f);  // nothing to rewrite: no copy of the spec
+    } else {
+      auto rewritten = apply_template_parameters(t.spec, f.events);
+      r = rewritten ? t.action->execute(*rewritten, f) : result<void>(rewritten.error());
+    }
+    p.events = std::move(f.events);  // lent to the action; kept for a retry
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     if (r) {
-      if (metrics) metrics->action_done(settings.name, p.trigger, true, ms);
+      if (t.metrics) t.metrics->action_done(true, ms);
       record(p, "triggered");
       return true;
     }
@@ -284,7 +352,7 @@ struct sensor_runner::impl {
                    r.error().message);
       return false;
     }
-    if (metrics) metrics->action_done(settings.name, p.trigger, false, ms);
+    if (t.metrics) t.metrics->action_done(false, ms);
     spdlog::error("sensor {}/{} trigger {}: failed: {}", settings.namespace_, settings.name,
                   p.trigger, r.error().message);
     record(p, "failed");
@@ -334,13 +402,19 @@ struct sensor_runner::impl {
       if (!execute(*t, p)) keep.push_back(std::move(p));
     }
     pending = std::move(keep);
-    if (changed) persist();
+    if (changed)
+      persist();
+    else
+      save_history(false);
     return ran;
   }
 };
 
 sensor_runner::sensor_runner(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-sensor_runner::~sensor_runner() = default;
+sensor_runner::~sensor_runner() {
+  // A replaced or stopped sensor leaves its latest history behind.
+  if (impl_) impl_->save_history(true);
+}
 
 result<std::unique_ptr<sensor_runner>> sensor_runner::create(
     runner_settings settings, spec::sensor_spec spec, store::database& db,
@@ -361,6 +435,7 @@ result<std::unique_ptr<sensor_runner>> sensor_runner::create(
     auto action = make_trigger_action(t, p->services);
     if (!action) return std::move(action).error();
     slot.action = std::move(*action);
+    if (p->metrics) slot.metrics = p->metrics->for_trigger(p->settings.name, t.template_.name);
     for (const auto& reset : t.template_.conditions_reset) {
       if (!reset.by_time) continue;
       auto s = cron::schedule::parse(reset.by_time->cron, reset.by_time->timezone.empty()
@@ -383,6 +458,10 @@ result<void> sensor_runner::load() {
   if (!stored) return std::move(stored).error();
   if (*stored && (*stored)->is_object()) {
     s.restore(**stored);
+    s.saved_sequence = s.last_sequence;
+    s.restore_history(**stored);  // where earlier builds kept it
+    auto history = s.db.get_state(sensor_history_scope, s.settings.namespace_, s.settings.name);
+    if (history && *history && (*history)->is_object()) s.restore_history(**history);
   } else {
     std::int64_t start = 0;
     if (!s.settings.start_at_beginning) {
@@ -411,18 +490,22 @@ result<std::size_t> sensor_runner::process_journal() {
     auto page = s.db.read_events(s.last_sequence, batch);
     if (!page) return std::move(page).error();
     if (page->empty()) break;
-    for (const auto& record : *page) {
-      s.handle(event::from_record(record));
-      s.last_sequence = record.sequence;
+    const auto count = page->size();
+    for (auto& record : *page) {
+      const auto sequence = record.sequence;
+      s.handle(event::from_record(std::move(record)));
+      s.last_sequence = sequence;
     }
-    total += page->size();
-    // Progress and the firings it produced are stored before any action
-    // runs, so a crash replays them instead of losing them.
-    if (auto r = s.save(); !r) return r.error();
-    if (page->size() < batch) break;
-    // More pages follow: act on this one's firings first, so the stored
-    // state (which carries every pending firing) stays one page large
-    // instead of growing with the backlog.
+    total += count;
+    // Without new firings the progress is stored now. With them it was
+    // stored before the first one (see handle), and is stored again once
+    // they have run: a crash in between replays their events, which derive
+    // the same firings with the same keys.
+    if (s.unsaved_firings == 0 && s.saved_sequence != s.last_sequence)
+      if (auto r = s.save(); !r) return r.error();
+    if (count < batch) break;
+    // More pages follow: act on this one's firings first, so what a crash
+    // replays stays one page large instead of growing with the backlog.
     s.run_due();
   }
   return total;

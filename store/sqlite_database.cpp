@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -853,9 +854,12 @@ result<append_outcome> sqlite_database::append_event(event_record e) {
 
 result<std::vector<append_outcome>> sqlite_database::append_events(
     std::vector<event_record> events) {
+  // Bodies are printed here, on the caller's thread, so the single writer
+  // only binds and inserts.
   struct timed_event {
     event_record e;
     std::int64_t time_unix = 0;
+    std::string body;
   };
   std::vector<timed_event> timed;
   timed.reserve(events.size());
@@ -864,36 +868,39 @@ result<std::vector<append_outcome>> sqlite_database::append_events(
     if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
     const auto parsed = parse_rfc3339(e.time);
     const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
-    timed.push_back({std::move(e), time_unix});
+    auto body = to_text(e.body);
+    e.body = nullptr;
+    timed.push_back({std::move(e), time_unix, std::move(body)});
   }
   return submit<std::vector<append_outcome>>(
       [timed = std::move(timed)](SQLite::Database& db) -> result<std::vector<append_outcome>> {
-        // The writer runs one operation at a time, so look-then-insert cannot
+        // The writer runs one operation at a time, so insert-then-look cannot
         // race, and a duplicate later in the same batch sees the first one.
-        SQLite::Statement find(db, "SELECT sequence FROM events WHERE id = ?");
         SQLite::Statement st(db,
                              "INSERT INTO events (id, namespace, source, subject, type, time, "
-                             "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                             "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                             "ON CONFLICT (id) DO NOTHING");
+        std::optional<SQLite::Statement> find;
         std::vector<append_outcome> out;
         out.reserve(timed.size());
-        for (const auto& [e, time_unix] : timed) {
-          find.reset();
-          find.bind(1, e.id);
-          if (find.executeStep()) {
-            out.push_back({find.getColumn(0).getInt64(), true});
+        for (const auto& [e, time_unix, body] : timed) {
+          st.reset();
+          st.bindNoCopy(1, e.id);
+          st.bindNoCopy(2, e.namespace_);
+          st.bindNoCopy(3, e.source);
+          st.bindNoCopy(4, e.subject);
+          st.bindNoCopy(5, e.type);
+          st.bindNoCopy(6, e.time);
+          st.bind(7, time_unix);
+          st.bindNoCopy(8, body);
+          if (st.exec() == 1) {
+            out.push_back({db.getLastInsertRowid(), false});
             continue;
           }
-          st.reset();
-          st.bind(1, e.id);
-          st.bind(2, e.namespace_);
-          st.bind(3, e.source);
-          st.bind(4, e.subject);
-          st.bind(5, e.type);
-          st.bind(6, e.time);
-          st.bind(7, time_unix);
-          st.bind(8, to_text(e.body));
-          st.exec();
-          out.push_back({db.getLastInsertRowid(), false});
+          if (!find) find.emplace(db, "SELECT sequence FROM events WHERE id = ?");
+          find->reset();
+          find->bind(1, e.id);
+          out.push_back({find->executeStep() ? find->getColumn(0).getInt64() : 0, true});
         }
         return out;
       });

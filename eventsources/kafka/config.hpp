@@ -39,7 +39,7 @@ struct kafka_source_settings {
 
   // Back-pressure: partitions are paused while this many messages are taken
   // from Kafka but not yet journaled, and resumed below half of it.
-  std::size_t max_in_flight = 2048;
+  std::size_t max_in_flight = 16384;
   // ... and while the journal is this many events ahead of the slowest
   // sensor, resumed at half of it. The journal is on disk, so this bounds
   // how far ingest runs ahead of processing, not memory.
@@ -48,7 +48,7 @@ struct kafka_source_settings {
   std::chrono::milliseconds backlog_check_interval{50};
   std::size_t append_threads = 4;
   // Messages journaled in one transaction, at most.
-  std::size_t append_batch = 512;
+  std::size_t append_batch = 4096;
   // How long one consumer poll blocks; bounds how late stop() is noticed.
   std::chrono::milliseconds poll_timeout{100};
   // Offsets of journaled messages are committed at most this often (and on

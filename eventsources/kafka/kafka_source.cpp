@@ -198,6 +198,7 @@ void kafka_source::stop() {
   tracks_.clear();
   in_flight_ = 0;
   paused_ = false;
+  holding_ = false;
 }
 
 void kafka_source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -268,6 +269,7 @@ void kafka_source::consume_loop() {
   auto last_error_log = steady::time_point{};
   while (!stopping_) {
     flow_control();
+    if (hold_while_in_flight()) continue;
     if (steady::now() - last_commit >= settings_.commit_interval) {
       commit_ready(false);
       last_commit = steady::now();
@@ -279,8 +281,10 @@ void kafka_source::consume_loop() {
         window_count = 0;
       }
       if (window_count >= settings_.limit_events_per_second) {
-        // Keep serving the group protocol while waiting for the next window.
-        rd_kafka_poll(rk_, 0);
+        // The next window is at most a second away, far inside
+        // max.poll.interval.ms, so the group protocol can wait for it.
+        // (rd_kafka_poll() is not allowed once the main queue is
+        // forwarded to the consumer queue.)
         std::unique_lock lock(track_mutex_);
         track_cv_.wait_until(lock, window_start + std::chrono::seconds(1),
                              [&] { return stopping_.load(); });
@@ -338,6 +342,25 @@ void kafka_source::consume_loop() {
   }
 }
 
+bool kafka_source::hold_while_in_flight() {
+  // Polling stops instead of pausing the partitions: a pause makes
+  // librdkafka drop what it has prefetched and fetch it again on resume,
+  // which at this bound happens every few thousand messages. What librdkafka
+  // prefetches meanwhile is bounded by queued.max.messages.kbytes.
+  if (in_flight_.load() < settings_.max_in_flight) return false;
+  holding_ = true;
+  {
+    std::unique_lock lock(track_mutex_);
+    // Bounded, so the loop still commits, serves rebalances and sees stop().
+    track_cv_.wait_for(lock, settings_.poll_timeout, [&] {
+      return stopping_.load() || in_flight_.load() <= settings_.max_in_flight / 2;
+    });
+  }
+  const bool still = in_flight_.load() > settings_.max_in_flight / 2;
+  holding_ = still;
+  return still;
+}
+
 void kafka_source::flow_control() {
   const auto n = in_flight_.load();
   if (journal_backlog_) {
@@ -348,10 +371,8 @@ void kafka_source::flow_control() {
     }
   }
   const auto max_backlog = settings_.max_journal_backlog;
-  const bool pause =
-      !paused_ && (n >= settings_.max_in_flight || (max_backlog > 0 && backlog_ >= max_backlog));
-  const bool resume = paused_ && n <= settings_.max_in_flight / 2 &&
-                      (max_backlog <= 0 || backlog_ <= max_backlog / 2);
+  const bool pause = !paused_ && max_backlog > 0 && backlog_ >= max_backlog;
+  const bool resume = paused_ && (max_backlog <= 0 || backlog_ <= max_backlog / 2);
   if (!pause && !resume) return;
   rd_kafka_topic_partition_list_t* assigned = nullptr;
   if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
@@ -424,7 +445,10 @@ void kafka_source::journal(std::vector<item>& items) {
     track_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
-  in_flight_ -= journaled.size();
+  {
+    std::lock_guard lock(track_mutex_);
+    in_flight_ -= journaled.size();
+  }
   track_cv_.notify_all();
 }
 
@@ -440,8 +464,9 @@ void kafka_source::mark_done(const item& it) {
         t.pending.erase(t.pending.begin());
       }
     }
+    // Under the lock, so a consumer about to wait for it cannot miss it.
+    --in_flight_;
   }
-  --in_flight_;
   track_cv_.notify_all();
 }
 

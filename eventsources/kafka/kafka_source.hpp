@@ -61,7 +61,9 @@ class kafka_source final : public source {
 
   // Messages taken from Kafka and not yet journaled (tests, metrics).
   std::size_t in_flight() const { return in_flight_.load(); }
-  bool paused() const { return paused_.load(); }
+  // Whether consumption is held: by the in-flight bound (polling waits) or
+  // by the journal backlog (partitions paused).
+  bool paused() const { return paused_.load() || holding_.load(); }
 
  private:
   struct item {
@@ -91,6 +93,8 @@ class kafka_source final : public source {
   void journal(std::vector<item>& items);
   void mark_done(const item& it);
   void flow_control();
+  // Waits while too many messages are in flight; false when not needed.
+  bool hold_while_in_flight();
   // Commits what is ready; `only` limits it to some partitions.
   void commit_ready(bool sync, const std::vector<std::int32_t>* only = nullptr);
   std::string state_name(std::int32_t partition) const;
@@ -109,7 +113,8 @@ class kafka_source final : public source {
   std::atomic<bool> stopping_{false};  // consumer loop ends
   std::atomic<bool> draining_{false};  // append threads end once their queue is empty
   std::atomic<std::size_t> in_flight_{0};
-  std::atomic<bool> paused_{false};
+  std::atomic<bool> paused_{false};   // partitions paused for the backlog
+  std::atomic<bool> holding_{false};  // polling held for the in-flight bound
   bool started_ = false;
 
   std::mutex track_mutex_;

@@ -79,29 +79,81 @@ TEST(sensor_runner, matching_event_submits_workflow_with_parameters) {
 
 TEST(sensor_runner, replay_after_crash_does_not_submit_twice) {
   fixture f;
+  f.append("e0", "other");  // handled, fires nothing
   {
     auto r = f.runner(push_sensor());
     f.append("e1", "push", {{"body", {{"ref", "x"}}}});
     ASSERT_TRUE(r->process_journal().ok());
-    // Crash here: progress and the pending firing are stored, nothing ran.
+    EXPECT_EQ(r->pending(), 1u);
+    // Crash here, before the action: the progress before e1 is stored, so
+    // the restart handles e1 again and derives the same firing.
   }
   const auto before_action = f.db->get_state("sensor", "default", "ci");
   ASSERT_TRUE(before_action.ok() && before_action->has_value());
-  EXPECT_EQ((**before_action)["pending"].size(), 1u);
+  EXPECT_EQ((**before_action)["last_sequence"], 1);
+  EXPECT_TRUE((**before_action)["pending"].empty());
   {
     auto r = f.runner(push_sensor());
-    EXPECT_EQ(r->pending(), 1u);
+    EXPECT_EQ(*r->process_journal(), 1u);
     EXPECT_EQ(r->run_due(), 1u);
   }
   ASSERT_EQ(f.workflows.submissions.size(), 1u);
+  const auto after_action = f.db->get_state("sensor", "default", "ci");
+  EXPECT_EQ((**after_action)["last_sequence"], 2);
   // A crash after submitting but before storing the outcome replays the
   // firing; the derived name makes the second submit a no-op.
   ASSERT_TRUE(f.db->put_state("sensor", "default", "ci", **before_action).ok());
   auto again = f.runner(push_sensor());
+  ASSERT_TRUE(again->process_journal().ok());
   EXPECT_EQ(again->run_due(), 1u);
   EXPECT_EQ(f.workflows.calls, 2);
   EXPECT_EQ(f.workflows.submissions.size(), 1u);
   EXPECT_EQ(again->pending(), 0u);
+}
+
+TEST(sensor_runner, firings_waiting_for_a_retry_are_stored_in_full) {
+  fixture f;
+  auto sp = push_sensor();
+  spec::event_backoff b;
+  b.steps = 2;
+  b.duration = std::chrono::seconds(5);
+  sp.triggers[0].retry_strategy = b;
+  {
+    auto r = f.runner(sp);
+    f.workflows.fail_next = 1;
+    f.append("e1", "push", {{"body", {{"ref", "x"}}}});
+    ASSERT_TRUE(r->process_journal().ok());
+    EXPECT_EQ(r->run_due(), 1u);  // fails; the retry is due in 5 s
+  }
+  auto st = f.db->get_state("sensor", "default", "ci");
+  EXPECT_EQ((**st)["last_sequence"], 1);
+  ASSERT_EQ((**st)["pending"].size(), 1u);
+  auto r = f.runner(sp);
+  EXPECT_EQ(r->pending(), 1u);
+  f.clock.advance(5s);
+  EXPECT_EQ(r->run_due(), 1u);
+  EXPECT_EQ(f.workflows.submissions.size(), 1u);
+}
+
+TEST(sensor_runner, event_history_is_stored_apart_and_at_most_once_per_interval) {
+  fixture f;
+  auto r = f.runner(push_sensor());
+  auto history = [&] {
+    auto h = f.db->get_state(sensor_history_scope, "default", "ci");
+    return h.ok() && h->has_value() ? (**h)["consumed"].size() : 0u;
+  };
+  f.append("e1", "push", {{"body", {{"ref", "x"}}}});
+  ASSERT_TRUE(r->process_journal().ok());
+  r->run_due();
+  EXPECT_EQ(history(), 1u);  // the first is stored at once
+  f.append("e2", "push", {{"body", {{"ref", "y"}}}});
+  ASSERT_TRUE(r->process_journal().ok());
+  r->run_due();
+  EXPECT_EQ(history(), 1u);  // within the interval: held in memory
+  EXPECT_FALSE((**f.db->get_state("sensor", "default", "ci")).contains("consumed"));
+  f.clock.advance(1s);
+  r->run_due();
+  EXPECT_EQ(history(), 2u);
 }
 
 spec::sensor_spec three_deps(std::string conditions) {
@@ -303,7 +355,7 @@ TEST(sensor_runner, exhausted_retries_drop_the_firing_and_record_failure) {
   ASSERT_TRUE(r->process_journal().ok());
   EXPECT_EQ(r->run_due(), 1u);
   EXPECT_EQ(r->pending(), 0u);
-  auto st = f.db->get_state("sensor", "default", "ci");
+  auto st = f.db->get_state(sensor_history_scope, "default", "ci");
   ASSERT_TRUE(st.ok() && st->has_value());
   EXPECT_EQ((**st)["consumed"][0]["outcome"], "failed");
 }

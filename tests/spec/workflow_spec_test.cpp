@@ -805,6 +805,30 @@ spec:
           "m.yaml:10:19: spec.templates[0].http.url: not an absolute http:// or https:// URL"));
 }
 
+TEST(workflow_spec, synchronization_on_a_dag_template_is_rejected_by_name) {
+  auto r = load_text(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: locked-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      synchronization: {mutex: {name: deploy}}
+      dag:
+        tasks:
+          - {name: a, template: leaf}
+    - name: leaf
+      container: {image: x, command: ["true"]}
+)",
+                     "s.yaml");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(messages(r).size(), 1u);
+  EXPECT_THAT(messages(r)[0],
+              ::testing::StartsWith("s.yaml:9:24: spec.templates[0].synchronization: "
+                                    "not supported on a dag or steps template"));
+}
+
 TEST(workflow_spec, synchronization_single_and_list_forms_merge) {
   auto r = load_text(R"(apiVersion: argoproj.io/v1alpha1
 kind: WorkflowTemplate

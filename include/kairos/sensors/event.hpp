@@ -22,6 +22,7 @@ struct event {
   // The record's body supplies context and data; the record's columns fill
   // in context members the body lacks.
   static event from_record(const store::event_record& r);
+  static event from_record(store::event_record&& r);  // moves the body's parts
   // {"sequence", "id", "context", "data"}: how sensor state keeps events.
   nlohmann::json to_json() const;
   static event from_json(const nlohmann::json& j);

@@ -38,8 +38,10 @@ class http_sender;
 struct manager_settings {
   // How often the journal and timers are checked without a notify().
   std::chrono::milliseconds poll_period{1000};
-  // Journal events read per store call.
-  std::size_t batch = 256;
+  // Journal events read per store call. A page's progress is stored in one
+  // write, which waits for the store's writer behind whatever ingest is
+  // committing, so pages are large enough to keep up with Kafka ingest.
+  std::size_t batch = 2048;
   // Secrets (http secureHeaders) are read from <data_dir>/secrets/<name>/<key>.
   std::filesystem::path data_dir;
   // Nullable; when set the sensor metrics are registered in it.

@@ -27,12 +27,18 @@ struct sensor_metrics;
 struct runner_settings {
   std::string namespace_;
   std::string name;
-  std::size_t batch = 256;
+  std::size_t batch = 2048;
   std::size_t consumed_history = 200;
+  // The history is stored at most this often (and whenever progress is).
+  std::chrono::milliseconds history_interval{1000};
   // Where a sensor without stored progress starts: at the end of the journal
   // (events before it was created are not replayed), unless this is set.
   bool start_at_beginning = false;
 };
+
+// The store state scope of a sensor's consumed-event history (the progress
+// is under "sensor"); both are keyed by the sensor's namespace and name.
+inline constexpr const char* sensor_history_scope = "sensor-history";
 
 class sensor_runner {
  public:
