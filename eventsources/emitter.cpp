@@ -29,7 +29,15 @@ emitter::emitter(store::database& db, const kairos::clock& clock,
                    .Register(*registry_);
 }
 
-emitter::~emitter() = default;
+emitter::~emitter() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  // The appender journals what is queued before it ends.
+  if (appender_.joinable()) appender_.join();
+}
 
 namespace {
 prometheus::Labels labels_of(const event_origin& o) {
@@ -50,6 +58,54 @@ emit_result emitter::emit(const event_origin& origin, std::string id, nlohmann::
   return std::move(emit_batch(origin, std::move(one), filter_expression, content_type).front());
 }
 
+std::optional<store::event_record> emitter::prepare(
+    const event_origin& origin, pending_event ev,
+    const std::optional<std::string>& filter_expression, std::string_view content_type,
+    emit_result& out) {
+  if (filter_expression && !filter_expression->empty()) {
+    auto pass = passes_filter(*filter_expression, ev.data);
+    if (!pass) {
+      spdlog::debug("event source {}/{} event {}: discarded: filter expression failed: {}",
+                    origin.namespace_, origin.source, origin.subject, pass.error().message);
+      out = {emit_status::filtered, "filter expression failed: " + pass.error().message};
+      return std::nullopt;
+    }
+    if (!*pass) {
+      spdlog::debug("event source {}/{} event {}: discarded: filter expression is false",
+                    origin.namespace_, origin.source, origin.subject);
+      out = {emit_status::filtered, "filter expression is false"};
+      return std::nullopt;
+    }
+  }
+  return make_event(origin, std::move(ev.id), ev.time.value_or(clock_.now()), std::move(ev.data),
+                    content_type);
+}
+
+void emitter::observe(const event_origin& origin, std::size_t events, std::size_t committed,
+                      double ms) {
+  if (!duration_ && !sent_) return;
+  prometheus::Summary* summary = nullptr;
+  prometheus::Counter* sent = nullptr;
+  {
+    // Looked up once per origin: Family::Add builds a whole metric (for a
+    // summary, its estimators) on every call, even for labels it has.
+    std::lock_guard lock(series_mutex_);
+    auto& cached = series_[{origin.source, origin.subject}];
+    if (!cached.first && duration_) {
+      // No objectives, as in Argo Events (only _sum and _count), and one
+      // age bucket: prometheus-cpp feeds each bucket's estimator anyway.
+      cached.first = &duration_->Add(labels_of(origin), prometheus::Summary::Quantiles{},
+                                     std::chrono::seconds(60), 1);
+    }
+    if (!cached.second && sent_) cached.second = &sent_->Add(labels_of(origin));
+    summary = cached.first;
+    sent = cached.second;
+  }
+  if (summary)
+    for (std::size_t i = 0; i < events; ++i) summary->Observe(ms);
+  if (sent && committed > 0) sent->Increment(static_cast<double>(committed));
+}
+
 std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
                                              std::vector<pending_event> events,
                                              const std::optional<std::string>& filter_expression,
@@ -60,24 +116,10 @@ std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
   std::vector<store::event_record> records;
   records.reserve(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
-    auto& ev = events[i];
-    if (filter_expression && !filter_expression->empty()) {
-      auto pass = passes_filter(*filter_expression, ev.data);
-      if (!pass) {
-        spdlog::debug("event source {}/{} event {}: discarded: filter expression failed: {}",
-                      origin.namespace_, origin.source, origin.subject, pass.error().message);
-        results[i] = {emit_status::filtered, "filter expression failed: " + pass.error().message};
-        continue;
-      }
-      if (!*pass) {
-        spdlog::debug("event source {}/{} event {}: discarded: filter expression is false",
-                      origin.namespace_, origin.source, origin.subject);
-        results[i] = {emit_status::filtered, "filter expression is false"};
-        continue;
-      }
-    }
-    records.push_back(make_event(origin, std::move(ev.id), ev.time.value_or(clock_.now()),
-                                 std::move(ev.data), content_type));
+    auto record =
+        prepare(origin, std::move(events[i]), filter_expression, content_type, results[i]);
+    if (!record) continue;
+    records.push_back(std::move(*record));
     journaled.push_back(i);
   }
 
@@ -108,25 +150,87 @@ std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
     }
   }
 
-  if (duration_ || sent_) {
-    // One duration for the whole batch, observed once per event, as each
-    // event waited for all of it.
-
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
-    const auto labels = labels_of(origin);
-    if (duration_) {
-      // No objectives, as in Argo Events (only _sum and _count), and one
-      // age bucket: prometheus-cpp feeds each bucket's estimator anyway.
-      auto& summary =
-          duration_->Add(labels, prometheus::Summary::Quantiles{}, std::chrono::seconds(60), 1);
-      for (std::size_t i = 0; i < events.size(); ++i) summary.Observe(ms);
-    }
-    if (sent_ && committed > 0) sent_->Add(labels).Increment(static_cast<double>(committed));
-  }
+  // One duration for the whole batch, observed once per event, as each
+  // event waited for all of it.
+  observe(origin, events.size(), committed,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count());
   if (committed > 0 && on_committed_) on_committed_();
   return results;
+}
+
+void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::json data,
+                         const std::optional<std::string>& filter_expression, emit_callback done,
+                         std::string_view content_type) {
+  emit_result filtered;
+  auto record = prepare(origin, {std::move(id), std::move(data), std::nullopt}, filter_expression,
+                        content_type, filtered);
+  if (!record) {
+    done(std::move(filtered));
+    return;
+  }
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!stopping_) {
+      if (!appender_.joinable()) appender_ = std::thread([this] { append_loop(); });
+      queue_.push_back(
+          {origin, std::move(*record), std::move(done), std::chrono::steady_clock::now()});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  count_failure(origin);
+  done({emit_status::failed, "the event sources are stopping"});
+}
+
+void emitter::append_loop() {
+  std::vector<queued> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      // Everything that arrived while the last batch was committing.
+      std::swap(batch, queue_);
+    }
+    std::vector<store::event_record> records;
+    records.reserve(batch.size());
+    for (auto& q : batch) records.push_back(std::move(q.record));
+    auto appended = db_.append_events(std::move(records));
+    const auto finished = std::chrono::steady_clock::now();
+    // The sensors are woken before the callers hear back: both can start now.
+    if (appended) {
+      bool any = false;
+      for (const auto& o : *appended) {
+        if (o.duplicate) continue;
+        any = true;
+        for (auto h = head_.load(); h < o.sequence;)
+          if (head_.compare_exchange_weak(h, o.sequence)) break;
+      }
+      if (any && on_committed_) on_committed_();
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& q = batch[i];
+      emit_result r;
+      if (!appended) {
+        spdlog::warn("event source {}/{} event {}: cannot journal the event: {}",
+                     q.origin.namespace_, q.origin.source, q.origin.subject,
+                     appended.error().message);
+        count_failure(q.origin);
+        r = {emit_status::failed, appended.error().message};
+      } else if ((*appended)[i].duplicate) {
+        spdlog::debug("event source {}/{} event {}: discarded: duplicate event id",
+                      q.origin.namespace_, q.origin.source, q.origin.subject);
+        r = {emit_status::duplicate, "duplicate event id"};
+      } else {
+        r = {emit_status::committed, {}};
+      }
+      observe(q.origin, 1, r.status == emit_status::committed ? 1 : 0,
+              std::chrono::duration<double, std::milli>(finished - q.started).count());
+      q.done(std::move(r));
+    }
+    batch.clear();
+  }
 }
 
 }  // namespace kairos::eventsources

@@ -2,12 +2,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,7 +44,8 @@ struct emit_result {
 };
 
 // The one path from a source to the journal: filter, envelope, append,
-// metrics, wake-up. Blocking (it appends); call it off the I/O threads.
+// metrics, wake-up. emit() and emit_batch() block (they append): call them
+// off the I/O threads. emit_async() does not.
 class emitter {
  public:
   emitter(store::database& db, const kairos::clock& clock,
@@ -63,6 +69,16 @@ class emitter {
                                       const std::optional<std::string>& filter_expression,
                                       std::string_view content_type = "application/json");
 
+  // The same as emit() without blocking: the event joins a queue that one
+  // appender thread journals in a single transaction per batch (what
+  // arrives during a commit goes in the next), and `done` is called on that
+  // thread with the result. Events filtered out complete at once, on the
+  // caller's thread. Pending events fail when the emitter is destroyed.
+  using emit_callback = std::function<void(emit_result)>;
+  void emit_async(const event_origin& origin, std::string id, nlohmann::json data,
+                  const std::optional<std::string>& filter_expression, emit_callback done,
+                  std::string_view content_type = "application/json");
+
   // A source that failed before it could emit (bad signature, bad body).
   void count_failure(const event_origin& origin);
 
@@ -80,6 +96,31 @@ class emitter {
   prometheus::Family<prometheus::Counter>* sent_ = nullptr;
   prometheus::Family<prometheus::Counter>* failed_ = nullptr;
   prometheus::Family<prometheus::Summary>* duration_ = nullptr;
+
+  // Filter and envelope; nullopt (with `out` set) when filtered out.
+  std::optional<store::event_record> prepare(const event_origin& origin, pending_event ev,
+                                             const std::optional<std::string>& filter_expression,
+                                             std::string_view content_type, emit_result& out);
+  // Metrics for one origin's events that waited `ms` for their append.
+  void observe(const event_origin& origin, std::size_t events, std::size_t committed, double ms);
+
+  std::mutex series_mutex_;
+  std::map<std::pair<std::string, std::string>,
+           std::pair<prometheus::Summary*, prometheus::Counter*>>
+      series_;  // by (eventsource_name, event_name)
+
+  struct queued {
+    event_origin origin;
+    store::event_record record;
+    emit_callback done;
+    std::chrono::steady_clock::time_point started;
+  };
+  void append_loop();
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::vector<queued> queue_;
+  bool stopping_ = false;
+  std::thread appender_;  // started by the first emit_async
 };
 
 }  // namespace kairos::eventsources

@@ -78,6 +78,34 @@ asio::awaitable<outbound_response> run_on(asio::thread_pool& pool,
                                     asio::use_awaitable);
 }
 
+// Starts a route's async_handler on the caller's strand and resumes there
+// with its answer.
+asio::awaitable<outbound_response> run_async(std::shared_ptr<const route> r,
+                                             std::shared_ptr<const inbound_request> request) {
+  auto initiate = [](auto handler, std::shared_ptr<const route> rt,
+                     std::shared_ptr<const inbound_request> req) {
+    using handler_t = decltype(handler);
+    auto ex = asio::get_associated_executor(handler);
+    auto h = std::make_shared<handler_t>(std::move(handler));
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    route::done_fn done = [h, ex, answered](outbound_response res) {
+      if (answered->exchange(true)) return;
+      asio::post(ex, [h, res = std::move(res)]() mutable { std::move (*h)(std::move(res)); });
+    };
+    try {
+      rt->async_handler(*req, done);
+    } catch (const std::exception& e) {
+      spdlog::error("event source {}: {}", rt->owner, e.what());
+      done(error_reply(500, "internal error"));
+    }
+  };
+  // A named local, not a temporary in the co_await expression (GCC 12).
+  auto op = asio::async_initiate<const asio::use_awaitable_t<>&, void(outbound_response)>(
+      initiate, asio::use_awaitable, std::move(r), std::move(request));
+  outbound_response res = co_await std::move(op);
+  co_return res;
+}
+
 std::function<outbound_response()> make_job(std::shared_ptr<const route> r, inbound_request in) {
   auto request = std::make_shared<const inbound_request>(std::move(in));
   return [r = std::move(r), request]() -> outbound_response {
@@ -429,9 +457,15 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
           in.body = std::move(req.body());
           // Named locals, not temporaries in the co_await expression: GCC 12
           // destroys such temporaries twice.
-          std::function<outbound_response()> job = make_job(target_route, std::move(in));
-          outbound_response handled = co_await run_on(*self->pool_, std::move(job));
-          reply = std::move(handled);
+          if (target_route->async_handler) {
+            auto request = std::make_shared<const inbound_request>(std::move(in));
+            outbound_response handled = co_await run_async(target_route, request);
+            reply = std::move(handled);
+          } else {
+            std::function<outbound_response()> job = make_job(target_route, std::move(in));
+            outbound_response handled = co_await run_on(*self->pool_, std::move(job));
+            reply = std::move(handled);
+          }
         }
         const bool keep_alive = req.keep_alive() && !self->closed_;
         if (!co_await write(*self, stream, *reply, version, keep_alive) || !keep_alive) break;

@@ -3,7 +3,7 @@
 // The shared HTTP side of webhook-style sources: one Beast listener per
 // port, several routes (endpoint + method) per listener, `/health` on every
 // port, optional TLS. Route handlers are blocking and run on a thread pool,
-// never on the I/O threads.
+// never on the I/O threads, unless they are asynchronous (route::async_handler).
 
 #include <cstdint>
 #include <functional>
@@ -55,6 +55,12 @@ struct route {
   std::optional<std::string> auth_token;
   // Blocking; runs on the hub's pool. Must not throw.
   std::function<outbound_response(const inbound_request&)> handler;
+  // Used instead of `handler` when set: runs on the connection's strand, so
+  // it must not block, and answers by calling `done` once, from any thread.
+  // Saves the request two thread hops when the answer waits for the
+  // journal (emitter::emit_async).
+  using done_fn = std::function<void(outbound_response)>;
+  std::function<void(const inbound_request&, done_fn done)> async_handler;
   std::string owner;  // for messages: "<ns>/<eventsource>/<event>"
 };
 

@@ -113,10 +113,14 @@ webhook_source::webhook_source(const source_context& ctx, std::string event_name
   route_->auth_token = settings_.auth_token;
   const event_origin origin{ctx.namespace_, ctx.name, event_name, "webhook"};
   route_->owner = ctx.namespace_ + "/" + ctx.name + "/" + event_name;
-  route_->handler = [out = ctx.out, origin, metadata = settings_.metadata,
-                     filter = settings_.filter](const inbound_request& req) {
+  // Asynchronous: building the data is bounded by maxPayloadSize, and the
+  // journal append is queued, so the connection's strand never blocks.
+  route_->async_handler = [out = ctx.out, origin, metadata = settings_.metadata,
+                           filter = settings_.filter](const inbound_request& req,
+                                                      route::done_fn done) {
     auto data = webhook_data(req, metadata);
-    return reply_for(out->emit(origin, random_uuid(), std::move(data), filter));
+    out->emit_async(origin, random_uuid(), std::move(data), filter,
+                    [done = std::move(done)](emit_result r) { done(reply_for(r)); });
   };
 }
 

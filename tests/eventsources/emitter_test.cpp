@@ -1,0 +1,117 @@
+// emitter::emit_async: queued events are journaled in batches, each caller
+// hears its own outcome, and nothing queued is lost when the emitter goes.
+#include "emitter.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kairos/core/clock.hpp"
+#include "test_support.hpp"
+
+namespace kairos::eventsources {
+namespace {
+
+const event_origin origin{"default", "hooks", "push", "webhook"};
+
+struct outcomes {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<emit_result> results;
+
+  emitter::emit_callback callback() {
+    return [this](emit_result r) {
+      std::lock_guard lock(mutex);
+      results.push_back(std::move(r));
+      cv.notify_all();
+    };
+  }
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return results.size() >= n; });
+  }
+  std::size_t count(emit_status s) {
+    std::lock_guard lock(mutex);
+    std::size_t n = 0;
+    for (const auto& r : results) n += r.status == s ? 1 : 0;
+    return n;
+  }
+};
+
+TEST(emitter, async_events_from_many_threads_are_each_journaled_once_and_answered) {
+  testing::temp_store store;
+  kairos::system_clock clock;
+  std::atomic<int> wakeups{0};
+  emitter out(*store.db, clock, nullptr, [&] { ++wakeups; });
+  outcomes got;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t)
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i)
+        out.emit_async(origin, "e-" + std::to_string(t) + "-" + std::to_string(i), {{"n", i}},
+                       std::nullopt, got.callback());
+    });
+  for (auto& s : senders) s.join();
+  ASSERT_TRUE(got.wait_for(200));
+  EXPECT_EQ(got.count(emit_status::committed), 200u);
+  const auto events = store.events();
+  EXPECT_EQ(events.size(), 200u);
+  std::set<std::string> ids;
+  for (const auto& e : events) ids.insert(e.id);
+  EXPECT_EQ(ids.size(), 200u);
+  EXPECT_GE(wakeups.load(), 1);
+  EXPECT_EQ(out.head(), events.back().sequence);
+}
+
+TEST(emitter, async_duplicate_and_filtered_events_are_answered_without_a_new_event) {
+  testing::temp_store store;
+  kairos::system_clock clock;
+  emitter out(*store.db, clock, nullptr, nullptr);
+  outcomes got;
+  out.emit_async(origin, "same", {{"n", 1}}, std::nullopt, got.callback());
+  ASSERT_TRUE(got.wait_for(1));
+  out.emit_async(origin, "same", {{"n", 1}}, std::nullopt, got.callback());
+  ASSERT_TRUE(got.wait_for(2));
+  // A filtered event is answered on the caller's thread, before it returns.
+  out.emit_async(origin, "other", {{"body", {{"n", 1}}}}, std::string("body.n == 2"),
+                 got.callback());
+  EXPECT_EQ(got.count(emit_status::committed), 1u);
+  EXPECT_EQ(got.count(emit_status::duplicate), 1u);
+  EXPECT_EQ(got.count(emit_status::filtered), 1u);
+  EXPECT_EQ(store.events().size(), 1u);
+}
+
+TEST(emitter, async_append_failure_answers_failed_and_stores_nothing) {
+  testing::temp_store store;
+  kairos::system_clock clock;
+  emitter out(*store.db, clock, nullptr, nullptr);
+  store.db->fail_appends = true;
+  outcomes got;
+  out.emit_async(origin, "x", {{"n", 1}}, std::nullopt, got.callback());
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(got.count(emit_status::failed), 1u);
+  EXPECT_NE(got.results[0].message.find("disk full"), std::string::npos);
+  EXPECT_TRUE(store.events().empty());
+}
+
+TEST(emitter, events_queued_when_the_emitter_is_destroyed_are_journaled_first) {
+  testing::temp_store store;
+  kairos::system_clock clock;
+  outcomes got;
+  {
+    emitter out(*store.db, clock, nullptr, nullptr);
+    for (int i = 0; i < 100; ++i)
+      out.emit_async(origin, "q-" + std::to_string(i), {{"n", i}}, std::nullopt, got.callback());
+  }
+  EXPECT_EQ(got.results.size(), 100u);
+  EXPECT_EQ(got.count(emit_status::committed), 100u);
+  EXPECT_EQ(store.events().size(), 100u);
+}
+
+}  // namespace
+}  // namespace kairos::eventsources
