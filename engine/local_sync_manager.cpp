@@ -88,6 +88,13 @@ bool local_sync_manager::try_acquire(const std::string& key, const std::string& 
   return false;
 }
 
+void local_sync_manager::restore(const std::string& key, const std::string& holder) {
+  std::lock_guard lock(mutex_);
+  auto& st = locks_[key];
+  st.waiting.erase(std::remove(st.waiting.begin(), st.waiting.end(), holder), st.waiting.end());
+  st.holders.insert(holder);
+}
+
 void local_sync_manager::release(const std::string& key, const std::string& holder) {
   std::vector<std::string> notify;
   std::function<void(const std::string&)> callback;

@@ -785,10 +785,6 @@ static void read_fields(map_reader& m, template_spec& out) {
   check_non_negative(m, "parallelism", out.parallelism);
   m.optional("failFast", out.fail_fast);
   m.optional("synchronization", out.synchronization);
-  if (out.synchronization && (out.dag || out.steps))
-    m.error("synchronization",
-            "not supported on a dag or steps template in kairos; put it on the workflow "
-            "(spec.synchronization) or on the templates the tasks run");
   m.optional("timeout", out.timeout);
   check_duration(m, "timeout", out.timeout, false);
   m.optional("serviceAccountName", out.service_account_name);

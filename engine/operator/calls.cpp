@@ -41,9 +41,71 @@ std::optional<long long> parse_int(const std::string& s) {
 
 }  // namespace
 
+bool is_loop(const spec::template_call& call) {
+  return !call.with_items.empty() || !call.with_param.empty() || call.with_sequence.has_value();
+}
+
+void set_item_vars(scope& sc, const json& item) {
+  sc.vars["item"] = item_text(item);
+  if (item.is_object())
+    for (const auto& [k, v] : item.items()) sc.vars["item." + k] = item_text(v);
+}
+
+result<std::vector<json>> operator_impl::loop_items(const spec::template_call& call,
+                                                    const scope& sc) {
+  std::vector<json> items;
+  if (!call.with_items.empty()) {
+    items = call.with_items;
+  } else if (!call.with_param.empty()) {
+    auto text = substitute(call.with_param, sc);
+    if (!text) return make_error(errc::invalid_argument, "withParam: " + text.error().message);
+    auto parsed = json::parse(*text, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_array())
+      return make_error(errc::invalid_argument,
+                        "withParam value could not be parsed as a JSON list: " + *text);
+    for (auto& v : parsed) items.push_back(std::move(v));
+  } else {
+    const auto& seq = *call.with_sequence;
+    auto get = [&](const std::optional<std::string>& v) -> std::optional<long long> {
+      if (!v) return std::nullopt;
+      auto t = substitute(*v, sc);
+      if (!t) return std::nullopt;
+      return parse_int(*t);
+    };
+    const auto count = get(seq.count), start = get(seq.start), end = get(seq.end);
+    if ((seq.count && !count) || (seq.start && !start) || (seq.end && !end))
+      return make_error(errc::invalid_argument,
+                        "withSequence: count, start and end must be integers");
+    if (count && end)
+      return make_error(errc::invalid_argument, "withSequence: set count or end, not both");
+    long long from = start.value_or(0), to = 0;
+    if (count) {
+      if (*count < 0)
+        return make_error(errc::invalid_argument, "withSequence: count must not be negative");
+      to = from + *count - 1;
+    } else {
+      to = end.value_or(0);
+    }
+    const long long step = to >= from ? 1 : -1;
+    const long long n = count ? *count : (to - from) * step + 1;
+    if (n > 1000000) return make_error(errc::invalid_argument, "withSequence: too many items");
+    for (long long i = 0, v = from; i < n; ++i, v += step) {
+      if (!seq.format.empty()) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, seq.format.c_str(), v);
+        items.emplace_back(std::string(buf));
+      } else {
+        items.emplace_back(std::to_string(v));
+      }
+    }
+  }
+  return items;
+}
+
 int operator_impl::start_call(const spec::template_call& call, const std::string& name,
                               const std::string& display, const scope& sc,
-                              const std::string& boundary_id, int parent, bool evaluate_when) {
+                              const std::string& boundary_id, int parent, bool evaluate_when,
+                              bool expand_loop) {
   // A node that already exists and is fulfilled (a restore) is reported as it is.
   if (int existing = find_node(name);
       existing >= 0 && is_fulfilled(nodes_[existing].phase) && !nodes_[existing].ex) {
@@ -78,56 +140,16 @@ int operator_impl::start_call(const spec::template_call& call, const std::string
       return idx;
     }
   }
-  const bool loop = !call.with_items.empty() || !call.with_param.empty() || call.with_sequence;
+  const bool loop = expand_loop && is_loop(call);
   if (!loop) {
     auto inv = make_invocation(call, sc, boundary_id);
     if (!inv) return fail("Pod", inv.error().message);
     return execute(name, display, std::move(*inv), parent);
   }
 
-  // Loops.
-  std::vector<json> items;
-  if (!call.with_items.empty()) {
-    items = call.with_items;
-  } else if (!call.with_param.empty()) {
-    auto text = substitute(call.with_param, sc);
-    if (!text) return fail("TaskGroup", "withParam: " + text.error().message);
-    auto parsed = json::parse(*text, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_array())
-      return fail("TaskGroup", "withParam value could not be parsed as a JSON list: " + *text);
-    for (auto& v : parsed) items.push_back(std::move(v));
-  } else {
-    const auto& seq = *call.with_sequence;
-    auto get = [&](const std::optional<std::string>& v) -> std::optional<long long> {
-      if (!v) return std::nullopt;
-      auto t = substitute(*v, sc);
-      if (!t) return std::nullopt;
-      return parse_int(*t);
-    };
-    const auto count = get(seq.count), start = get(seq.start), end = get(seq.end);
-    if ((seq.count && !count) || (seq.start && !start) || (seq.end && !end))
-      return fail("TaskGroup", "withSequence: count, start and end must be integers");
-    if (count && end) return fail("TaskGroup", "withSequence: set count or end, not both");
-    long long from = start.value_or(0), to = 0;
-    if (count) {
-      if (*count < 0) return fail("TaskGroup", "withSequence: count must not be negative");
-      to = from + *count - 1;
-    } else {
-      to = end.value_or(0);
-    }
-    const long long step = to >= from ? 1 : -1;
-    const long long n = count ? *count : (to - from) * step + 1;
-    if (n > 1000000) return fail("TaskGroup", "withSequence: too many items");
-    for (long long i = 0, v = from; i < n; ++i, v += step) {
-      if (!seq.format.empty()) {
-        char buf[128];
-        std::snprintf(buf, sizeof buf, seq.format.c_str(), v);
-        items.emplace_back(std::string(buf));
-      } else {
-        items.emplace_back(std::to_string(v));
-      }
-    }
-  }
+  auto listed = loop_items(call, sc);
+  if (!listed) return fail("TaskGroup", listed.error().message);
+  const auto& items = *listed;
   int idx = find_node(name);
   if (idx < 0) idx = create_node(name, display, "TaskGroup", call.template_, boundary_id);
   auto& n = nodes_[idx];
@@ -139,9 +161,7 @@ int operator_impl::start_call(const spec::template_call& call, const std::string
   for (std::size_t i = 0; i < items.size(); ++i) {
     scope item_scope;
     item_scope.parent = &sc;
-    item_scope.vars["item"] = item_text(items[i]);
-    if (items[i].is_object())
-      for (const auto& [k, v] : items[i].items()) item_scope.vars["item." + k] = item_text(v);
+    set_item_vars(item_scope, items[i]);
     auto inv = make_invocation(call, item_scope, boundary_id);
     if (!inv) {
       finish_node(idx, phase::error, inv.error().message);
@@ -198,6 +218,39 @@ void operator_impl::advance_group(int idx) {
     finish_node(idx, phase::succeeded);
 }
 
+// Argo's outputs of a fanned-out call: the items' results as a JSON list,
+// and their parameters as a list of {name: value} and a list per name.
+void operator_impl::publish_aggregate(scope& sc, const std::string& prefix,
+                                      const std::vector<int>& children) {
+  json results = json::array();
+  json params = json::array();
+  std::map<std::string, json> by_name;
+  for (int c : children) {
+    const auto& o = nodes_[c].outputs;
+    if (!o.is_object()) continue;
+    if (o.contains("result") && o["result"].is_string()) {
+      const std::string r = o["result"];
+      auto parsed = json::parse(r, nullptr, false);
+      results.push_back(!parsed.is_discarded() && parsed.is_object() ? parsed : json(r));
+    }
+    if (o.contains("parameters") && o["parameters"].is_array()) {
+      json one = json::object();
+      for (const auto& p : o["parameters"]) {
+        const std::string pn = p.value("name", "");
+        one[pn] = p.value("value", "");
+        auto& list = by_name[pn];
+        if (list.is_null()) list = json::array();
+        list.push_back(p.value("value", ""));
+      }
+      params.push_back(std::move(one));
+    }
+  }
+  sc.vars[prefix + ".outputs.result"] = results.dump();
+  sc.vars[prefix + ".outputs.parameters"] = params.dump();
+  for (const auto& [pn, list] : by_name)
+    sc.vars[prefix + ".outputs.parameters." + pn] = list.dump();
+}
+
 void operator_impl::publish_outputs(scope& sc, const std::string& prefix, int idx) {
   const auto& n = nodes_[idx];
   sc.vars[prefix + ".status"] = n.phase;
@@ -205,35 +258,10 @@ void operator_impl::publish_outputs(scope& sc, const std::string& prefix, int id
   if (n.started_at) sc.vars[prefix + ".startedAt"] = format_rfc3339(*n.started_at);
   if (n.finished_at) sc.vars[prefix + ".finishedAt"] = format_rfc3339(*n.finished_at);
   if (n.type == "TaskGroup") {
-    json results = json::array();
-    json params = json::array();
-    std::map<std::string, json> by_name;
-    for (const auto& id : n.children) {
-      auto it = by_id_.find(id);
-      if (it == by_id_.end()) continue;
-      const auto& o = nodes_[it->second].outputs;
-      if (!o.is_object()) continue;
-      if (o.contains("result") && o["result"].is_string()) {
-        const std::string r = o["result"];
-        auto parsed = json::parse(r, nullptr, false);
-        results.push_back(!parsed.is_discarded() && parsed.is_object() ? parsed : json(r));
-      }
-      if (o.contains("parameters") && o["parameters"].is_array()) {
-        json one = json::object();
-        for (const auto& p : o["parameters"]) {
-          const std::string pn = p.value("name", "");
-          one[pn] = p.value("value", "");
-          auto& list = by_name[pn];
-          if (list.is_null()) list = json::array();
-          list.push_back(p.value("value", ""));
-        }
-        params.push_back(std::move(one));
-      }
-    }
-    sc.vars[prefix + ".outputs.result"] = results.dump();
-    sc.vars[prefix + ".outputs.parameters"] = params.dump();
-    for (const auto& [pn, list] : by_name)
-      sc.vars[prefix + ".outputs.parameters." + pn] = list.dump();
+    std::vector<int> children;
+    for (const auto& id : n.children)
+      if (auto it = by_id_.find(id); it != by_id_.end()) children.push_back(it->second);
+    publish_aggregate(sc, prefix, children);
     return;
   }
   if (!n.outputs.is_object()) return;

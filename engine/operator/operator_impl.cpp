@@ -551,7 +551,22 @@ void operator_impl::recover(time_point now) {
       n.message = "the executor restarted";
       n.finished_at = now;
       mark_changed(static_cast<int>(i));
+    } else if ((n.type == "DAG" || n.type == "Steps") && n.phase == phase::running) {
+      // Restored before any other workflow can operate, so no newcomer
+      // takes the lock while the node's children still run.
+      std::vector<std::string> keys;
+      const auto* t = find_template(n.template_name);
+      if (t != nullptr && t->synchronization && env_.sync != nullptr) {
+        keys = lock_keys(*t->synchronization);
+        for (const auto& k : keys) env_.sync->restore(k, wf_lock_holder_ + "/" + n.id);
+      }
+      restored_running_[static_cast<int>(i)] = std::move(keys);
     }
+  }
+  // The workflow ran under its own locks before the restart.
+  if (phase_ == phase::running && spec_.synchronization && env_.sync != nullptr) {
+    for (const auto& k : lock_keys(*spec_.synchronization)) env_.sync->restore(k, wf_lock_holder_);
+    wf_locks_held_ = true;
   }
 }
 

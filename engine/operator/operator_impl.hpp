@@ -146,12 +146,13 @@ struct dag_state {
 };
 
 struct steps_state {
-  int group = -1;            // index of the running step group
-  int group_node = -1;       // its node
-  std::vector<int> members;  // nodes of the running group
+  int group = -1;                        // index of the running step group
+  int group_node = -1;                   // its node
+  std::vector<int> members;              // nodes of the running group (a looped step: one per item)
+  std::vector<std::size_t> member_step;  // member -> its step in the group
+  std::unordered_map<int, std::size_t> member_index;  // node -> position in members
   int pending = 0;
-  std::deque<std::pair<int, int>> to_start;  // (step index, ...) for parallelism
-  std::shared_ptr<scope> vars;               // steps.*
+  std::shared_ptr<scope> vars;  // steps.*
   std::vector<std::string> prev_outbound;
 };
 
@@ -174,6 +175,9 @@ struct group_state {
 // "(0:item)" label of a loop child.
 std::string item_label(std::size_t i, const json& item);
 std::string item_text(const json& item);
+bool is_loop(const spec::template_call& call);
+// item and item.<key> of one loop item.
+void set_item_vars(scope& sc, const json& item);
 
 // Argo's node id: the workflow name for the root, else "<wf>-<fnv32a(name)>".
 std::string node_id_of(const std::string& workflow_name, const std::string& node_name);
@@ -234,6 +238,10 @@ class operator_impl final : public workflow_operator {
   void collect_template_outputs(int idx, const std::string& result);
   bool acquire_locks(int idx, const spec::synchronization& sync, const std::string& holder);
   void release_locks(int idx);
+  std::vector<std::string> lock_keys(const spec::synchronization& sync) const;
+  // The gate of a dag or steps node: true once it holds its template's
+  // locks (or needs none); otherwise it waits in blocked_ or has finished.
+  bool take_node_locks(int idx);
   std::int64_t effective_deadline_seconds(int idx, std::string& why);
 
   // retries.cpp
@@ -249,10 +257,15 @@ class operator_impl final : public workflow_operator {
   void advance_group(int idx);
   // Expands `call` (a loop, `when`, or a plain call) into node `name` under
   // `parent`; returns the node.
+  // With expand_loop false a looped call runs once, as one item of a loop
+  // its caller expanded (steps put the items straight into the StepGroup).
   int start_call(const spec::template_call& call, const std::string& name,
                  const std::string& display, const scope& sc, const std::string& boundary_id,
-                 int parent, bool evaluate_when);
+                 int parent, bool evaluate_when, bool expand_loop = true);
+  // The items of a withItems/withParam/withSequence call, in order.
+  result<std::vector<json>> loop_items(const spec::template_call& call, const scope& sc);
   void publish_outputs(scope& sc, const std::string& prefix, int idx);
+  void publish_aggregate(scope& sc, const std::string& prefix, const std::vector<int>& children);
 
   // phases.cpp
   void begin_workflow(time_point now);
@@ -296,6 +309,11 @@ class operator_impl final : public workflow_operator {
   std::vector<char> queued_;
   std::multimap<time_point, int> timers_;
   std::vector<int> blocked_;  // leaves waiting for parallelism or a lock
+  // dag/steps nodes that were Running when the server restarted: they held
+  // their template's locks and take them back without queueing. recover()
+  // restores what the node's template name finds; the gate corrects that
+  // once the node's real template is known (a templateRef, say).
+  std::map<int, std::vector<std::string>> restored_running_;
   std::set<int> running_leaves_;
   std::vector<char> changed_;
   std::vector<int> changed_list_;

@@ -264,6 +264,7 @@ result<void> operator_impl::retry(time_point now) {
   std::fill(queued_.begin(), queued_.end(), 0);
   timers_.clear();
   blocked_.clear();
+  restored_running_.clear();
   running_leaves_.clear();
   shutdown_.clear();
   deadline_passed_ = false;

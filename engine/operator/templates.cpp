@@ -260,10 +260,10 @@ void operator_impl::advance(int idx) {
       advance_suspend(idx);
       break;
     case exec_kind::dag:
-      advance_dag(idx);
+      if (take_node_locks(idx)) advance_dag(idx);
       break;
     case exec_kind::steps:
-      advance_steps(idx);
+      if (take_node_locks(idx)) advance_steps(idx);
       break;
     case exec_kind::retry:
       advance_retry(idx);
@@ -637,9 +637,7 @@ void operator_impl::advance_suspend(int idx) {
 
 // --- locks ---------------------------------------------------------------------------------
 
-bool operator_impl::acquire_locks(int idx, const spec::synchronization& sync,
-                                  const std::string& holder) {
-  if (env_.sync == nullptr) return true;
+std::vector<std::string> operator_impl::lock_keys(const spec::synchronization& sync) const {
   std::vector<std::string> keys;
   for (const auto& m : sync.mutexes)
     keys.push_back((m.namespace_.empty() ? ns_ : m.namespace_) + "/mutex/" + m.name);
@@ -647,6 +645,13 @@ bool operator_impl::acquire_locks(int idx, const spec::synchronization& sync,
     if (s.config_map_key_ref)
       keys.push_back((s.namespace_.empty() ? ns_ : s.namespace_) + "/semaphore/" +
                      s.config_map_key_ref->name + "/" + s.config_map_key_ref->key);
+  return keys;
+}
+
+bool operator_impl::acquire_locks(int idx, const spec::synchronization& sync,
+                                  const std::string& holder) {
+  if (env_.sync == nullptr) return true;
+  const auto keys = lock_keys(sync);
   std::vector<std::string> got;
   for (const auto& k : keys) {
     if (!env_.sync->try_acquire(k, holder)) {
@@ -673,6 +678,53 @@ void operator_impl::release_locks(int idx) {
   if (!n.ex || n.ex->locks.empty() || env_.sync == nullptr) return;
   for (const auto& k : n.ex->locks) env_.sync->release(k, wf_lock_holder_ + "/" + n.id);
   n.ex->locks.clear();
+  // Nodes of this workflow waiting for the lock may take it in this pass.
+  for (int b : blocked_) enqueue(b);
+  blocked_.clear();
+}
+
+// Argo takes a template's locks before its node starts, whatever the
+// template: a dag or steps node waits Pending until it holds them, and
+// finish_node releases them when it completes in any phase.
+bool operator_impl::take_node_locks(int idx) {
+  auto& n = nodes_[idx];
+  auto& ex = *n.ex;
+  const auto& sync = ex.inv.tmpl->synchronization;
+  const std::string holder = wf_lock_holder_ + "/" + n.id;
+  if (auto it = restored_running_.find(idx); it != restored_running_.end()) {
+    // Its children run under these locks already; queueing now could
+    // hand them to a newcomer while they still run.
+    const auto guessed = std::move(it->second);
+    restored_running_.erase(it);
+    const auto keys = sync && env_.sync != nullptr ? lock_keys(*sync) : std::vector<std::string>{};
+    for (const auto& k : guessed)
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) env_.sync->release(k, holder);
+    for (const auto& k : keys) env_.sync->restore(k, holder);
+    ex.locks = keys;
+    ex.begun = true;
+    return true;
+  }
+  if (ex.begun || !sync || env_.sync == nullptr) return true;
+  auto give_up = [&](const std::string& message) {
+    // Leave the lock's queue, so a later holder is not kept waiting behind
+    // a node that will never run.
+    for (const auto& k : lock_keys(*sync)) env_.sync->release(k, holder);
+    finish_node(idx, phase::failed, message);
+  };
+  if (!shutdown_.empty() && !main_done_) {
+    give_up("Stopped with strategy '" + shutdown_ + "'");
+    return false;
+  }
+  if (deadline_passed_ && !main_done_) {
+    give_up("Step exceeded its deadline");
+    return false;
+  }
+  if (!acquire_locks(idx, *sync, holder)) {
+    blocked_.push_back(idx);
+    return false;
+  }
+  ex.begun = true;
+  return true;
 }
 
 }  // namespace kairos::engine::op

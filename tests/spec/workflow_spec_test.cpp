@@ -805,7 +805,7 @@ spec:
           "m.yaml:10:19: spec.templates[0].http.url: not an absolute http:// or https:// URL"));
 }
 
-TEST(workflow_spec, synchronization_on_a_dag_template_is_rejected_by_name) {
+TEST(workflow_spec, synchronization_on_dag_and_steps_templates_is_read) {
   auto r = load_text(R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
@@ -817,16 +817,24 @@ spec:
       synchronization: {mutex: {name: deploy}}
       dag:
         tasks:
-          - {name: a, template: leaf}
+          - {name: a, template: inner}
+    - name: inner
+      synchronization:
+        semaphore: {configMapKeyRef: {name: limits, key: inner}}
+      steps:
+        - - {name: b, template: leaf}
     - name: leaf
       container: {image: x, command: ["true"]}
 )",
                      "s.yaml");
-  ASSERT_FALSE(r.ok());
-  ASSERT_EQ(messages(r).size(), 1u);
-  EXPECT_THAT(messages(r)[0],
-              ::testing::StartsWith("s.yaml:9:24: spec.templates[0].synchronization: "
-                                    "not supported on a dag or steps template"));
+  const auto& wf = only_workflow(r);
+  ASSERT_EQ(wf.templates.size(), 3u);
+  ASSERT_TRUE(wf.templates.at(0).synchronization.has_value());
+  ASSERT_EQ(wf.templates[0].synchronization->mutexes.size(), 1u);
+  EXPECT_EQ(wf.templates[0].synchronization->mutexes[0].name, "deploy");
+  ASSERT_TRUE(wf.templates.at(1).synchronization.has_value());
+  ASSERT_EQ(wf.templates[1].synchronization->semaphores.size(), 1u);
+  EXPECT_EQ(wf.templates[1].synchronization->semaphores[0].config_map_key_ref->key, "inner");
 }
 
 TEST(workflow_spec, synchronization_single_and_list_forms_merge) {

@@ -35,6 +35,7 @@ class local_sync_manager final : public sync_manager {
 
   bool try_acquire(const std::string& key, const std::string& holder) override;
   void release(const std::string& key, const std::string& holder) override;
+  void restore(const std::string& key, const std::string& holder) override;
 
   // Called outside the manager's lock; set before the first acquire.
   void set_on_available(std::function<void(const std::string& holder)> f);

@@ -37,6 +37,12 @@ class sync_manager {
   // holder is queued and the runtime operates its workflow again on release.
   virtual bool try_acquire(const std::string& key, const std::string& holder) = 0;
   virtual void release(const std::string& key, const std::string& holder) = 0;
+  // After a restart: `holder` held the lock before and still runs under it,
+  // so it holds it again whatever the queue (Argo rebuilds its holders from
+  // the workflows' status the same way).
+  virtual void restore(const std::string& key, const std::string& holder) {
+    try_acquire(key, holder);
+  }
 };
 
 struct operator_environment {
@@ -54,8 +60,8 @@ struct operator_environment {
 };
 
 struct operate_outcome {
-  std::vector<task> launches;       // start these leaf nodes
-  std::vector<std::string> kills;   // kill these running nodes (node ids)
+  std::vector<task> launches;                   // start these leaf nodes
+  std::vector<std::string> kills;               // kill these running nodes (node ids)
   std::optional<clock::time_point> requeue_at;  // operate again then (backoff, suspend, deadline)
   std::vector<std::string> changed_nodes;       // persist these nodes
   bool status_changed = false;                  // persist the workflow's status
@@ -85,7 +91,7 @@ class workflow_operator {
   // Lifecycle actions (Argo semantics). Each returns an error when it does not
   // apply (resume of a workflow that is not suspended, retry of a running one).
   virtual result<void> suspend() = 0;
-  virtual result<void> resume(clock::time_point now) = 0;  // the workflow and its suspend nodes
+  virtual result<void> resume(clock::time_point now) = 0;     // the workflow and its suspend nodes
   virtual result<void> stop(clock::time_point now) = 0;       // exit handlers still run
   virtual result<void> terminate(clock::time_point now) = 0;  // no exit handlers
   virtual result<void> retry(clock::time_point now) = 0;      // re-run failed nodes only

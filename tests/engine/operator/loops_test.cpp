@@ -128,5 +128,122 @@ TEST(operator_loops, a_failed_child_fails_the_group) {
   EXPECT_EQ(h.node_phase("scalars(0:red)"), "Succeeded");
 }
 
+const char* steps_loop_yaml = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - {name: fan, template: echo, arguments: {parameters: [{name: text, value: "{{item}}"}]}, withItems: [a, b]}
+          - {name: solo, template: echo, arguments: {parameters: [{name: text, value: solo}]}}
+        - - {name: report, template: echo, arguments: {parameters: [{name: text, value: "{{steps.fan.outputs.result}}"}]}}
+    - name: echo
+      inputs: {parameters: [{name: text}]}
+      container: {image: x, command: [echo, "{{inputs.parameters.text}}"]}
+)";
+
+TEST(operator_loops, steps_loop_items_are_children_of_the_step_group_without_a_task_group) {
+  harness h;
+  ASSERT_TRUE(h.create(steps_loop_yaml));
+  EXPECT_EQ(h.run(echo), "Succeeded");
+  const auto nodes = h.wf()["status"]["nodes"];
+  for (const auto& [id, n] : nodes.items()) {
+    EXPECT_NE(n["type"], "TaskGroup") << n.dump();
+    EXPECT_NE(n["name"], "wf[0].fan");
+  }
+  const auto a = h.node("fan(0:a)");
+  const auto b = h.node("fan(1:b)");
+  EXPECT_EQ(a["name"], "wf[0].fan(0:a)");
+  EXPECT_EQ(b["name"], "wf[0].fan(1:b)");
+  EXPECT_EQ(a["type"], "Pod");
+  EXPECT_EQ(h.node("[0]")["children"], json::array({a["id"], b["id"], h.node("solo")["id"]}));
+  // The next group hangs below every item, as below any step of the group.
+  const auto next = h.node("[1]")["id"];
+  EXPECT_EQ(a["children"], json::array({next}));
+  EXPECT_EQ(b["children"], json::array({next}));
+  EXPECT_EQ(h.result_of("report"), R"(["a","b"])");
+}
+
+TEST(operator_loops, an_empty_steps_loop_is_one_skipped_node) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - {name: none, template: t, withParam: "[]"}
+        - - {name: after, template: t}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  EXPECT_EQ(h.run(), "Succeeded");
+  EXPECT_EQ(h.node("none")["name"], "wf[0].none");
+  EXPECT_EQ(h.node_phase("none"), "Skipped");
+  EXPECT_EQ(h.node("none")["message"], "Skipped, empty params");
+  EXPECT_EQ(h.launched, (std::vector<std::string>{"after"}));
+}
+
+TEST(operator_loops, a_bad_with_param_in_steps_starts_nothing_of_its_group) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - {name: other, template: t}
+          - {name: each, template: t, withParam: "not json"}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  EXPECT_EQ(h.run(), "Failed");
+  EXPECT_TRUE(h.launched.empty());
+  EXPECT_EQ(h.node_phase("[0]"), "Error");
+  EXPECT_EQ(h.node_phase("wf"), "Failed");
+  EXPECT_NE(h.node("[0]")["message"].get<std::string>().find("withParam"), std::string::npos);
+  EXPECT_NE(h.node("wf")["message"].get<std::string>().find("not json"), std::string::npos);
+}
+
+TEST(operator_loops, steps_loop_when_is_evaluated_per_item) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - {name: s, template: t, withItems: [a, b, c], when: "'{{item}}' != 'b'"}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  EXPECT_EQ(h.run(), "Succeeded");
+  EXPECT_EQ(h.node_phase("s(0:a)"), "Succeeded");
+  EXPECT_EQ(h.node_phase("s(1:b)"), "Skipped");
+  EXPECT_EQ(h.node_phase("s(2:c)"), "Succeeded");
+  EXPECT_EQ(h.count_launched("s(1:b)"), 0u);
+}
+
+TEST(operator_loops, a_failed_steps_item_fails_the_group_unless_continue_on) {
+  harness h;
+  ASSERT_TRUE(h.create(steps_loop_yaml));
+  EXPECT_EQ(h.run([](const std::string& d, const task& t) {
+    return d == "fan(1:b)" ? exited(1) : echo(d, t);
+  }),
+            "Failed");
+  EXPECT_EQ(h.node_phase("[0]"), "Failed");
+  EXPECT_EQ(h.node("[0]")["message"],
+            "child '" + h.node("fan(1:b)")["id"].get<std::string>() + "' failed");
+  EXPECT_EQ(h.node_phase("report"), "<none>");
+}
+
 }  // namespace
 }  // namespace kairos::engine::testing

@@ -113,8 +113,10 @@ spec:
     - name: t
       container: {image: x, command: ["true"]}
 )"));
-  EXPECT_EQ(h.run(), "Error");
+  // The step errors; as in Argo, its group and the steps node fail.
+  EXPECT_EQ(h.run(), "Failed");
   EXPECT_EQ(h.node_phase("bad"), "Error");
+  EXPECT_EQ(h.node_phase("wf"), "Failed");
   EXPECT_NE(h.node("bad").value("message", "").find("when"), std::string::npos);
 }
 

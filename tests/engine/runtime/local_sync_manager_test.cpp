@@ -64,5 +64,20 @@ TEST(local_sync_manager, release_all_frees_every_lock_of_a_workflow) {
   EXPECT_EQ(m.holders_of("ns/mutex/c"), 1u);
 }
 
+TEST(local_sync_manager, restore_takes_a_held_lock_back_ahead_of_the_queue) {
+  local_sync_manager m({});
+  const std::string key = "ns/mutex/deploy";
+  // After a restart another workflow took the lock first, but the restored
+  // holder ran under it before: it holds it again, and later askers wait.
+  EXPECT_TRUE(m.try_acquire(key, "ns/other"));
+  EXPECT_FALSE(m.try_acquire(key, "ns/old/node-1"));
+  m.restore(key, "ns/old/node-1");
+  EXPECT_EQ(m.holders_of(key), 2u);
+  m.release(key, "ns/other");
+  EXPECT_FALSE(m.try_acquire(key, "ns/new"));
+  m.release(key, "ns/old/node-1");
+  EXPECT_TRUE(m.try_acquire(key, "ns/new"));
+}
+
 }  // namespace
 }  // namespace kairos::engine
