@@ -83,7 +83,14 @@ struct sensor_runner::impl {
   // Which triggers took which events, for `kairos events list`. Kept apart
   // from the progress and written at most every history_interval: it is a
   // view, and rewriting it with every page would cost more than the page.
-  std::deque<nlohmann::json> consumed;
+  struct consumed_entry {
+    std::string event;
+    std::int64_t sequence = 0;
+    std::string dependency;
+    std::string trigger;
+    std::string outcome;
+  };
+  std::deque<consumed_entry> consumed;
   bool consumed_dirty = false;
   std::optional<time_point> consumed_saved_at;
   std::mt19937_64 random{std::random_device{}()};
@@ -145,7 +152,12 @@ struct sensor_runner::impl {
     if (!force && consumed_saved_at && now - *consumed_saved_at < settings.history_interval) return;
     nlohmann::json h = nlohmann::json::object();
     h["consumed"] = nlohmann::json::array();
-    for (const auto& c : consumed) h["consumed"].push_back(c);
+    for (const auto& c : consumed)
+      h["consumed"].push_back({{"event", c.event},
+                               {"sequence", c.sequence},
+                               {"dependency", c.dependency},
+                               {"trigger", c.trigger},
+                               {"outcome", c.outcome}});
     if (auto r = db.put_state(sensor_history_scope, settings.namespace_, settings.name, h); !r) {
       spdlog::warn("sensor {}/{}: cannot store its event history: {}", settings.namespace_,
                    settings.name, r.error().message);
@@ -183,8 +195,16 @@ struct sensor_runner::impl {
   }
 
   void restore_history(const nlohmann::json& h) {
-    if (const auto c = h.find("consumed"); c != h.end() && c->is_array())
-      consumed.assign(c->begin(), c->end());
+    const auto c = h.find("consumed");
+    if (c == h.end() || !c->is_array()) return;
+    consumed.clear();
+    for (const auto& entry : *c) {
+      if (!entry.is_object()) continue;
+      consumed.push_back(
+          {entry.value("event", std::string()), entry.value("sequence", std::int64_t{0}),
+           entry.value("dependency", std::string()), entry.value("trigger", std::string()),
+           entry.value("outcome", std::string())});
+    }
   }
 
   // A sensor without progress starts at the end of the journal: events from
@@ -310,11 +330,7 @@ struct sensor_runner::impl {
 
   void record(const pending_firing& p, const char* outcome) {
     for (const auto& [dep, e] : p.events)
-      consumed.push_back({{"event", e.id},
-                          {"sequence", e.sequence},
-                          {"dependency", dep},
-                          {"trigger", p.trigger},
-                          {"outcome", outcome}});
+      consumed.push_back({e.id, e.sequence, dep, p.trigger, outcome});
     const std::size_t cap = std::max<std::size_t>(settings.consumed_history, 1);
     while (consumed.size() > cap) consumed.pop_front();
     consumed_dirty = true;

@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "kairos/core/text.hpp"
@@ -60,17 +61,26 @@ std::optional<sys_time> next_calendar_time(const calendar_settings& s, sys_time 
 
 std::string go_time_string(sys_time t, const std::string& zone) {
   const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
-  const date::zoned_time<std::chrono::seconds> zt(zone_of(zone), seconds);
-  std::string out = date::format("%Y-%m-%d %H:%M:%S", zt);
   const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(t - seconds).count();
+  std::string frac;
   if (nanos > 0) {
-    std::string frac = std::to_string(nanos);
+    frac = std::to_string(nanos);
     frac.insert(0, 9 - frac.size(), '0');
     while (!frac.empty() && frac.back() == '0') frac.pop_back();
-    out += "." + frac;
+    frac.insert(0, 1, '.');
   }
-  out += date::format(" %z %Z", zt);
-  return out;
+  if (zone == "UTC") {
+    // Every Kafka message takes this path: without the zone lookup and the
+    // stream formatting it costs a tenth.
+    const auto day = std::chrono::floor<date::days>(seconds);
+    const date::year_month_day ymd{day};
+    const date::hh_mm_ss<std::chrono::seconds> hms{seconds - day};
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}{} +0000 UTC", int(ymd.year()),
+                       unsigned(ymd.month()), unsigned(ymd.day()), hms.hours().count(),
+                       hms.minutes().count(), hms.seconds().count(), frac);
+  }
+  const date::zoned_time<std::chrono::seconds> zt(zone_of(zone), seconds);
+  return date::format("%Y-%m-%d %H:%M:%S", zt) + frac + date::format(" %z %Z", zt);
 }
 
 calendar_source::calendar_source(const source_context& ctx, std::string event_name,

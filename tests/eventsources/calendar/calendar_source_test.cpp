@@ -157,6 +157,18 @@ TEST_F(calendar, go_time_string_matches_go_format) {
             "2024-07-01 14:00:01.5 +0200 CEST");
 }
 
+TEST_F(calendar, go_time_string_in_utc_has_gos_layout_and_trims_the_fraction) {
+  EXPECT_EQ(eventsources::go_time_string(at("2024-02-29T23:59:59Z"), "UTC"),
+            "2024-02-29 23:59:59 +0000 UTC");
+  EXPECT_EQ(eventsources::go_time_string(at("1999-12-31T00:00:00Z") + 1ms, "UTC"),
+            "1999-12-31 00:00:00.001 +0000 UTC");
+  EXPECT_EQ(eventsources::go_time_string(at("2024-07-01T09:05:03Z") + 120ms, "UTC"),
+            "2024-07-01 09:05:03.12 +0000 UTC");
+  // The same as the zone database path gives for a zone at UTC.
+  EXPECT_EQ(eventsources::go_time_string(at("2024-07-01T09:05:03Z") + 120ms, "Etc/UTC"),
+            "2024-07-01 09:05:03.12 +0000 UTC");
+}
+
 using calendar_manager = manager_fixture;
 
 TEST_F(calendar_manager, check_timers_fires_due_calendar_events) {
