@@ -29,6 +29,8 @@ namespace {
 constexpr int busy_timeout_ms = 5000;
 // Readers kept open between calls; more may exist while many threads read.
 constexpr std::size_t max_idle_readers = 8;
+// Address space (not memory) a reader may map of the database file.
+constexpr std::int64_t reader_mmap_bytes = 256LL << 20;
 
 error sqlite_error(const SQLite::Exception& e) {
   const int primary = e.getErrorCode() & 0xff;
@@ -110,9 +112,10 @@ void stamp_metadata(nlohmann::json& body, const std::string& ns, const std::stri
 // The one global counter behind every resourceVersion. It lives in the
 // database, inside the operation's savepoint, so a rolled-back operation
 // gives its number back and a reopened store continues where it stopped.
-std::int64_t next_resource_version(SQLite::Database& db) {
-  SQLite::Statement st(
-      db, "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value");
+std::int64_t next_resource_version(connection& c) {
+  auto st_lease = c.statement(
+      "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value");
+  auto& st = *st_lease;
   if (!st.executeStep()) throw std::runtime_error("resource_version counter is missing");
   return st.getColumn(0).getInt64();
 }
@@ -134,10 +137,11 @@ resource_record read_resource(SQLite::Statement& st) {
   return r;
 }
 
-std::optional<resource_record> find_resource(SQLite::Database& db, const std::string& kind,
+std::optional<resource_record> find_resource(connection& c, const std::string& kind,
                                              const std::string& ns, const std::string& name) {
-  SQLite::Statement st(db, std::string("SELECT ") + resource_columns +
-                               " FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
+  auto st_lease = c.statement(std::string("SELECT ") + resource_columns +
+                              " FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
+  auto& st = *st_lease;
   st.bind(1, kind);
   st.bind(2, ns);
   st.bind(3, name);
@@ -145,13 +149,14 @@ std::optional<resource_record> find_resource(SQLite::Database& db, const std::st
   return read_resource(st);
 }
 
-resource_record insert_resource(SQLite::Database& db, resource_record r) {
-  r.resource_version = next_resource_version(db);
+resource_record insert_resource(connection& c, resource_record r) {
+  r.resource_version = next_resource_version(c);
   r.created_at = now_rfc3339();
   if (r.uid.empty()) r.uid = random_uuid();
   stamp_metadata(r.body, r.namespace_, r.name, r.uid, r.resource_version, r.created_at);
-  SQLite::Statement st(db, std::string("INSERT INTO resources (") + resource_columns +
-                               ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+  auto st_lease = c.statement(std::string("INSERT INTO resources (") + resource_columns +
+                              ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+  auto& st = *st_lease;
   st.bind(1, r.kind);
   st.bind(2, r.namespace_);
   st.bind(3, r.name);
@@ -163,15 +168,16 @@ resource_record insert_resource(SQLite::Database& db, resource_record r) {
   return r;
 }
 
-resource_record replace_resource(SQLite::Database& db, resource_record r,
+resource_record replace_resource(connection& c, resource_record r,
                                  const resource_record& existing) {
   r.uid = existing.uid;
   r.created_at = existing.created_at;
-  r.resource_version = next_resource_version(db);
+  r.resource_version = next_resource_version(c);
   stamp_metadata(r.body, r.namespace_, r.name, r.uid, r.resource_version, r.created_at);
-  SQLite::Statement st(db,
-                       "UPDATE resources SET resource_version = ?, body = ? "
-                       "WHERE kind = ? AND namespace = ? AND name = ?");
+  auto st_lease = c.statement(
+      "UPDATE resources SET resource_version = ?, body = ? "
+      "WHERE kind = ? AND namespace = ? AND name = ?");
+  auto& st = *st_lease;
   st.bind(1, r.resource_version);
   st.bind(2, to_text(r.body));
   st.bind(3, r.kind);
@@ -207,10 +213,11 @@ workflow_record read_workflow(SQLite::Statement& st) {
   return w;
 }
 
-std::optional<workflow_record> find_workflow(SQLite::Database& db, const std::string& ns,
+std::optional<workflow_record> find_workflow(connection& c, const std::string& ns,
                                              const std::string& name) {
-  SQLite::Statement st(db, std::string("SELECT ") + workflow_columns +
-                               " FROM workflows WHERE namespace = ? AND name = ?");
+  auto st_lease = c.statement(std::string("SELECT ") + workflow_columns +
+                              " FROM workflows WHERE namespace = ? AND name = ?");
+  auto& st = *st_lease;
   st.bind(1, ns);
   st.bind(2, name);
   if (!st.executeStep()) return std::nullopt;
@@ -272,14 +279,14 @@ event_record read_event(SQLite::Statement& st) {
 template <class T>
 class typed_write final : public pending_write {
  public:
-  using function = std::function<result<T>(SQLite::Database&)>;
+  using function = std::function<result<T>(connection&)>;
   explicit typed_write(function fn) : fn_(std::move(fn)) {}
 
   std::future<result<T>> future() { return promise_.get_future(); }
 
-  bool run(SQLite::Database& db) noexcept override {
+  bool run(connection& c) noexcept override {
     try {
-      outcome_.emplace(fn_(db));
+      outcome_.emplace(fn_(c));
     } catch (const SQLite::Exception& e) {
       outcome_.emplace(sqlite_error(e));
     } catch (const std::exception& e) {
@@ -304,48 +311,79 @@ class typed_write final : public pending_write {
 
 // ---- connections -------------------------------------------------------------
 
+statement_lease::~statement_lease() {
+  if (!st_) return;
+  // A failed step leaves its error in reset()'s return value; the statement
+  // itself stays usable, so it goes back to the cache either way.
+  st_->tryReset();
+  try {
+    st_->clearBindings();
+  } catch (const SQLite::Exception&) {
+    return;  // not reusable: dropped, and prepared again next time
+  }
+  if (!*slot_) *slot_ = std::move(st_);
+}
+
+statement_lease connection::statement(const std::string& sql) {
+  auto& slot = idle_[sql];
+  if (slot) return statement_lease(&slot, std::move(slot));
+  auto st = std::make_unique<SQLite::Statement>(*db_, sql);
+  ++prepared_;
+  return statement_lease(&slot, std::move(st));
+}
+
 class sqlite_database::reader_lease {
  public:
-  reader_lease(sqlite_database* owner, std::unique_ptr<SQLite::Database> db)
-      : owner_(owner), db_(std::move(db)) {}
+  reader_lease(sqlite_database* owner, std::unique_ptr<connection> c)
+      : owner_(owner), c_(std::move(c)) {}
   reader_lease(reader_lease&& other) noexcept = default;
   reader_lease& operator=(reader_lease&&) = delete;
   ~reader_lease() {
-    if (db_) owner_->release_reader(std::move(db_));
+    if (c_) owner_->release_reader(std::move(c_));
   }
-  SQLite::Database& db() { return *db_; }
+  connection& get() { return *c_; }
 
  private:
   sqlite_database* owner_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<connection> c_;
 };
 
 sqlite_database::reader_lease sqlite_database::acquire_reader() {
   {
     std::lock_guard lock(readers_mutex_);
     if (!idle_readers_.empty()) {
-      auto db = std::move(idle_readers_.back());
+      auto c = std::move(idle_readers_.back());
       idle_readers_.pop_back();
-      return reader_lease(this, std::move(db));
+      return reader_lease(this, std::move(c));
     }
   }
   // Read-only connections cannot write by accident, and WAL lets them read a
   // committed snapshot while the writer works.
   auto db = std::make_unique<SQLite::Database>(
       db_path_.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
-  return reader_lease(this, std::move(db));
+  // Every commit elsewhere empties a WAL reader's page cache, so a point
+  // read fetches its pages again; mapped, that costs no copy.
+  db->exec("PRAGMA mmap_size = " + std::to_string(reader_mmap_bytes));
+  return reader_lease(this, std::make_unique<connection>(std::move(db)));
 }
 
-void sqlite_database::release_reader(std::unique_ptr<SQLite::Database> db) {
+void sqlite_database::release_reader(std::unique_ptr<connection> c) {
   std::lock_guard lock(readers_mutex_);
-  if (idle_readers_.size() < max_idle_readers) idle_readers_.push_back(std::move(db));
+  if (idle_readers_.size() < max_idle_readers) idle_readers_.push_back(std::move(c));
+}
+
+std::size_t sqlite_database::reader_statements_prepared() {
+  std::lock_guard lock(readers_mutex_);
+  std::size_t n = 0;
+  for (const auto& c : idle_readers_) n += c->prepared();
+  return n;
 }
 
 template <class T, class F>
 result<T> sqlite_database::read(F&& fn) {
   try {
     auto lease = acquire_reader();
-    return fn(lease.db());
+    return fn(lease.get());
   } catch (const SQLite::Exception& e) {
     return sqlite_error(e);
   } catch (const std::exception& e) {
@@ -446,7 +484,7 @@ sqlite_database::sqlite_database(settings s, std::unique_ptr<SQLite::Database> w
     : settings_(std::move(s)),
       db_path_(settings_.data_dir / "kairos.db"),
       schema_version_(schema_version),
-      writer_db_(std::move(writer)) {
+      writer_(std::make_unique<connection>(std::move(writer))) {
   if (settings_.max_batch == 0) settings_.max_batch = 1;
   writer_thread_ = std::thread([this] { writer_loop(); });
 }
@@ -505,7 +543,8 @@ void sqlite_database::writer_loop() {
 }
 
 void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& batch) {
-  SQLite::Database& db = *writer_db_;
+  connection& c = *writer_;
+  SQLite::Database& db = c.db();
   auto fail_all = [&](const error& e) {
     for (auto& op : batch) op->fail(e);
   };
@@ -534,7 +573,7 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
   try {
     for (auto& op : batch) {
       db.exec("SAVEPOINT op");
-      const bool ok = op->run(db);
+      const bool ok = op->run(c);
       if (sqlite3_get_autocommit(db.getHandle()) != 0) {
         // SQLite rolled the whole transaction back (it does on some I/O and
         // out-of-memory errors): everything done so far in the batch is gone.
@@ -599,51 +638,51 @@ void sqlite_database::fail_next_commit() {
 result<resource_record> sqlite_database::create_resource(resource_record r) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
   return submit<resource_record>(
-      [r = std::move(r)](SQLite::Database& db) mutable -> result<resource_record> {
-        if (find_resource(db, r.kind, r.namespace_, r.name)) {
+      [r = std::move(r)](connection& c) mutable -> result<resource_record> {
+        if (find_resource(c, r.kind, r.namespace_, r.name)) {
           return make_error(errc::already_exists,
                             describe(r.kind, r.namespace_, r.name) + " already exists");
         }
-        return insert_resource(db, std::move(r));
+        return insert_resource(c, std::move(r));
       });
 }
 
 result<resource_record> sqlite_database::update_resource(
     resource_record r, std::optional<std::int64_t> expected_version) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
-  return submit<resource_record>([r = std::move(r), expected_version](
-                                     SQLite::Database& db) mutable -> result<resource_record> {
-    const auto what = describe(r.kind, r.namespace_, r.name);
-    auto existing = find_resource(db, r.kind, r.namespace_, r.name);
-    if (!existing) return make_error(errc::not_found, what + " not found");
-    if (expected_version && *expected_version != existing->resource_version) {
-      return make_error(errc::conflict, what + " has resourceVersion " +
-                                            std::to_string(existing->resource_version) + ", not " +
-                                            std::to_string(*expected_version) +
-                                            "; it was changed since it was read");
-    }
-    if (!r.uid.empty() && r.uid != existing->uid) {
-      return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + r.uid);
-    }
-    return replace_resource(db, std::move(r), *existing);
-  });
+  return submit<resource_record>(
+      [r = std::move(r), expected_version](connection& c) mutable -> result<resource_record> {
+        const auto what = describe(r.kind, r.namespace_, r.name);
+        auto existing = find_resource(c, r.kind, r.namespace_, r.name);
+        if (!existing) return make_error(errc::not_found, what + " not found");
+        if (expected_version && *expected_version != existing->resource_version) {
+          return make_error(errc::conflict, what + " has resourceVersion " +
+                                                std::to_string(existing->resource_version) +
+                                                ", not " + std::to_string(*expected_version) +
+                                                "; it was changed since it was read");
+        }
+        if (!r.uid.empty() && r.uid != existing->uid) {
+          return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + r.uid);
+        }
+        return replace_resource(c, std::move(r), *existing);
+      });
 }
 
 result<resource_record> sqlite_database::apply_resource(resource_record r) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
   return submit<resource_record>(
-      [r = std::move(r)](SQLite::Database& db) mutable -> result<resource_record> {
-        auto existing = find_resource(db, r.kind, r.namespace_, r.name);
-        if (!existing) return insert_resource(db, std::move(r));
-        return replace_resource(db, std::move(r), *existing);
+      [r = std::move(r)](connection& c) mutable -> result<resource_record> {
+        auto existing = find_resource(c, r.kind, r.namespace_, r.name);
+        if (!existing) return insert_resource(c, std::move(r));
+        return replace_resource(c, std::move(r), *existing);
       });
 }
 
 result<resource_record> sqlite_database::get_resource(const std::string& kind,
                                                       const std::string& ns,
                                                       const std::string& name) {
-  return read<resource_record>([&](SQLite::Database& db) -> result<resource_record> {
-    auto r = find_resource(db, kind, ns, name);
+  return read<resource_record>([&](connection& c) -> result<resource_record> {
+    auto r = find_resource(c, kind, ns, name);
     if (!r) return make_error(errc::not_found, describe(kind, ns, name) + " not found");
     return std::move(*r);
   });
@@ -651,11 +690,12 @@ result<resource_record> sqlite_database::get_resource(const std::string& kind,
 
 result<std::vector<resource_record>> sqlite_database::list_resources(const std::string& kind,
                                                                      const std::string& ns) {
-  return read<std::vector<resource_record>>([&](SQLite::Database& db) {
+  return read<std::vector<resource_record>>([&](connection& c) {
     std::string sql = std::string("SELECT ") + resource_columns + " FROM resources WHERE kind = ?";
     if (!ns.empty()) sql += " AND namespace = ?";
     sql += " ORDER BY namespace, name";
-    SQLite::Statement st(db, sql);
+    auto st_lease = c.statement(sql);
+    auto& st = *st_lease;
     st.bind(1, kind);
     if (!ns.empty()) st.bind(2, ns);
     std::vector<resource_record> out;
@@ -666,8 +706,10 @@ result<std::vector<resource_record>> sqlite_database::list_resources(const std::
 
 result<void> sqlite_database::delete_resource(const std::string& kind, const std::string& ns,
                                               const std::string& name) {
-  return submit<void>([kind, ns, name](SQLite::Database& db) -> result<void> {
-    SQLite::Statement st(db, "DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
+  return submit<void>([kind, ns, name](connection& c) -> result<void> {
+    auto st_lease =
+        c.statement("DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
+    auto& st = *st_lease;
     st.bind(1, kind);
     st.bind(2, ns);
     st.bind(3, name);
@@ -680,80 +722,83 @@ result<void> sqlite_database::delete_resource(const std::string& kind, const std
 
 result<workflow_record> sqlite_database::create_workflow(workflow_record w) {
   if (auto ok = check_workflow(w); !ok) return std::move(ok).error();
-  return submit<workflow_record>([w = std::move(w)](
-                                     SQLite::Database& db) mutable -> result<workflow_record> {
-    if (find_workflow(db, w.namespace_, w.name)) {
-      return make_error(errc::already_exists,
-                        describe("Workflow", w.namespace_, w.name) + " already exists");
-    }
-    if (w.uid.empty()) {
-      w.uid = random_uuid();
-    } else {
-      SQLite::Statement st(db, "SELECT namespace, name FROM workflows WHERE uid = ?");
-      st.bind(1, w.uid);
-      if (st.executeStep()) {
-        return make_error(
-            errc::already_exists,
-            "a Workflow with uid " + w.uid + " already exists (" +
-                describe("Workflow", st.getColumn(0).getString(), st.getColumn(1).getString()) +
-                ")");
-      }
-    }
-    w.resource_version = next_resource_version(db);
-    w.created_at = now_rfc3339();
-    fill_workflow_columns(w);
-    stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
-    SQLite::Statement st(db,
-                         "INSERT INTO workflows (namespace, name, uid, phase, resource_version, "
-                         "created_seq, created_at, finished_at, body) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    st.bind(1, w.namespace_);
-    st.bind(2, w.name);
-    st.bind(3, w.uid);
-    st.bind(4, w.phase);
-    st.bind(5, w.resource_version);
-    st.bind(6, w.resource_version);
-    st.bind(7, w.created_at);
-    bind_optional_text(st, 8, w.finished_at);
-    st.bind(9, to_text(w.body));
-    st.exec();
-    return std::move(w);
-  });
+  return submit<workflow_record>(
+      [w = std::move(w)](connection& c) mutable -> result<workflow_record> {
+        if (find_workflow(c, w.namespace_, w.name)) {
+          return make_error(errc::already_exists,
+                            describe("Workflow", w.namespace_, w.name) + " already exists");
+        }
+        if (w.uid.empty()) {
+          w.uid = random_uuid();
+        } else {
+          auto st_lease = c.statement("SELECT namespace, name FROM workflows WHERE uid = ?");
+          auto& st = *st_lease;
+          st.bind(1, w.uid);
+          if (st.executeStep()) {
+            return make_error(
+                errc::already_exists,
+                "a Workflow with uid " + w.uid + " already exists (" +
+                    describe("Workflow", st.getColumn(0).getString(), st.getColumn(1).getString()) +
+                    ")");
+          }
+        }
+        w.resource_version = next_resource_version(c);
+        w.created_at = now_rfc3339();
+        fill_workflow_columns(w);
+        stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
+        auto st_lease = c.statement(
+            "INSERT INTO workflows (namespace, name, uid, phase, resource_version, "
+            "created_seq, created_at, finished_at, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        auto& st = *st_lease;
+        st.bind(1, w.namespace_);
+        st.bind(2, w.name);
+        st.bind(3, w.uid);
+        st.bind(4, w.phase);
+        st.bind(5, w.resource_version);
+        st.bind(6, w.resource_version);
+        st.bind(7, w.created_at);
+        bind_optional_text(st, 8, w.finished_at);
+        st.bind(9, to_text(w.body));
+        st.exec();
+        return std::move(w);
+      });
 }
 
 result<workflow_record> sqlite_database::update_workflow(workflow_record w) {
   if (auto ok = check_workflow(w); !ok) return std::move(ok).error();
-  return submit<workflow_record>([w = std::move(w)](
-                                     SQLite::Database& db) mutable -> result<workflow_record> {
-    const auto what = describe("Workflow", w.namespace_, w.name);
-    auto existing = find_workflow(db, w.namespace_, w.name);
-    if (!existing) return make_error(errc::not_found, what + " not found");
-    if (!w.uid.empty() && w.uid != existing->uid) {
-      return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + w.uid);
-    }
-    w.uid = existing->uid;
-    w.created_at = existing->created_at;
-    w.resource_version = next_resource_version(db);
-    fill_workflow_columns(w);
-    stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
-    SQLite::Statement st(db,
-                         "UPDATE workflows SET phase = ?, resource_version = ?, finished_at = ?, "
-                         "body = ? WHERE namespace = ? AND name = ?");
-    st.bind(1, w.phase);
-    st.bind(2, w.resource_version);
-    bind_optional_text(st, 3, w.finished_at);
-    st.bind(4, to_text(w.body));
-    st.bind(5, w.namespace_);
-    st.bind(6, w.name);
-    st.exec();
-    return std::move(w);
-  });
+  return submit<workflow_record>(
+      [w = std::move(w)](connection& c) mutable -> result<workflow_record> {
+        const auto what = describe("Workflow", w.namespace_, w.name);
+        auto existing = find_workflow(c, w.namespace_, w.name);
+        if (!existing) return make_error(errc::not_found, what + " not found");
+        if (!w.uid.empty() && w.uid != existing->uid) {
+          return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + w.uid);
+        }
+        w.uid = existing->uid;
+        w.created_at = existing->created_at;
+        w.resource_version = next_resource_version(c);
+        fill_workflow_columns(w);
+        stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
+        auto st_lease = c.statement(
+            "UPDATE workflows SET phase = ?, resource_version = ?, finished_at = ?, "
+            "body = ? WHERE namespace = ? AND name = ?");
+        auto& st = *st_lease;
+        st.bind(1, w.phase);
+        st.bind(2, w.resource_version);
+        bind_optional_text(st, 3, w.finished_at);
+        st.bind(4, to_text(w.body));
+        st.bind(5, w.namespace_);
+        st.bind(6, w.name);
+        st.exec();
+        return std::move(w);
+      });
 }
 
 result<workflow_record> sqlite_database::get_workflow(const std::string& ns,
                                                       const std::string& name) {
-  return read<workflow_record>([&](SQLite::Database& db) -> result<workflow_record> {
-    auto w = find_workflow(db, ns, name);
+  return read<workflow_record>([&](connection& c) -> result<workflow_record> {
+    auto w = find_workflow(c, ns, name);
     if (!w) return make_error(errc::not_found, describe("Workflow", ns, name) + " not found");
     return std::move(*w);
   });
@@ -761,12 +806,13 @@ result<workflow_record> sqlite_database::get_workflow(const std::string& ns,
 
 result<std::vector<workflow_record>> sqlite_database::list_workflows(const std::string& ns,
                                                                      std::size_t limit) {
-  return read<std::vector<workflow_record>>([&](SQLite::Database& db) {
+  return read<std::vector<workflow_record>>([&](connection& c) {
     std::string sql = std::string("SELECT ") + workflow_columns + " FROM workflows";
     if (!ns.empty()) sql += " WHERE namespace = ?";
     sql += " ORDER BY created_seq DESC";
     if (limit > 0) sql += " LIMIT " + std::to_string(limit);
-    SQLite::Statement st(db, sql);
+    auto st_lease = c.statement(sql);
+    auto& st = *st_lease;
     if (!ns.empty()) st.bind(1, ns);
     std::vector<workflow_record> out;
     while (st.executeStep()) out.push_back(read_workflow(st));
@@ -775,9 +821,10 @@ result<std::vector<workflow_record>> sqlite_database::list_workflows(const std::
 }
 
 result<void> sqlite_database::delete_workflow(const std::string& ns, const std::string& name) {
-  return submit<void>([ns, name](SQLite::Database& db) -> result<void> {
+  return submit<void>([ns, name](connection& c) -> result<void> {
     // Nodes go with it through ON DELETE CASCADE.
-    SQLite::Statement st(db, "DELETE FROM workflows WHERE namespace = ? AND name = ?");
+    auto st_lease = c.statement("DELETE FROM workflows WHERE namespace = ? AND name = ?");
+    auto& st = *st_lease;
     st.bind(1, ns);
     st.bind(2, name);
     if (st.exec() == 0) {
@@ -794,11 +841,13 @@ result<void> sqlite_database::put_nodes(const std::vector<node_record>& nodes) {
       return make_error(errc::invalid_argument, "a workflow node needs a workflow uid and an id");
     }
   }
-  return submit<void>([nodes](SQLite::Database& db) -> result<void> {
-    SQLite::Statement exists(db, "SELECT 1 FROM workflows WHERE uid = ?");
-    SQLite::Statement put(db,
-                          "INSERT OR REPLACE INTO nodes (workflow_uid, node_id, name, phase, body) "
-                          "VALUES (?, ?, ?, ?, ?)");
+  return submit<void>([nodes](connection& c) -> result<void> {
+    auto exists_lease = c.statement("SELECT 1 FROM workflows WHERE uid = ?");
+    auto& exists = *exists_lease;
+    auto put_lease = c.statement(
+        "INSERT OR REPLACE INTO nodes (workflow_uid, node_id, name, phase, body) "
+        "VALUES (?, ?, ?, ?, ?)");
+    auto& put = *put_lease;
     std::string checked;
     for (const auto& n : nodes) {
       if (n.workflow_uid != checked) {
@@ -823,10 +872,11 @@ result<void> sqlite_database::put_nodes(const std::vector<node_record>& nodes) {
 }
 
 result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& workflow_uid) {
-  return read<std::vector<node_record>>([&](SQLite::Database& db) {
-    SQLite::Statement st(db,
-                         "SELECT workflow_uid, node_id, name, phase, body FROM nodes "
-                         "WHERE workflow_uid = ? ORDER BY node_id");
+  return read<std::vector<node_record>>([&](connection& c) {
+    auto st_lease = c.statement(
+        "SELECT workflow_uid, node_id, name, phase, body FROM nodes "
+        "WHERE workflow_uid = ? ORDER BY node_id");
+    auto& st = *st_lease;
     st.bind(1, workflow_uid);
     std::vector<node_record> out;
     while (st.executeStep()) {
@@ -873,14 +923,15 @@ result<std::vector<append_outcome>> sqlite_database::append_events(
     timed.push_back({std::move(e), time_unix, std::move(body)});
   }
   return submit<std::vector<append_outcome>>(
-      [timed = std::move(timed)](SQLite::Database& db) -> result<std::vector<append_outcome>> {
+      [timed = std::move(timed)](connection& c) -> result<std::vector<append_outcome>> {
         // The writer runs one operation at a time, so insert-then-look cannot
         // race, and a duplicate later in the same batch sees the first one.
-        SQLite::Statement st(db,
-                             "INSERT INTO events (id, namespace, source, subject, type, time, "
-                             "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                             "ON CONFLICT (id) DO NOTHING");
-        std::optional<SQLite::Statement> find;
+        auto st_lease = c.statement(
+            "INSERT INTO events (id, namespace, source, subject, type, time, "
+            "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING");
+        auto& st = *st_lease;
+        std::optional<statement_lease> find;
         std::vector<append_outcome> out;
         out.reserve(timed.size());
         for (const auto& [e, time_unix, body] : timed) {
@@ -894,13 +945,14 @@ result<std::vector<append_outcome>> sqlite_database::append_events(
           st.bind(7, time_unix);
           st.bindNoCopy(8, body);
           if (st.exec() == 1) {
-            out.push_back({db.getLastInsertRowid(), false});
+            out.push_back({c.db().getLastInsertRowid(), false});
             continue;
           }
-          if (!find) find.emplace(db, "SELECT sequence FROM events WHERE id = ?");
-          find->reset();
-          find->bind(1, e.id);
-          out.push_back({find->executeStep() ? find->getColumn(0).getInt64() : 0, true});
+          if (!find) find.emplace(c.statement("SELECT sequence FROM events WHERE id = ?"));
+          auto& found = **find;
+          found.reset();
+          found.bind(1, e.id);
+          out.push_back({found.executeStep() ? found.getColumn(0).getInt64() : 0, true});
         }
         return out;
       });
@@ -908,12 +960,13 @@ result<std::vector<append_outcome>> sqlite_database::append_events(
 
 result<std::vector<event_record>> sqlite_database::read_events(std::int64_t after_sequence,
                                                                std::size_t limit) {
-  return read<std::vector<event_record>>([&](SQLite::Database& db) {
+  return read<std::vector<event_record>>([&](connection& c) {
     std::string sql =
         "SELECT sequence, id, namespace, source, subject, type, time, body FROM events "
         "WHERE sequence > ? ORDER BY sequence";
     if (limit > 0) sql += " LIMIT " + std::to_string(limit);
-    SQLite::Statement st(db, sql);
+    auto st_lease = c.statement(sql);
+    auto& st = *st_lease;
     st.bind(1, after_sequence);
     std::vector<event_record> out;
     while (st.executeStep()) out.push_back(read_event(st));
@@ -928,10 +981,11 @@ result<std::size_t> sqlite_database::trim_events(const std::string& before, std:
                       "trim_events: '" + before + "' is not an RFC 3339 time");
   }
   const std::int64_t cutoff_unix = unix_seconds(*cutoff);
-  return submit<std::size_t>([cutoff_unix, keep_last](SQLite::Database& db) -> result<std::size_t> {
-    SQLite::Statement st(db,
-                         "DELETE FROM events WHERE time_unix < ? AND sequence NOT IN "
-                         "(SELECT sequence FROM events ORDER BY sequence DESC LIMIT ?)");
+  return submit<std::size_t>([cutoff_unix, keep_last](connection& c) -> result<std::size_t> {
+    auto st_lease = c.statement(
+        "DELETE FROM events WHERE time_unix < ? AND sequence NOT IN "
+        "(SELECT sequence FROM events ORDER BY sequence DESC LIMIT ?)");
+    auto& st = *st_lease;
     st.bind(1, cutoff_unix);
     st.bind(2, static_cast<std::int64_t>(keep_last));
     return static_cast<std::size_t>(st.exec());
@@ -942,12 +996,12 @@ result<std::size_t> sqlite_database::trim_events(const std::string& before, std:
 
 result<void> sqlite_database::put_state(const std::string& scope, const std::string& ns,
                                         const std::string& name, const nlohmann::json& state) {
-  return submit<void>([scope, ns, name,
-                       text = to_text(state)](SQLite::Database& db) -> result<void> {
-    SQLite::Statement st(db,
-                         "INSERT INTO state (scope, namespace, name, body, updated_at) "
-                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, namespace, name) "
-                         "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+  return submit<void>([scope, ns, name, text = to_text(state)](connection& c) -> result<void> {
+    auto st_lease = c.statement(
+        "INSERT INTO state (scope, namespace, name, body, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, namespace, name) "
+        "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+    auto& st = *st_lease;
     st.bind(1, scope);
     st.bind(2, ns);
     st.bind(3, name);
@@ -962,9 +1016,10 @@ result<std::optional<nlohmann::json>> sqlite_database::get_state(const std::stri
                                                                  const std::string& ns,
                                                                  const std::string& name) {
   return read<std::optional<nlohmann::json>>(
-      [&](SQLite::Database& db) -> result<std::optional<nlohmann::json>> {
-        SQLite::Statement st(
-            db, "SELECT body FROM state WHERE scope = ? AND namespace = ? AND name = ?");
+      [&](connection& c) -> result<std::optional<nlohmann::json>> {
+        auto st_lease =
+            c.statement("SELECT body FROM state WHERE scope = ? AND namespace = ? AND name = ?");
+        auto& st = *st_lease;
         st.bind(1, scope);
         st.bind(2, ns);
         st.bind(3, name);
@@ -975,8 +1030,9 @@ result<std::optional<nlohmann::json>> sqlite_database::get_state(const std::stri
 
 result<void> sqlite_database::delete_state(const std::string& scope, const std::string& ns,
                                            const std::string& name) {
-  return submit<void>([scope, ns, name](SQLite::Database& db) -> result<void> {
-    SQLite::Statement st(db, "DELETE FROM state WHERE scope = ? AND namespace = ? AND name = ?");
+  return submit<void>([scope, ns, name](connection& c) -> result<void> {
+    auto st_lease = c.statement("DELETE FROM state WHERE scope = ? AND namespace = ? AND name = ?");
+    auto& st = *st_lease;
     st.bind(1, scope);
     st.bind(2, ns);
     st.bind(3, name);

@@ -7,16 +7,62 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include "kairos/core/error.hpp"
 #include "kairos/core/result.hpp"
 #include "kairos/store/store.hpp"
 
 namespace kairos::store::detail {
+
+// A statement borrowed from a connection's cache. Returning it resets it and
+// clears its bindings, so it holds no read snapshot open and leaks no value
+// into the next use, whether the use succeeded or threw.
+class statement_lease {
+ public:
+  // `slot` is where the statement goes back: the cache's entry for its SQL.
+  statement_lease(std::unique_ptr<SQLite::Statement>* slot, std::unique_ptr<SQLite::Statement> st)
+      : slot_(slot), st_(std::move(st)) {}
+  statement_lease(statement_lease&& other) noexcept = default;
+  statement_lease& operator=(statement_lease&&) = delete;
+  ~statement_lease();
+  SQLite::Statement& operator*() { return *st_; }
+  SQLite::Statement* operator->() { return st_.get(); }
+
+ private:
+  std::unique_ptr<SQLite::Statement>* slot_;
+  std::unique_ptr<SQLite::Statement> st_;
+};
+
+// One SQLite connection and the statements prepared on it. Preparing costs
+// more than running most of the store's queries (a primary-key lookup runs in
+// a few microseconds, its prepare takes several times that), so each
+// statement is prepared once per connection and reused. SQLite re-prepares a
+// statement itself when the schema changes under it. Used by one thread at a
+// time, like the connection.
+class connection {
+ public:
+  explicit connection(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+  SQLite::Database& db() { return *db_; }
+  // The cached statement for `sql`, prepared on first use. A statement
+  // already lent out (the same SQL used twice at once) is prepared afresh.
+  statement_lease statement(const std::string& sql);
+  // Statements prepared on this connection so far (a test seam).
+  std::size_t prepared() const { return prepared_; }
+
+ private:
+  std::unique_ptr<SQLite::Database> db_;
+  // Entries are never erased, so a lease may keep a pointer to one; an empty
+  // entry is a statement lent out.
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> idle_;
+  std::size_t prepared_ = 0;
+};
 
 // One write waiting for the writer thread. run() executes inside the
 // operation's savepoint and says whether to keep its effects; fail()
@@ -25,7 +71,7 @@ namespace kairos::store::detail {
 class pending_write {
  public:
   virtual ~pending_write() = default;
-  virtual bool run(SQLite::Database& db) noexcept = 0;
+  virtual bool run(connection& c) noexcept = 0;
   virtual void fail(const error& e) noexcept = 0;
   virtual bool succeeded() const noexcept = 0;
   virtual void finish() noexcept = 0;
@@ -85,6 +131,9 @@ class sqlite_database final : public database {
   void wait_until_queued(std::size_t n);
   // Makes the next batch's COMMIT fail as if the disk had.
   void fail_next_commit();
+  // Statements prepared so far by the idle reader connections (a test seam:
+  // with one reader at a time, a repeated read prepares nothing new).
+  std::size_t reader_statements_prepared();
 
  private:
   class reader_lease;
@@ -102,12 +151,12 @@ class sqlite_database final : public database {
   void run_batch(std::vector<std::unique_ptr<pending_write>>& batch);
 
   reader_lease acquire_reader();
-  void release_reader(std::unique_ptr<SQLite::Database> db);
+  void release_reader(std::unique_ptr<connection> c);
 
   settings settings_;
   std::filesystem::path db_path_;
   int schema_version_ = 0;
-  std::unique_ptr<SQLite::Database> writer_db_;  // touched only by writer_thread_
+  std::unique_ptr<connection> writer_;  // touched only by writer_thread_
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
@@ -118,7 +167,7 @@ class sqlite_database final : public database {
   std::atomic<bool> fail_next_commit_{false};
 
   std::mutex readers_mutex_;
-  std::vector<std::unique_ptr<SQLite::Database>> idle_readers_;
+  std::vector<std::unique_ptr<connection>> idle_readers_;
 
   std::thread writer_thread_;  // last: starts after everything above exists
 };

@@ -80,6 +80,10 @@ struct cron_entry {
   // full path, whose messages name the run.
   std::int64_t checked_version = -1;
   bool runs_valid = false;
+  // Set (under the controller's mutex) while a thread handles a due time of
+  // this entry without the mutex: nothing else touches the entry then, and
+  // it is not in the queue, so its next due time waits for this one.
+  bool firing = false;
 };
 
 struct queue_less {
@@ -320,11 +324,13 @@ class controller::impl {
 
   result<void> start() {
     if (running_.exchange(true)) return {};
-    if (auto first = resync_impl(true); !first) {
+    // The first states (one per cron) are written while the timers already
+    // run: waiting for them first would make the runs due meanwhile late.
+    if (auto first = resync_impl(false); !first) {
       running_ = false;
       return first;
     }
-    check_timers();
+    check_timers(false);
     {
       std::lock_guard lock(timers_->mutex);
       timers_->owner = this;
@@ -334,6 +340,7 @@ class controller::impl {
       arm_due(core);
       arm_resync(core);
     });
+    flush_states();
     return {};
   }
 
@@ -364,25 +371,60 @@ class controller::impl {
   }
 
   void check_timers(bool wait = true) {
-    state_writes writes;
-    std::vector<std::string> removed;
+    std::vector<std::pair<time_point, cron_entry*>> due_now;
     std::unique_lock lock(mutex_);
     const auto now = clock_.now();
     while (!queue_.empty() && queue_.begin()->first <= now) {
       auto [due, e] = *queue_.begin();
       queue_.erase(queue_.begin());
       e->due.reset();
+      e->firing = true;
+      due_now.emplace_back(due, e);
+    }
+    lock.unlock();
+    if (due_now.empty()) {
+      if (wait) flush_states();
+      return;
+    }
+
+    // The store reads and submissions of distinct crons run in parallel,
+    // without the mutex; each entry is handled by one thread.
+    // The next due time and the state to save are worked out here too, so
+    // that the part under the lock is only queue updates.
+    struct outcome {
+      bool keep = true;
+      std::optional<time_point> next;
+      json state;
+    };
+    std::vector<outcome> outcomes(due_now.size());
+    for_each_parallel(due_now.size(), [&](std::size_t i) {
       const auto cpu_before = thread_cpu();
-      const bool keep = process_due(*e, due, now);
-      stats_.due_cpu += thread_cpu() - cpu_before;
+      auto& e = *due_now[i].second;
+      auto& out = outcomes[i];
+      out.keep = process_due(e, due_now[i].first, now);
+      if (out.keep) {
+        if (schedulable(e)) out.next = next_fire(e, now);
+        out.state = state_of(e, out.next);
+      }
+      stats_.due_cpu_ns += (thread_cpu() - cpu_before).count();
       ++stats_.due_handled;
-      if (!keep) {
+    });
+
+    state_writes writes;
+    writes.reserve(due_now.size());
+    std::vector<std::string> removed;
+    lock.lock();
+    for (std::size_t i = 0; i < due_now.size(); ++i) {
+      auto* e = due_now[i].second;
+      auto& out = outcomes[i];
+      e->firing = false;
+      if (!out.keep) {
         removed.push_back(key_of(e->ns, e->name));
         erase_entry(*e);
         continue;
       }
-      if (schedulable(*e)) enqueue(*e, next_fire(*e, now));
-      writes.emplace_back(e->ns, e->name, state_of(*e));
+      enqueue(*e, out.next);
+      writes.emplace_back(e->ns, e->name, std::move(out.state));
     }
     publish_earliest();
     write_states(std::move(lock), std::move(writes), removed, wait);
@@ -400,12 +442,54 @@ class controller::impl {
   }
 
   controller_stats stats() const {
-    std::lock_guard lock(mutex_);
-    return stats_;
+    controller_stats out;
+    out.submitted = stats_.submitted;
+    out.skipped = stats_.skipped;
+    out.missed = stats_.missed;
+    out.caught_up = stats_.caught_up;
+    out.submit_errors = stats_.submit_errors;
+    out.due_cpu = std::chrono::nanoseconds(stats_.due_cpu_ns.load());
+    out.due_handled = stats_.due_handled;
+    return out;
   }
 
  private:
   using state_writes = std::vector<std::tuple<std::string, std::string, json>>;
+
+  // Counted by threads handling due times in parallel.
+  struct atomic_stats {
+    std::atomic<std::uint64_t> submitted{0};
+    std::atomic<std::uint64_t> skipped{0};
+    std::atomic<std::uint64_t> missed{0};
+    std::atomic<std::uint64_t> caught_up{0};
+    std::atomic<std::uint64_t> submit_errors{0};
+    std::atomic<std::int64_t> due_cpu_ns{0};
+    std::atomic<std::uint64_t> due_handled{0};
+  };
+
+  // Runs fn(0..n-1) on the calling thread and, for a burst, on up to
+  // worker_threads - 1 more; returns when all are done. Threads are started
+  // per burst rather than borrowed from pool_, whose threads may all be
+  // here already waiting.
+  template <class F>
+  void for_each_parallel(std::size_t n, F&& fn) {
+    constexpr std::size_t per_thread = 8;  // smaller bursts are not worth a thread
+    const std::size_t extra = std::min(settings_.worker_threads, n / per_thread);
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+    };
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < extra; ++t) {
+      try {
+        helpers.emplace_back(work);
+      } catch (const std::system_error&) {
+        break;  // no thread to be had: the caller does the rest
+      }
+    }
+    work();
+    for (auto& h : helpers) h.join();
+  }
 
   // ---- scheduling --------------------------------------------------------
 
@@ -768,7 +852,10 @@ class controller::impl {
     e.condition_message.clear();
   }
 
-  json state_of(const cron_entry& e) const {
+  json state_of(const cron_entry& e) const { return state_of(e, e.due); }
+
+  // The state with `due` as the next scheduled time.
+  json state_of(const cron_entry& e, const std::optional<time_point>& due) const {
     json active = json::array();
     for (const auto& name : e.active)
       active.push_back({{"apiVersion", std::string(spec::api_version)},
@@ -782,7 +869,7 @@ class controller::impl {
               {"observedSchedule", e.schedule_key}};
     if (e.last_scheduled) s["lastScheduledTime"] = format_rfc3339(*e.last_scheduled);
     if (e.last_evaluated) s["lastEvaluatedTime"] = format_rfc3339(*e.last_evaluated);
-    if (e.due) s["nextScheduledTime"] = format_rfc3339(*e.due);
+    if (due) s["nextScheduledTime"] = format_rfc3339(*due);
     json conditions = json::array();
     if (!e.spec_error.empty()) {
       conditions.push_back({{"type", "SpecError"}, {"status", "True"}, {"message", e.spec_error}});
@@ -886,6 +973,25 @@ class controller::impl {
     auto listed = db_.list_resources(cron_kind, "");
     if (!listed) return std::move(listed).error();
 
+    // New or changed versions have their runs validated first, without the
+    // lock, so that a due time only stamps a name and a time, and so that
+    // what is scheduled below is scheduled from after this work.
+    std::vector<std::size_t> to_validate;
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = 0; i < listed->size(); ++i) {
+        const auto& r = (*listed)[i];
+        auto it = entries_.find(key_of(r.namespace_, r.name));
+        if (it == entries_.end() || it->second->checked_version != r.resource_version)
+          to_validate.push_back(i);
+      }
+    }
+    std::vector<signed char> valid(listed->size(), -1);  // -1: not validated here
+    for_each_parallel(to_validate.size(), [&](std::size_t i) {
+      const auto& r = (*listed)[to_validate[i]];
+      valid[to_validate[i]] = runs_validate(r.body, r.namespace_, r.name) ? 1 : 0;
+    });
+
     state_writes writes;
     std::vector<std::string> removed;
     struct pending_refresh {
@@ -900,19 +1006,27 @@ class controller::impl {
       const auto now = clock_.now();
       std::unordered_set<std::string> seen;
       seen.reserve(listed->size());
-      for (const auto& r : *listed) {
+      for (std::size_t i = 0; i < listed->size(); ++i) {
+        const auto& r = (*listed)[i];
         auto key = key_of(r.namespace_, r.name);
         seen.insert(key);
         auto it = entries_.find(key);
+        if (it != entries_.end() && it->second->firing) {
+          // Being fired without the lock: its change (or removal) is left
+          // to the next resync, which still sees a different version.
+          continue;
+        }
         if (it == entries_.end()) {
           auto e = std::make_unique<cron_entry>();
           e->ns = r.namespace_;
           e->name = r.name;
           auto* raw = e.get();
           entries_.emplace(key, std::move(e));
+          note_validity(*raw, r, valid[i]);
           load_entry(*raw, r, now);
           writes.emplace_back(raw->ns, raw->name, state_of(*raw));
         } else if (it->second->resource_version != r.resource_version) {
+          note_validity(*it->second, r, valid[i]);
           update_entry(*it->second, r, now);
           writes.emplace_back(r.namespace_, r.name, state_of(*it->second));
         }
@@ -920,7 +1034,7 @@ class controller::impl {
         if (!e.active.empty()) refresh.push_back({key, e.ns, e.active, &r.body});
       }
       for (auto it = entries_.begin(); it != entries_.end();) {
-        if (seen.count(it->first)) {
+        if (seen.count(it->first) || it->second->firing) {
           ++it;
           continue;
         }
@@ -940,7 +1054,7 @@ class controller::impl {
     std::unique_lock lock(mutex_);
     for (std::size_t i = 0; i < refresh.size(); ++i) {
       auto it = entries_.find(refresh[i].key);
-      if (it == entries_.end()) continue;
+      if (it == entries_.end() || it->second->firing) continue;
       auto& e = *it->second;
       const auto before = e.active.size();
       const bool was_stopped = e.stopped;
@@ -951,6 +1065,12 @@ class controller::impl {
     publish_earliest();
     write_states(std::move(lock), std::move(writes), removed, wait);
     return {};
+  }
+
+  static void note_validity(cron_entry& e, const store::resource_record& r, signed char valid) {
+    if (valid < 0) return;
+    e.runs_valid = valid != 0;
+    e.checked_version = r.resource_version;
   }
 
   // A CronWorkflow this controller has not seen: restore its stored state
@@ -1081,7 +1201,7 @@ class controller::impl {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::unique_ptr<cron_entry>> entries_;
   std::set<std::pair<time_point, cron_entry*>, queue_less> queue_;
-  controller_stats stats_;
+  atomic_stats stats_;
   std::atomic<std::int64_t> earliest_ns_{no_due};
 
   std::mutex writer_mutex_;

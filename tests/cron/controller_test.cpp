@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "controller_test_fixture.hpp"
@@ -359,6 +363,74 @@ TEST_F(controller_test, finished_runs_are_counted_and_leave_active) {
   // Counting happens once per run.
   c.resync();
   EXPECT_EQ(state("etl")["succeeded"], 1);
+}
+
+// "c<i>", built without operator+ on a literal, which GCC 12 misreads
+// (-Wrestrict) in optimized builds.
+std::string cron_name(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "c%d", i);
+  return buf;
+}
+
+// A burst of due crons is handled by several threads at once; each cron is
+// still handled by one thread at a time, so every run keeps its own name
+// and a cron's runs come in order.
+TEST_F(controller_test, a_burst_fires_every_cron_once_under_its_own_name_in_order) {
+  constexpr int crons = 40;
+  for (int i = 0; i < crons; ++i)
+    apply_cron(cron_name(i), {{"schedule", "*/5 * * * *"}}, i % 2 == 0 ? "default" : "other");
+  controller_settings settings;
+  settings.worker_threads = 4;
+  auto& c = make_controller(settings);
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+
+  const auto names = service_->names();
+  ASSERT_EQ(names.size(), 2u * crons);
+  const auto metadata = service_->submitted_metadata();
+  for (int i = 0; i < crons; ++i) {
+    const auto cron = cron_name(i);
+    const auto first = run_name(cron, at("2024-05-01T10:05:00Z"));
+    const auto second = run_name(cron, at("2024-05-01T10:10:00Z"));
+    auto a = std::find(names.begin(), names.end(), first);
+    auto b = std::find(names.begin(), names.end(), second);
+    ASSERT_NE(a, names.end()) << first;
+    ASSERT_NE(b, names.end()) << second;
+    EXPECT_LT(a - names.begin(), b - names.begin()) << cron;
+    EXPECT_EQ(std::count(names.begin(), names.end(), first), 1) << first;
+    const auto& meta = metadata[static_cast<std::size_t>(b - names.begin())];
+    EXPECT_EQ(meta.namespace_, i % 2 == 0 ? "default" : "other");
+    EXPECT_EQ(meta.labels.at("workflows.argoproj.io/cron-workflow"), cron);
+    EXPECT_EQ(state(cron, meta.namespace_)["lastScheduledTime"], "2024-05-01T10:10:00Z");
+  }
+  EXPECT_EQ(c.stats().submitted, 2u * crons);
+  EXPECT_EQ(c.stats().due_handled, 2u * crons);
+  EXPECT_EQ(*c.next_due(), at("2024-05-01T10:15:00Z"));
+}
+
+TEST_F(controller_test, a_burst_drops_crons_deleted_since_the_resync_and_runs_the_rest) {
+  constexpr int crons = 30;
+  for (int i = 0; i < crons; ++i) apply_cron(cron_name(i), {{"schedule", "*/5 * * * *"}});
+  controller_settings settings;
+  settings.worker_threads = 3;
+  auto& c = make_controller(settings);
+  c.resync();
+  for (int i = 0; i < crons; i += 3) delete_cron(cron_name(i));
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+
+  EXPECT_EQ(c.cron_count(), static_cast<std::size_t>(crons - crons / 3));
+  const auto names = service_->names();
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(crons - crons / 3));
+  for (int i = 0; i < crons; ++i) {
+    const auto name = run_name(cron_name(i), at("2024-05-01T10:05:00Z"));
+    EXPECT_EQ(std::count(names.begin(), names.end(), name), i % 3 == 0 ? 0 : 1) << name;
+  }
+  // The next burst has only the live crons, and a resync keeps them.
+  c.resync();
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  EXPECT_EQ(service_->names().size(), 2u * static_cast<std::size_t>(crons - crons / 3));
 }
 
 }  // namespace

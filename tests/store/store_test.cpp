@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -75,6 +77,17 @@ workflow_record workflow(std::string ns, std::string name) {
   w.phase = "Pending";
   w.body = {{"kind", "Workflow"}, {"spec", {{"entrypoint", "main"}}}};
   return w;
+}
+
+// "<prefix><a>" or "<prefix><a>-<b>", built without operator+ on a literal,
+// which GCC 12 misreads (-Wrestrict) in optimized builds.
+std::string numbered(const char* prefix, int a, int b = -1) {
+  char buf[64];
+  if (b < 0)
+    std::snprintf(buf, sizeof buf, "%s%d", prefix, a);
+  else
+    std::snprintf(buf, sizeof buf, "%s%d-%d", prefix, a, b);
+  return buf;
 }
 
 event_record event(std::string id, std::string time = "2024-05-01T10:00:00Z") {
@@ -533,7 +546,7 @@ TEST_F(store_test, events_read_in_sequence_order_after_a_sequence) {
   auto& db = open();
   std::vector<std::int64_t> sequences;
   for (int i = 0; i < 5; ++i) {
-    auto appended = db.append_event(event("e" + std::to_string(i)));
+    auto appended = db.append_event(event(numbered("e", i)));
     ASSERT_TRUE(appended);
     sequences.push_back(appended->sequence);
   }
@@ -640,7 +653,7 @@ TEST_F(store_test, concurrent_appends_all_land_with_unique_increasing_sequences)
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
-        auto r = db.append_event(event("t" + std::to_string(t) + "-" + std::to_string(i)));
+        auto r = db.append_event(event(numbered("t", t, i)));
         if (r) seen[t].push_back(r->sequence);
       }
     });
@@ -708,7 +721,7 @@ TEST_F(store_test, batches_are_bounded_by_max_batch) {
   const auto before = db.stats();
   db.pause_writer();
   auto threads = queue_calls(db, 5, [&](std::size_t i) {
-    EXPECT_TRUE(db.put_state("cron", "default", "c" + std::to_string(i), {{"i", i}}));
+    EXPECT_TRUE(db.put_state("cron", "default", numbered("c", static_cast<int>(i)), {{"i", i}}));
   });
   db.resume_writer();
   for (auto& t : threads) t.join();
@@ -762,7 +775,7 @@ TEST_F(store_test, a_failed_commit_fails_every_operation_in_the_batch) {
   db.pause_writer();
   std::vector<result<void>> outcomes(3, result<void>());
   auto threads = queue_calls(db, 3, [&](std::size_t i) {
-    outcomes[i] = db.put_state("sensor", "default", "s" + std::to_string(i), {{"i", i}});
+    outcomes[i] = db.put_state("sensor", "default", numbered("s", static_cast<int>(i)), {{"i", i}});
   });
   db.resume_writer();
   for (auto& t : threads) t.join();
@@ -808,7 +821,7 @@ TEST_F(store_test, commit_window_still_commits_every_write) {
   for (int t = 0; t < 4; ++t) {
     workers.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
-        EXPECT_TRUE(db.append_event(event("w" + std::to_string(t) + "-" + std::to_string(i))));
+        EXPECT_TRUE(db.append_event(event(numbered("w", t, i))));
       }
     });
   }
@@ -816,6 +829,105 @@ TEST_F(store_test, commit_window_still_commits_every_write) {
   auto events = db.read_events(0, 0);
   ASSERT_TRUE(events);
   EXPECT_EQ(events->size(), 80u);
+}
+
+// ---- prepared statements ---------------------------------------------------------
+
+// Runs `sql` on a second connection, beside the store.
+void exec_beside(const fs::path& data_dir, const std::string& sql) {
+  SQLite::Database raw((data_dir / "kairos.db").string(), SQLite::OPEN_READWRITE, 5000);
+  raw.exec(sql);
+}
+
+TEST_F(store_test, repeated_reads_reuse_their_prepared_statements) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("default", "a", "one")));
+  ASSERT_TRUE(db.create_resource(template_record("default", "b", "two")));
+  ASSERT_TRUE(db.get_resource("WorkflowTemplate", "default", "a"));
+  const auto prepared = db.reader_statements_prepared();
+  EXPECT_GE(prepared, 1u);
+  for (int i = 0; i < 5; ++i) {
+    auto a = db.get_resource("WorkflowTemplate", "default", "a");
+    auto b = db.get_resource("WorkflowTemplate", "default", "b");
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(b);
+    // Bindings of one use never leak into the next.
+    EXPECT_EQ(a->body["spec"]["image"], "one");
+    EXPECT_EQ(b->body["spec"]["image"], "two");
+  }
+  auto missing = db.get_resource("WorkflowTemplate", "default", "c");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, errc::not_found);
+  EXPECT_EQ(db.reader_statements_prepared(), prepared);
+}
+
+TEST_F(store_test, a_cached_statement_is_reused_after_a_read_that_failed) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("default", "a")));
+  ASSERT_TRUE(db.create_resource(template_record("default", "b")));
+  ASSERT_TRUE(db.list_resources("WorkflowTemplate", "default"));
+  ASSERT_TRUE(db.get_resource("WorkflowTemplate", "default", "a"));
+  const auto prepared = db.reader_statements_prepared();
+
+  // A body that is not JSON makes both reads fail part way, the listing
+  // with its statement still on a row.
+  exec_beside(settings_.data_dir, "UPDATE resources SET body = 'not json' WHERE name = 'a'");
+  auto broken = db.get_resource("WorkflowTemplate", "default", "a");
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code, errc::internal);
+  ASSERT_FALSE(db.list_resources("WorkflowTemplate", "default"));
+
+  // The statements were reset: the repair below is visible (no snapshot was
+  // held open) and nothing was prepared again.
+  exec_beside(settings_.data_dir,
+              R"(UPDATE resources SET body = '{"spec":{"image":"fixed"}}' WHERE name = 'a')");
+  auto fixed = db.get_resource("WorkflowTemplate", "default", "a");
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(fixed->body["spec"]["image"], "fixed");
+  auto listed = db.list_resources("WorkflowTemplate", "default");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 2u);
+  EXPECT_EQ(db.reader_statements_prepared(), prepared);
+}
+
+TEST_F(store_test, a_cached_statement_still_works_after_the_schema_changes) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("default", "a", "before")));
+  ASSERT_TRUE(db.get_resource("WorkflowTemplate", "default", "a"));
+  ASSERT_TRUE(db.put_state("cron", "default", "a", {{"n", 1}}));
+
+  exec_beside(settings_.data_dir,
+              "ALTER TABLE resources ADD COLUMN note TEXT; "
+              "CREATE INDEX resources_note ON resources (note)");
+  ASSERT_TRUE(db.apply_resource(template_record("default", "a", "after")));
+  ASSERT_TRUE(db.put_state("cron", "default", "a", {{"n", 2}}));
+  auto got = db.get_resource("WorkflowTemplate", "default", "a");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body["spec"]["image"], "after");
+  auto state = db.get_state("cron", "default", "a");
+  ASSERT_TRUE(state);
+  ASSERT_TRUE(state->has_value());
+  EXPECT_EQ((**state)["n"], 2);
+}
+
+TEST_F(store_test, concurrent_readers_each_get_their_own_rows) {
+  auto& db = open();
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(
+        db.create_resource(template_record("default", numbered("t", i), numbered("image-", i))));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&db, &wrong, t] {
+      for (int round = 0; round < 50; ++round) {
+        const int i = (round * 7 + t) % 20;
+        auto r = db.get_resource("WorkflowTemplate", "default", numbered("t", i));
+        if (!r || r->body["spec"]["image"] != numbered("image-", i)) ++wrong;
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(store_test, open_fails_cleanly_when_the_data_dir_is_a_file) {

@@ -20,7 +20,8 @@
 //
 // Threads: one timer (on `io`) for the earliest due time across all crons
 // and one for the resync period; the blocking work (store, submit) runs on
-// the controller's own worker threads, never on `io`. resync() and
+// the controller's own worker threads, never on `io`, and the crons due at
+// one instant are handled in parallel. resync() and
 // check_timers() are also callable directly: tests drive the controller with
 // a manual clock and never call start().
 
@@ -57,7 +58,9 @@ struct controller_settings {
   // Zone of a CronWorkflow without spec.timezone; empty means the machine's
   // zone, and UTC when that cannot be determined.
   std::string default_timezone;
-  // Worker threads for store reads and submissions.
+  // Worker threads for store reads and submissions; the crons due at one
+  // instant are handled by up to this many threads at once (each cron by
+  // one thread at a time).
   std::size_t worker_threads = 2;
   // Threads writing cron state; concurrent writes share the store's
   // transactions (group commit), so many crons due at once are saved fast.
