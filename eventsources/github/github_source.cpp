@@ -130,7 +130,7 @@ outbound_response handle_github_delivery(const inbound_request& req, const githu
       {"headers", header_object(req.headers)}, {"body", std::move(body)}, {"metadata", s.metadata}};
   // The delivery id makes a redelivery a journal duplicate. It is scoped to
   // the event, so two sources that receive one delivery both journal it.
-  std::string id = delivery.empty() ? random_uuid()
+  std::string id = delivery.empty() ? time_ordered_uuid(out.clock().now())
                                     : origin.namespace_ + "/" + origin.source + "/" +
                                           origin.subject + "/" + delivery;
   return reply_for(out.emit(origin, std::move(id), std::move(data), s.hook.filter));

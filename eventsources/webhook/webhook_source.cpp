@@ -119,7 +119,7 @@ webhook_source::webhook_source(const source_context& ctx, std::string event_name
                            filter = settings_.filter](const inbound_request& req,
                                                       route::done_fn done) {
     auto data = webhook_data(req, metadata);
-    out->emit_async(origin, random_uuid(), std::move(data), filter,
+    out->emit_async(origin, time_ordered_uuid(out->clock().now()), std::move(data), filter,
                     [done = std::move(done)](emit_result r) { done(reply_for(r)); });
   };
 }

@@ -40,5 +40,16 @@ TEST(random_names, suffix_and_uuid_have_the_expected_shape) {
   EXPECT_NE(random_uuid(), random_uuid());
 }
 
+TEST(random_names, time_ordered_uuids_carry_the_milliseconds_and_sort_by_time) {
+  const auto t = *parse_rfc3339("2026-03-29T01:30:00.123Z");
+  const auto id = time_ordered_uuid(t);
+  EXPECT_TRUE(std::regex_match(
+      id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  // 1774747800123 ms is 0x019d3736523b.
+  EXPECT_EQ(id.substr(0, 13), "019d3736-523b");
+  EXPECT_LT(time_ordered_uuid(t), time_ordered_uuid(t + std::chrono::milliseconds(1)));
+  EXPECT_NE(time_ordered_uuid(t), time_ordered_uuid(t));
+}
+
 }  // namespace
 }  // namespace kairos
