@@ -106,6 +106,17 @@ void emitter::observe(const event_origin& origin, std::size_t events, std::size_
   if (sent && committed > 0) sent->Increment(static_cast<double>(committed));
 }
 
+emit_result emitter::settle(const event_origin& origin, const store::append_outcome& outcome) {
+  if (outcome.duplicate) {
+    spdlog::debug("event source {}/{} event {}: discarded: duplicate event id", origin.namespace_,
+                  origin.source, origin.subject);
+    return {emit_status::duplicate, "duplicate event id"};
+  }
+  for (auto h = head_.load(); h < outcome.sequence;)
+    if (head_.compare_exchange_weak(h, outcome.sequence)) break;
+  return {emit_status::committed, {}};
+}
+
 std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
                                              std::vector<pending_event> events,
                                              const std::optional<std::string>& filter_expression,
@@ -135,17 +146,8 @@ std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
       }
     } else {
       for (std::size_t k = 0; k < journaled.size(); ++k) {
-        const auto& outcome = (*appended)[k];
-        if (outcome.duplicate) {
-          spdlog::debug("event source {}/{} event {}: discarded: duplicate event id",
-                        origin.namespace_, origin.source, origin.subject);
-          results[journaled[k]] = {emit_status::duplicate, "duplicate event id"};
-          continue;
-        }
-        results[journaled[k]] = {emit_status::committed, {}};
-        ++committed;
-        for (auto h = head_.load(); h < outcome.sequence;)
-          if (head_.compare_exchange_weak(h, outcome.sequence)) break;
+        results[journaled[k]] = settle(origin, (*appended)[k]);
+        if (results[journaled[k]].status == emit_status::committed) ++committed;
       }
     }
   }
@@ -198,36 +200,28 @@ void emitter::append_loop() {
     for (auto& q : batch) records.push_back(std::move(q.record));
     auto appended = db_.append_events(std::move(records));
     const auto finished = std::chrono::steady_clock::now();
-    // The sensors are woken before the callers hear back: both can start now.
-    if (appended) {
-      bool any = false;
-      for (const auto& o : *appended) {
-        if (o.duplicate) continue;
-        any = true;
-        for (auto h = head_.load(); h < o.sequence;)
-          if (head_.compare_exchange_weak(h, o.sequence)) break;
-      }
-      if (any && on_committed_) on_committed_();
-    }
+    std::vector<emit_result> results(batch.size());
+    bool any_committed = false;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto& q = batch[i];
-      emit_result r;
+      const auto& q = batch[i];
       if (!appended) {
         spdlog::warn("event source {}/{} event {}: cannot journal the event: {}",
                      q.origin.namespace_, q.origin.source, q.origin.subject,
                      appended.error().message);
         count_failure(q.origin);
-        r = {emit_status::failed, appended.error().message};
-      } else if ((*appended)[i].duplicate) {
-        spdlog::debug("event source {}/{} event {}: discarded: duplicate event id",
-                      q.origin.namespace_, q.origin.source, q.origin.subject);
-        r = {emit_status::duplicate, "duplicate event id"};
-      } else {
-        r = {emit_status::committed, {}};
+        results[i] = {emit_status::failed, appended.error().message};
+        continue;
       }
-      observe(q.origin, 1, r.status == emit_status::committed ? 1 : 0,
+      results[i] = settle(q.origin, (*appended)[i]);
+      any_committed = any_committed || results[i].status == emit_status::committed;
+    }
+    // The sensors are woken before the callers hear back: both can start now.
+    if (any_committed && on_committed_) on_committed_();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& q = batch[i];
+      observe(q.origin, 1, results[i].status == emit_status::committed ? 1 : 0,
               std::chrono::duration<double, std::milli>(finished - q.started).count());
-      q.done(std::move(r));
+      q.done(std::move(results[i]));
     }
     batch.clear();
   }

@@ -101,6 +101,9 @@ class emitter {
   std::optional<store::event_record> prepare(const event_origin& origin, pending_event ev,
                                              const std::optional<std::string>& filter_expression,
                                              std::string_view content_type, emit_result& out);
+  // What one append outcome means for its caller; a committed event moves
+  // the head.
+  emit_result settle(const event_origin& origin, const store::append_outcome& outcome);
   // Metrics for one origin's events that waited `ms` for their append.
   void observe(const event_origin& origin, std::size_t events, std::size_t committed, double ms);
 
