@@ -434,7 +434,11 @@ class runtime::impl {
   result<std::size_t> recover() {
     auto listed = db_.list_workflows("");
     if (!listed) return std::move(listed).error();
-    std::size_t resumed = 0;
+    struct recovered {
+      const store::workflow_record* listed;
+      std::unique_ptr<workflow_operator> op;
+    };
+    std::vector<recovered> ready;
     for (const auto& w : *listed) {
       if (is_finished(w.phase)) continue;
       store::workflow_record rec;
@@ -451,10 +455,14 @@ class runtime::impl {
         continue;
       }
       (*op)->recover(clock_.now());
-      start(w.namespace_, w.name, w.uid, std::move(*op));
-      ++resumed;
+      ready.push_back({&w, std::move(*op)});
     }
-    return resumed;
+    // Started only once every unfinished workflow has re-taken the locks it
+    // held: one that resumed first could otherwise take a lock that another,
+    // not yet recovered, still holds.
+    for (auto& r : ready)
+      start(r.listed->namespace_, r.listed->name, r.listed->uid, std::move(r.op));
+    return ready.size();
   }
 
   // --- actions -----------------------------------------------------------------

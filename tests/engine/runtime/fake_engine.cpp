@@ -39,6 +39,10 @@ class fake_operator final : public workflow_operator {
   void recover(clock::time_point) override {
     for (auto& [id, n] : nodes_.items()) {
       if (n.value("phase", "") == "Running") {
+        // Like the real operator: a node that ran under a lock holds it
+        // again, ahead of anyone queued, before it is relaunched.
+        if (auto m = mutex_.find(id); m != mutex_.end() && sync_ != nullptr)
+          sync_->restore(lock_key(m->second), holder());
         n["phase"] = "Error";
         n["message"] = "the executor restarted";
         changed_.insert(id);
@@ -47,6 +51,7 @@ class fake_operator final : public workflow_operator {
   }
 
   operate_outcome operate(clock::time_point now) override {
+    if (log_.on_operate) log_.on_operate(wf_["metadata"].value("name", ""));
     operate_outcome out;
     auto& status = wf_["status"];
     if (suspended_) return out;
@@ -191,6 +196,7 @@ operator_factory fake_operator_factory(fake_log& log) {
       std::lock_guard lock(log.mutex);
       log.created.push_back(wf);
     }
+    if (log.on_create) log.on_create(wf["metadata"].value("name", ""));
     if (wf["spec"].value("entrypoint", "") == "reject-me")
       return make_error(errc::invalid_argument, "spec.entrypoint: fake operator rejects this");
     return std::unique_ptr<workflow_operator>(

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,6 +24,10 @@ struct fake_log {
   std::mutex mutex;
   std::vector<std::string> actions;     // "suspend", "retry", ...
   std::vector<nlohmann::json> created;  // every workflow the factory saw
+  // Called, outside the mutex, with the workflow's name: by the factory
+  // before it builds an operator, and by each operate().
+  std::function<void(const std::string&)> on_create;
+  std::function<void(const std::string&)> on_operate;
 };
 
 operator_factory fake_operator_factory(fake_log& log);

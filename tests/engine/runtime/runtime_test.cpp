@@ -1,4 +1,5 @@
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -42,6 +43,19 @@ spec:
     container: {image: alpine, command: ["true"]}
 )";
 
+// Each run of its one node holds the mutex "prod".
+const char* locked = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: locked-}
+spec:
+  entrypoint: deploy
+  templates:
+  - name: deploy
+    metadata: {annotations: {kairos.test/mutex: prod}}
+    container: {image: alpine, command: ["true"]}
+)";
+
 class runtime_test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -66,6 +80,19 @@ class runtime_test : public ::testing::Test {
     s.data_dir = dir_;
     rt_ = std::make_unique<runtime>(s, *db_, *exec_, clock_, testing::fake_operator_factory(log_));
     return *rt_;
+  }
+  // Stores what a killed server leaves behind: `manifest` as workflow
+  // `name` (uid "uid-<name>") in `phase`.
+  void store_left_behind(json manifest, const std::string& name, const std::string& phase) {
+    manifest["metadata"] = {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}};
+    manifest["status"] = {{"phase", phase}, {"startedAt", "2024-01-01T00:00:00Z"}};
+    store::workflow_record r;
+    r.namespace_ = "default";
+    r.name = name;
+    r.uid = "uid-" + name;
+    r.phase = phase;
+    r.body = std::move(manifest);
+    ASSERT_TRUE(db_->create_workflow(r));
   }
   std::string stored_node_phase(const std::string& uid, const std::string& id) {
     auto nodes = db_->list_nodes(uid);
@@ -157,16 +184,7 @@ spec:
 TEST_F(runtime_test, recovery_resumes_unfinished_workflows_without_rerunning_succeeded_nodes) {
   // What a killed server leaves behind: a Running workflow whose node a
   // succeeded and whose node b was running.
-  auto wf = load_one(two_leaves).manifest;
-  wf["metadata"] = {{"name", "crashed"}, {"namespace", "default"}, {"uid", "uid-crashed"}};
-  wf["status"] = {{"phase", "Running"}, {"startedAt", "2024-01-01T00:00:00Z"}};
-  store::workflow_record r;
-  r.namespace_ = "default";
-  r.name = "crashed";
-  r.uid = "uid-crashed";
-  r.phase = "Running";
-  r.body = wf;
-  ASSERT_TRUE(db_->create_workflow(r));
+  store_left_behind(load_one(two_leaves).manifest, "crashed", "Running");
   ASSERT_TRUE(db_->put_nodes(
       {{"uid-crashed", "a", "crashed.a", "Succeeded", json{{"id", "a"}, {"phase", "Succeeded"}}},
        {"uid-crashed", "b", "crashed.b", "Running", json{{"id", "b"}, {"phase", "Running"}}}}));
@@ -380,17 +398,6 @@ TEST_F(runtime_test, logs_concatenate_node_logs_and_filter_by_node) {
 }
 
 TEST_F(runtime_test, a_workflow_waiting_for_a_mutex_runs_when_the_holder_releases_it) {
-  const char* locked = R"(
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {generateName: locked-}
-spec:
-  entrypoint: deploy
-  templates:
-  - name: deploy
-    metadata: {annotations: {kairos.test/mutex: prod}}
-    container: {image: alpine, command: ["true"]}
-)";
   auto& rt = make_runtime();
   auto first = rt.submit(load_one(locked), {});
   ASSERT_TRUE(first);
@@ -407,6 +414,51 @@ spec:
   auto done = rt.wait("default", second->name, generous);
   ASSERT_TRUE(done);
   EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+}
+
+TEST_F(runtime_test, after_a_restart_the_lock_holder_runs_before_a_workflow_queued_on_it) {
+  const auto mutexed = load_one(locked).manifest;
+  // The holder was running its node under the mutex when the server died;
+  // the waiter, created later, is listed (and so recovered) first.
+  store_left_behind(mutexed, "holder", "Running");
+  ASSERT_TRUE(db_->put_nodes({{"uid-holder", "deploy", "holder.deploy", "Running",
+                               json{{"id", "deploy"}, {"phase", "Running"}}}}));
+  store_left_behind(mutexed, "waiter", "Pending");
+
+  std::mutex m;
+  std::condition_variable cv;
+  bool waiter_operated = false;
+  std::vector<std::string> order;
+  exec_->on_start = [&](const task& t) {
+    std::lock_guard lock(m);
+    order.push_back(t.workflow_name);
+  };
+  // Widens the race: before the holder is rebuilt, give the waiter (already
+  // recovered) every chance to be operated and take the free mutex.
+  log_.on_operate = [&](const std::string& name) {
+    std::lock_guard lock(m);
+    if (name == "waiter") waiter_operated = true;
+    cv.notify_all();
+  };
+  log_.on_create = [&](const std::string& name) {
+    if (name != "holder") return;
+    std::unique_lock lock(m);
+    cv.wait_for(lock, 300ms, [&] { return waiter_operated; });
+  };
+  auto& rt = make_runtime();
+  auto resumed = rt.recover();
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(*resumed, 2u);
+  ASSERT_TRUE(exec_->wait_started(1));
+  EXPECT_FALSE(rt.wait("default", "waiter", 200ms));
+  EXPECT_EQ(exec_->started().size(), 1u);
+  EXPECT_TRUE(exec_->finish("deploy", 0));
+  ASSERT_TRUE(rt.wait("default", "holder", generous));
+  ASSERT_TRUE(exec_->wait_started(2));
+  EXPECT_TRUE(exec_->finish("deploy", 0));
+  ASSERT_TRUE(rt.wait("default", "waiter", generous));
+  std::lock_guard lock(m);
+  EXPECT_EQ(order, (std::vector<std::string>{"holder", "waiter"}));
 }
 
 TEST_F(runtime_test, many_workflows_run_concurrently_and_every_one_finishes) {
