@@ -2,6 +2,7 @@
 #include "operator_impl.hpp"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "kairos/core/text.hpp"
@@ -544,6 +545,10 @@ void operator_impl::complete_node(const std::string& node_id, const outcome& o, 
 
 void operator_impl::recover(time_point now) {
   now_ = now;
+  // Attempts run under their Retry node's locks, not their own.
+  std::set<std::string> attempts;
+  for (const auto& n : nodes_)
+    if (n.type == "Retry") attempts.insert(n.children.begin(), n.children.end());
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     auto& n = nodes_[i];
     if (is_leaf_type(n.type) && n.phase == phase::running) {
@@ -551,12 +556,13 @@ void operator_impl::recover(time_point now) {
       n.message = "the executor restarted";
       n.finished_at = now;
       mark_changed(static_cast<int>(i));
-    } else if ((n.type == "DAG" || n.type == "Steps") && n.phase == phase::running) {
+    } else if ((n.type == "DAG" || n.type == "Steps" || n.type == "Retry") &&
+               n.phase == phase::running) {
       // Restored before any other workflow can operate, so no newcomer
       // takes the lock while the node's children still run.
       std::vector<std::string> keys;
       const auto* t = find_template(n.template_name);
-      if (t != nullptr && t->synchronization && env_.sync != nullptr) {
+      if (t != nullptr && t->synchronization && env_.sync != nullptr && attempts.count(n.id) == 0) {
         keys = lock_keys(*t->synchronization);
         for (const auto& k : keys) env_.sync->restore(k, wf_lock_holder_ + "/" + n.id);
       }

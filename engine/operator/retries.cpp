@@ -43,7 +43,8 @@ void operator_impl::advance_retry(int idx) {
   auto& ex = *nodes_[idx].ex;
   ex.events.clear();
   const auto* rs = strategy_of(ex.inv, spec_);
-  if (!ex.begun) {
+  // take_node_locks has begun the node when the template has locks.
+  if (!ex.begun || nodes_[idx].phase == phase::pending) {
     ex.begun = true;
     set_phase(idx, phase::running);
   }

@@ -266,7 +266,7 @@ void operator_impl::advance(int idx) {
       if (take_node_locks(idx)) advance_steps(idx);
       break;
     case exec_kind::retry:
-      advance_retry(idx);
+      if (take_node_locks(idx)) advance_retry(idx);
       break;
     case exec_kind::loop_group:
     case exec_kind::step_group:
@@ -331,7 +331,8 @@ void operator_impl::advance_leaf(int idx) {
     blocked_.push_back(idx);
     return;
   }
-  if (ex.inv.tmpl->synchronization) {
+  // An attempt runs under the locks its Retry node holds across attempts.
+  if (ex.inv.tmpl->synchronization && !ex.inv.attempt) {
     if (!acquire_locks(idx, *ex.inv.tmpl->synchronization, wf_lock_holder_ + "/" + n.id)) {
       blocked_.push_back(idx);
       return;
@@ -684,12 +685,15 @@ void operator_impl::release_locks(int idx) {
 }
 
 // Argo takes a template's locks before its node starts, whatever the
-// template: a dag or steps node waits Pending until it holds them, and
-// finish_node releases them when it completes in any phase.
+// template: a dag, steps or Retry node waits Pending until it holds them,
+// and finish_node releases them when it completes in any phase. A Retry
+// node keeps them across its attempts and their backoff, so the attempts
+// take none of their own.
 bool operator_impl::take_node_locks(int idx) {
   auto& n = nodes_[idx];
   auto& ex = *n.ex;
-  const auto& sync = ex.inv.tmpl->synchronization;
+  static const std::optional<spec::synchronization> none;
+  const auto& sync = ex.inv.attempt ? none : ex.inv.tmpl->synchronization;
   const std::string holder = wf_lock_holder_ + "/" + n.id;
   if (auto it = restored_running_.find(idx); it != restored_running_.end()) {
     // Its children run under these locks already; queueing now could

@@ -1,5 +1,5 @@
-// `synchronization` on dag and steps templates: the node takes the locks
-// before it starts and holds them until it completes, in any phase.
+// `synchronization` on dag, steps and retried templates: the node takes the
+// locks before it starts and holds them until it completes, in any phase.
 #include <fstream>
 #include <map>
 #include <set>
@@ -55,15 +55,27 @@ spec:
       container: {image: x, command: ["true"]}
 )";
 
+// Two workflows, "one" and "two", whose operators share one lock table as
+// the runtime's manager is shared.
+struct sharing_lock_table {
+  explicit sharing_lock_table(const char* yaml) {
+    one.env.sync = &sync;
+    two.env.sync = &sync;
+    ok = static_cast<bool>(one.create(yaml, "one")) && static_cast<bool>(two.create(yaml, "two"));
+  }
+  counting_sync sync;
+  harness one, two;
+  bool ok = false;
+};
+
 const std::string deploy = "default/mutex/deploy";
 
 TEST(operator_sync, dag_template_mutex_runs_two_workflows_one_after_the_other) {
-  counting_sync sync;
-  harness one, two;
-  one.env.sync = &sync;
-  two.env.sync = &sync;
-  ASSERT_TRUE(one.create(mutex_dag, "one"));
-  ASSERT_TRUE(two.create(mutex_dag, "two"));
+  sharing_lock_table p(mutex_dag);
+  ASSERT_TRUE(p.ok);
+  auto& sync = p.sync;
+  auto& one = p.one;
+  auto& two = p.two;
 
   EXPECT_EQ(one.step().launches.size(), 1u);
   EXPECT_EQ(sync.holders[deploy], (std::set<std::string>{"default/one/one"}));
@@ -146,12 +158,11 @@ spec:
 }
 
 TEST(operator_sync, dag_lock_is_released_when_the_dag_fails) {
-  counting_sync sync;
-  harness one, two;
-  one.env.sync = &sync;
-  two.env.sync = &sync;
-  ASSERT_TRUE(one.create(mutex_dag, "one"));
-  ASSERT_TRUE(two.create(mutex_dag, "two"));
+  sharing_lock_table p(mutex_dag);
+  ASSERT_TRUE(p.ok);
+  auto& sync = p.sync;
+  auto& one = p.one;
+  auto& two = p.two;
   one.step();
   two.step();
   EXPECT_EQ(one.run([](const std::string&, const task&) { return exited(1); }), "Failed");
@@ -161,12 +172,11 @@ TEST(operator_sync, dag_lock_is_released_when_the_dag_fails) {
 }
 
 TEST(operator_sync, terminate_releases_a_held_lock_and_fails_a_waiting_node) {
-  counting_sync sync;
-  harness one, two;
-  one.env.sync = &sync;
-  two.env.sync = &sync;
-  ASSERT_TRUE(one.create(mutex_dag, "one"));
-  ASSERT_TRUE(two.create(mutex_dag, "two"));
+  sharing_lock_table p(mutex_dag);
+  ASSERT_TRUE(p.ok);
+  auto& sync = p.sync;
+  auto& one = p.one;
+  auto& two = p.two;
   one.step();
   two.step();
   ASSERT_EQ(two.node_phase("two"), "Pending");
@@ -218,6 +228,20 @@ spec:
   EXPECT_EQ(sync.holders[deploy], (std::set<std::string>{"default/other"}));
 }
 
+// A new server: an empty lock table, `saved` restored from its JSON and
+// recovered, and a second workflow that shares the table.
+struct restarted {
+  explicit restarted(const json& saved) {
+    restored.env.sync = &sync;
+    two.env.sync = &sync;
+    ok = static_cast<bool>(restored.create_json(saved));
+    if (ok) restored.op->recover(restored.clock.now());
+  }
+  counting_sync sync;
+  harness restored, two;
+  bool ok = false;
+};
+
 TEST(operator_sync, a_running_dag_takes_its_lock_back_after_a_restart) {
   counting_sync before;
   harness one;
@@ -228,13 +252,11 @@ TEST(operator_sync, a_running_dag_takes_its_lock_back_after_a_restart) {
   ASSERT_EQ(one.step().launches.size(), 1u);  // b runs
   const json saved = one.wf();
 
-  // A new server: empty lock table, the workflow restored from its JSON.
-  counting_sync after;
-  harness restored, two;
-  restored.env.sync = &after;
-  two.env.sync = &after;
-  ASSERT_TRUE(restored.create_json(saved));
-  restored.op->recover(restored.clock.now());
+  restarted r(saved);
+  ASSERT_TRUE(r.ok);
+  auto& after = r.sync;
+  auto& restored = r.restored;
+  auto& two = r.two;
   EXPECT_EQ(after.holders[deploy], (std::set<std::string>{"default/one/one"}));
   // Operated before the restored one: it must not get the lock first.
   ASSERT_TRUE(two.create(mutex_dag, "two"));
@@ -244,6 +266,94 @@ TEST(operator_sync, a_running_dag_takes_its_lock_back_after_a_restart) {
   // b was running when the server went away: it errors, the dag ends and lets go.
   EXPECT_EQ(restored.node_phase("b"), "Error");
   EXPECT_EQ(restored.op->phase(), "Error");
+  EXPECT_TRUE(after.holders[deploy].empty());
+  EXPECT_EQ(two.run(), "Succeeded");
+}
+
+const char* const retried_mutex = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: deploy, template: flaky}
+    - name: flaky
+      synchronization: {mutex: {name: deploy}}
+      retryStrategy: {limit: "2", retryPolicy: Always, backoff: {duration: "10s"}}
+      container: {image: x, command: ["true"]}
+)";
+
+TEST(operator_sync, a_retried_template_keeps_its_mutex_through_the_backoff_between_attempts) {
+  sharing_lock_table p(retried_mutex);
+  ASSERT_TRUE(p.ok);
+  auto& sync = p.sync;
+  auto& one = p.one;
+  auto& two = p.two;
+  auto out = one.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(one.display(out.launches[0].node_id), "deploy(0)");
+  // The Retry node holds the lock, as in Argo, not each attempt.
+  ASSERT_EQ(sync.holders[deploy].size(), 1u);
+  const std::string holder = *sync.holders[deploy].begin();
+  EXPECT_EQ(holder, "default/one/" + one.node("deploy").value("id", ""));
+
+  EXPECT_TRUE(two.step().launches.empty());
+  EXPECT_EQ(two.node_phase("deploy"), "Pending");
+  EXPECT_NE(two.node("deploy").value("message", "").find(deploy), std::string::npos);
+
+  // The first attempt fails; during the backoff nobody else gets the lock.
+  ASSERT_TRUE(one.finish("deploy(0)", exited(1)));
+  EXPECT_TRUE(one.step().launches.empty());
+  EXPECT_EQ(sync.holders[deploy], (std::set<std::string>{holder}));
+  EXPECT_TRUE(two.step().launches.empty());
+
+  one.clock.advance(std::chrono::seconds(10));
+  out = one.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(one.display(out.launches[0].node_id), "deploy(1)");
+  EXPECT_EQ(sync.holders[deploy], (std::set<std::string>{holder}));
+  ASSERT_TRUE(one.finish("deploy(1)", exited(0)));
+  one.step();
+  EXPECT_EQ(one.op->phase(), "Succeeded");
+  EXPECT_EQ(one.node_phase("deploy"), "Succeeded");
+  EXPECT_TRUE(sync.holders[deploy].empty());
+
+  EXPECT_EQ(two.run(), "Succeeded");
+  EXPECT_EQ(two.node_phase("deploy"), "Succeeded");
+  EXPECT_TRUE(sync.holders[deploy].empty());
+}
+
+TEST(operator_sync, a_retry_node_takes_its_lock_back_after_a_restart_and_retries_under_it) {
+  counting_sync before;
+  harness one;
+  one.env.sync = &before;
+  ASSERT_TRUE(one.create(retried_mutex, "one"));
+  ASSERT_EQ(one.step().launches.size(), 1u);  // deploy(0) runs
+  const json saved = one.wf();
+
+  restarted r(saved);
+  ASSERT_TRUE(r.ok);
+  auto& after = r.sync;
+  auto& restored = r.restored;
+  auto& two = r.two;
+  const std::string holder = "default/one/" + restored.node("deploy").value("id", "");
+  EXPECT_EQ(after.holders[deploy], (std::set<std::string>{holder}));
+  ASSERT_TRUE(two.create(retried_mutex, "two"));
+  EXPECT_TRUE(two.step().launches.empty());
+
+  // The attempt that was running errors; the next one runs under the lock.
+  restored.step();
+  EXPECT_EQ(restored.node_phase("deploy(0)"), "Error");
+  restored.clock.advance(std::chrono::seconds(10));
+  auto out = restored.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(restored.display(out.launches[0].node_id), "deploy(1)");
+  EXPECT_EQ(after.holders[deploy], (std::set<std::string>{holder}));
+  EXPECT_TRUE(two.step().launches.empty());
+  EXPECT_EQ(restored.run(), "Succeeded");
   EXPECT_TRUE(after.holders[deploy].empty());
   EXPECT_EQ(two.run(), "Succeeded");
 }
