@@ -215,22 +215,52 @@ class runtime::impl {
     auto op = factory_(manifest, environment());
     if (!op) return std::move(op).error();
 
+    // One name is operated by one submitter at a time, and never while a
+    // workflow of that name runs: the first operate() below may take locks
+    // held under the workflow's name, which a losing duplicate must be able
+    // to give back without touching the winner's.
+    const auto key = key_of(ns, name);
+    {
+      std::lock_guard lock(mutex_);
+      if (active_.count(key) != 0 || !creating_.insert(key).second)
+        return make_error(errc::already_exists, "Workflow " + key + " already exists");
+    }
+    // The workflow is stored with its first nodes in one commit, so the
+    // first launch waits for one commit rather than two.
+    auto first = (*op)->operate(clock_.now());
     store::workflow_record record;
     record.namespace_ = ns;
     record.name = name;
     record.uid = uid;
-    record.phase = "Pending";
     record.created_at = created;
     record.body = (*op)->workflow_json_without_nodes();
     if (!record.body.is_object() || record.body.empty()) record.body = manifest;
-    auto stored = db_.create_workflow(record);
-    if (!stored) return stored;
-    start(ns, name, uid, std::move(*op));
+    record.phase = status_string(record.body, "phase");
+    if (record.phase.empty()) record.phase = "Pending";
+    record.finished_at = status_string(record.body, "finishedAt");
+    std::vector<store::node_record> nodes;
+    for (const auto& id : first.changed_nodes) nodes.push_back(node_record_of(uid, **op, id));
+    first.changed_nodes.clear();
+    auto stored = db_.create_workflow_with_nodes(std::move(record), std::move(nodes));
+    if (!stored) {
+      sync_.release_all(key);
+      std::lock_guard lock(mutex_);
+      creating_.erase(key);
+      return stored;
+    }
+    start(ns, name, uid, std::move(*op), std::move(first));
+    {
+      std::lock_guard lock(mutex_);
+      creating_.erase(key);
+    }
     return stored;
   }
 
+  // `first`: the outcome of an operate() already persisted, acted on before
+  // the first step.
   state_ptr start(const std::string& ns, const std::string& name, const std::string& uid,
-                  std::unique_ptr<workflow_operator> op) {
+                  std::unique_ptr<workflow_operator> op,
+                  std::optional<operate_outcome> first = std::nullopt) {
     auto st = std::make_shared<workflow_state>(ioc_);
     st->ns = ns;
     st->name = name;
@@ -240,7 +270,14 @@ class runtime::impl {
       std::lock_guard lock(mutex_);
       active_[key_of(ns, name)] = st;
     }
-    asio::post(st->strand, [this, st] { step(st); });
+    asio::post(st->strand, [this, st, first = std::move(first)]() mutable {
+      if (first) {
+        act_on(st, std::move(*first));
+        // A lock freed before the workflow was active woke nobody; this
+        // step looks again.
+      }
+      step(st);
+    });
     return st;
   }
 
@@ -265,15 +302,7 @@ class runtime::impl {
       r.finished_at = status_string(r.body, "finishedAt");
       wf = std::move(r);
     }
-    for (const auto& id : out.changed_nodes) {
-      store::node_record n;
-      n.workflow_uid = st->uid;
-      n.node_id = id;
-      n.body = st->op->node_json(id);
-      n.name = n.body.value("name", std::string());
-      n.phase = n.body.value("phase", std::string());
-      nodes.push_back(std::move(n));
-    }
+    for (const auto& id : out.changed_nodes) nodes.push_back(node_record_of(st->uid, *st->op, id));
     if (!wf && nodes.empty()) {
       act_on(st, std::move(out));
       return;
@@ -291,6 +320,17 @@ class runtime::impl {
         }
       });
     });
+  }
+
+  static store::node_record node_record_of(const std::string& uid, const workflow_operator& op,
+                                           const std::string& id) {
+    store::node_record n;
+    n.workflow_uid = uid;
+    n.node_id = id;
+    n.body = op.node_json(id);
+    n.name = n.body.value("name", std::string());
+    n.phase = n.body.value("phase", std::string());
+    return n;
   }
 
   void persist(const std::optional<store::workflow_record>& wf,
@@ -637,6 +677,7 @@ class runtime::impl {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::map<std::string, state_ptr> active_;
+  std::set<std::string> creating_;  // names being operated for submit
   bool stopped_ = false;
 };
 

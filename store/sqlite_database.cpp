@@ -720,49 +720,102 @@ result<void> sqlite_database::delete_resource(const std::string& kind, const std
 
 // ---- workflows -------------------------------------------------------------
 
+namespace {
+
+// Inserts `w` (its uid, version and creation time filled in) on `c`.
+result<workflow_record> insert_workflow(connection& c, workflow_record w) {
+  if (find_workflow(c, w.namespace_, w.name)) {
+    return make_error(errc::already_exists,
+                      describe("Workflow", w.namespace_, w.name) + " already exists");
+  }
+  if (w.uid.empty()) {
+    w.uid = random_uuid();
+  } else {
+    auto st_lease = c.statement("SELECT namespace, name FROM workflows WHERE uid = ?");
+    auto& st = *st_lease;
+    st.bind(1, w.uid);
+    if (st.executeStep()) {
+      return make_error(
+          errc::already_exists,
+          "a Workflow with uid " + w.uid + " already exists (" +
+              describe("Workflow", st.getColumn(0).getString(), st.getColumn(1).getString()) + ")");
+    }
+  }
+  w.resource_version = next_resource_version(c);
+  w.created_at = now_rfc3339();
+  fill_workflow_columns(w);
+  stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
+  auto st_lease = c.statement(
+      "INSERT INTO workflows (namespace, name, uid, phase, resource_version, "
+      "created_seq, created_at, finished_at, body) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto& st = *st_lease;
+  st.bind(1, w.namespace_);
+  st.bind(2, w.name);
+  st.bind(3, w.uid);
+  st.bind(4, w.phase);
+  st.bind(5, w.resource_version);
+  st.bind(6, w.resource_version);
+  st.bind(7, w.created_at);
+  bind_optional_text(st, 8, w.finished_at);
+  st.bind(9, to_text(w.body));
+  st.exec();
+  return std::move(w);
+}
+
+// Inserts or replaces `nodes` on `c`; not_found when one names a workflow
+// uid that is not stored.
+result<void> insert_nodes(connection& c, const std::vector<node_record>& nodes) {
+  auto exists_lease = c.statement("SELECT 1 FROM workflows WHERE uid = ?");
+  auto& exists = *exists_lease;
+  auto put_lease = c.statement(
+      "INSERT OR REPLACE INTO nodes (workflow_uid, node_id, name, phase, body) "
+      "VALUES (?, ?, ?, ?, ?)");
+  auto& put = *put_lease;
+  std::string checked;
+  for (const auto& n : nodes) {
+    if (n.workflow_uid != checked) {
+      exists.reset();
+      exists.bind(1, n.workflow_uid);
+      if (!exists.executeStep()) {
+        return make_error(errc::not_found,
+                          "no Workflow with uid " + n.workflow_uid + " for node " + n.node_id);
+      }
+      checked = n.workflow_uid;
+    }
+    put.reset();
+    put.bind(1, n.workflow_uid);
+    put.bind(2, n.node_id);
+    put.bind(3, n.name);
+    put.bind(4, n.phase);
+    put.bind(5, to_text(n.body));
+    put.exec();
+  }
+  return {};
+}
+
+}  // namespace
+
 result<workflow_record> sqlite_database::create_workflow(workflow_record w) {
   if (auto ok = check_workflow(w); !ok) return std::move(ok).error();
   return submit<workflow_record>(
-      [w = std::move(w)](connection& c) mutable -> result<workflow_record> {
-        if (find_workflow(c, w.namespace_, w.name)) {
-          return make_error(errc::already_exists,
-                            describe("Workflow", w.namespace_, w.name) + " already exists");
-        }
-        if (w.uid.empty()) {
-          w.uid = random_uuid();
-        } else {
-          auto st_lease = c.statement("SELECT namespace, name FROM workflows WHERE uid = ?");
-          auto& st = *st_lease;
-          st.bind(1, w.uid);
-          if (st.executeStep()) {
-            return make_error(
-                errc::already_exists,
-                "a Workflow with uid " + w.uid + " already exists (" +
-                    describe("Workflow", st.getColumn(0).getString(), st.getColumn(1).getString()) +
-                    ")");
-          }
-        }
-        w.resource_version = next_resource_version(c);
-        w.created_at = now_rfc3339();
-        fill_workflow_columns(w);
-        stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
-        auto st_lease = c.statement(
-            "INSERT INTO workflows (namespace, name, uid, phase, resource_version, "
-            "created_seq, created_at, finished_at, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        auto& st = *st_lease;
-        st.bind(1, w.namespace_);
-        st.bind(2, w.name);
-        st.bind(3, w.uid);
-        st.bind(4, w.phase);
-        st.bind(5, w.resource_version);
-        st.bind(6, w.resource_version);
-        st.bind(7, w.created_at);
-        bind_optional_text(st, 8, w.finished_at);
-        st.bind(9, to_text(w.body));
-        st.exec();
-        return std::move(w);
-      });
+      [w = std::move(w)](connection& c) mutable { return insert_workflow(c, std::move(w)); });
+}
+
+result<workflow_record> sqlite_database::create_workflow_with_nodes(
+    workflow_record w, std::vector<node_record> nodes) {
+  if (auto ok = check_workflow(w); !ok) return std::move(ok).error();
+  for (const auto& n : nodes) {
+    if (n.node_id.empty()) return make_error(errc::invalid_argument, "a workflow node needs an id");
+  }
+  return submit<workflow_record>([w = std::move(w), nodes = std::move(nodes)](
+                                     connection& c) mutable -> result<workflow_record> {
+    auto created = insert_workflow(c, std::move(w));
+    if (!created || nodes.empty()) return created;
+    for (auto& n : nodes) n.workflow_uid = created->uid;
+    if (auto put = insert_nodes(c, nodes); !put) return std::move(put).error();
+    return created;
+  });
 }
 
 result<workflow_record> sqlite_database::update_workflow(workflow_record w) {
@@ -841,34 +894,7 @@ result<void> sqlite_database::put_nodes(const std::vector<node_record>& nodes) {
       return make_error(errc::invalid_argument, "a workflow node needs a workflow uid and an id");
     }
   }
-  return submit<void>([nodes](connection& c) -> result<void> {
-    auto exists_lease = c.statement("SELECT 1 FROM workflows WHERE uid = ?");
-    auto& exists = *exists_lease;
-    auto put_lease = c.statement(
-        "INSERT OR REPLACE INTO nodes (workflow_uid, node_id, name, phase, body) "
-        "VALUES (?, ?, ?, ?, ?)");
-    auto& put = *put_lease;
-    std::string checked;
-    for (const auto& n : nodes) {
-      if (n.workflow_uid != checked) {
-        exists.reset();
-        exists.bind(1, n.workflow_uid);
-        if (!exists.executeStep()) {
-          return make_error(errc::not_found,
-                            "no Workflow with uid " + n.workflow_uid + " for node " + n.node_id);
-        }
-        checked = n.workflow_uid;
-      }
-      put.reset();
-      put.bind(1, n.workflow_uid);
-      put.bind(2, n.node_id);
-      put.bind(3, n.name);
-      put.bind(4, n.phase);
-      put.bind(5, to_text(n.body));
-      put.exec();
-    }
-    return {};
-  });
+  return submit<void>([nodes](connection& c) { return insert_nodes(c, nodes); });
 }
 
 result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& workflow_uid) {

@@ -101,6 +101,8 @@ class sqlite_database final : public database {
                                const std::string& name) override;
 
   result<workflow_record> create_workflow(workflow_record w) override;
+  result<workflow_record> create_workflow_with_nodes(workflow_record w,
+                                                     std::vector<node_record> nodes) override;
   result<workflow_record> update_workflow(workflow_record w) override;
   result<workflow_record> get_workflow(const std::string& ns, const std::string& name) override;
   result<std::vector<workflow_record>> list_workflows(const std::string& ns,

@@ -494,6 +494,31 @@ TEST_F(store_test, put_nodes_for_an_unknown_workflow_is_not_found_and_writes_not
   EXPECT_TRUE(listed->empty());
 }
 
+TEST_F(store_test, create_workflow_with_nodes_stores_both_or_neither) {
+  auto& db = open();
+  auto w = db.create_workflow_with_nodes(
+      workflow("default", "hello"), {{"", "hello", "hello", "Running", {{"phase", "Running"}}}});
+  ASSERT_TRUE(w) << w.error().message;
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].workflow_uid, w->uid);
+  EXPECT_EQ((*listed)[0].phase, "Running");
+
+  // A second one of the same name writes neither its record nor its nodes.
+  auto again = workflow("default", "hello");
+  again.uid = "other-uid";
+  auto clash = db.create_workflow_with_nodes(again, {{"", "x", "x", "Running", {}}});
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, errc::already_exists);
+  auto none = db.list_nodes("other-uid");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  auto kept = db.list_nodes(w->uid);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->size(), 1u);
+}
+
 // ---- journal -----------------------------------------------------------------
 
 TEST_F(store_test, second_append_of_same_event_id_is_a_duplicate) {

@@ -124,6 +124,17 @@ class database {
   // wins (the record's resource_version is not checked); it keeps uid and
   // created_at. An empty phase / finished_at is taken from body.status.
   virtual result<workflow_record> create_workflow(workflow_record w) = 0;
+  // create_workflow and put_nodes for it in one transaction: both or
+  // neither are stored. The default, for stores without transactions, runs
+  // them one after the other.
+  virtual result<workflow_record> create_workflow_with_nodes(workflow_record w,
+                                                             std::vector<node_record> nodes) {
+    auto created = create_workflow(std::move(w));
+    if (!created || nodes.empty()) return created;
+    for (auto& n : nodes) n.workflow_uid = created->uid;
+    if (auto put = put_nodes(nodes); !put) return std::move(put).error();
+    return created;
+  }
   virtual result<workflow_record> update_workflow(workflow_record w) = 0;
   virtual result<workflow_record> get_workflow(const std::string& ns, const std::string& name) = 0;
   // Newest first. ns empty: every namespace.

@@ -1,9 +1,13 @@
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -459,6 +463,76 @@ TEST_F(runtime_test, after_a_restart_the_lock_holder_runs_before_a_workflow_queu
   ASSERT_TRUE(rt.wait("default", "waiter", generous));
   std::lock_guard lock(m);
   EXPECT_EQ(order, (std::vector<std::string>{"holder", "waiter"}));
+}
+
+TEST_F(runtime_test, a_duplicate_submit_is_refused_and_leaves_the_running_workflows_lock_alone) {
+  auto& rt = make_runtime();
+  auto named = load_one(locked);
+  named.metadata.generate_name.clear();
+  named.metadata.name = "deploy-1";
+  auto first = rt.submit(named, {});
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(exec_->wait_started(1));
+
+  auto again = rt.submit(named, {});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, errc::already_exists);
+  // The mutex is still the first one's: another workflow waits for it.
+  auto other = rt.submit(load_one(locked), {});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(rt.wait("default", other->name, 200ms));
+  EXPECT_EQ(exec_->started().size(), 1u);
+  EXPECT_TRUE(exec_->finish("deploy", 0));
+  ASSERT_TRUE(rt.wait("default", "deploy-1", generous));
+  ASSERT_TRUE(exec_->wait_started(2));
+  EXPECT_TRUE(exec_->finish("deploy", 0));
+  ASSERT_TRUE(rt.wait("default", other->name, generous));
+}
+
+TEST_F(runtime_test, concurrent_submits_of_one_name_create_and_run_it_once) {
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  auto& rt = make_runtime();
+  auto named = load_one(two_leaves);
+  named.metadata.generate_name.clear();
+  named.metadata.name = "once";
+  std::atomic<int> created{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = rt.submit(named, {});
+      if (r)
+        ++created;
+      else if (r.error().code == errc::already_exists)
+        ++refused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(refused.load(), 7);
+  auto done = rt.wait("default", "once", generous);
+  ASSERT_TRUE(done);
+  EXPECT_EQ((*done)["status"]["phase"], "Succeeded");
+  EXPECT_EQ(exec_->started().size(), 2u);
+}
+
+TEST_F(runtime_test, a_submitted_workflow_is_stored_with_its_first_nodes_before_any_starts) {
+  std::mutex m;
+  std::vector<std::string> phases;
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  exec_->on_start = [&](const task& t) {
+    auto w = db_->get_workflow("default", t.workflow_name);
+    std::lock_guard lock(m);
+    phases.push_back(w ? w->phase : "missing");
+  };
+  auto& rt = make_runtime();
+  auto rec = rt.submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec);
+  // What submit returns is what was stored: the workflow already running.
+  EXPECT_EQ(rec->phase, "Running");
+  EXPECT_EQ(stored_node_phase(rec->uid, "a"), "Running");
+  ASSERT_TRUE(rt.wait("default", rec->name, generous));
+  std::lock_guard lock(m);
+  EXPECT_EQ(phases, (std::vector<std::string>{"Running", "Running"}));
 }
 
 TEST_F(runtime_test, many_workflows_run_concurrently_and_every_one_finishes) {
