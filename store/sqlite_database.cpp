@@ -1,5 +1,6 @@
 #include "sqlite_database.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <optional>
@@ -392,10 +393,11 @@ result<T> sqlite_database::read(F&& fn) {
 }
 
 template <class T, class F>
-result<T> sqlite_database::submit(F&& fn) {
+result<T> sqlite_database::submit(F&& fn, durability needs) {
   std::future<result<T>> future;
   try {
     auto op = std::make_unique<typed_write<T>>(std::forward<F>(fn));
+    op->needs = needs;
     future = op->future();
     if (auto queued = enqueue(std::move(op)); !queued) return std::move(queued).error();
   } catch (const std::exception& e) {
@@ -462,9 +464,10 @@ result<std::unique_ptr<sqlite_database>> sqlite_database::open_sqlite(const sett
     }
     // WAL with synchronous=NORMAL survives a process crash but may lose the
     // last commits on power loss. Callers are told "committed" (a webhook
-    // gets its 200, a Kafka offset is committed) only after commit, so the
-    // WAL is synced on every commit; group commit pays that fsync once per
-    // batch rather than once per write.
+    // gets its 200, a Kafka offset is committed) only after commit, so a
+    // batch with such a write syncs the WAL at commit; group commit pays
+    // that fsync once per batch rather than once per write. Batches of
+    // engine phase changes alone commit without it (see durability).
     db->exec("PRAGMA synchronous = FULL");
     db->exec("PRAGMA foreign_keys = ON");
     auto version = migrate(*db);
@@ -548,11 +551,14 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
   auto fail_all = [&](const error& e) {
     for (auto& op : batch) op->fail(e);
   };
+  const bool sync = std::any_of(batch.begin(), batch.end(),
+                                [](const auto& op) { return op->needs == durability::power_loss; });
   auto finish_all = [&](bool committed) {
     {
       std::lock_guard lock(queue_mutex_);
       if (committed) {
         ++stats_.transactions;
+        if (sync) ++stats_.synced_transactions;
         stats_.operations += batch.size();
         stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
       } else {
@@ -563,6 +569,12 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
   };
 
   try {
+    // Set per batch, outside any transaction: the WAL fsync at a FULL commit
+    // also covers the NORMAL commits before it.
+    if (sync != writer_syncs_) {
+      db.exec(sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+      writer_syncs_ = sync;
+    }
     db.exec("BEGIN IMMEDIATE");
   } catch (const SQLite::Exception& e) {
     fail_all(sqlite_error(e));
@@ -845,7 +857,8 @@ result<workflow_record> sqlite_database::update_workflow(workflow_record w) {
         st.bind(6, w.name);
         st.exec();
         return std::move(w);
-      });
+      },
+      durability::process_crash);
 }
 
 result<workflow_record> sqlite_database::get_workflow(const std::string& ns,
@@ -894,7 +907,8 @@ result<void> sqlite_database::put_nodes(const std::vector<node_record>& nodes) {
       return make_error(errc::invalid_argument, "a workflow node needs a workflow uid and an id");
     }
   }
-  return submit<void>([nodes](connection& c) { return insert_nodes(c, nodes); });
+  return submit<void>([nodes](connection& c) { return insert_nodes(c, nodes); },
+                      durability::process_crash);
 }
 
 result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& workflow_uid) {

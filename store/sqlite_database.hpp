@@ -68,9 +68,18 @@ class connection {
 // operation's savepoint and says whether to keep its effects; fail()
 // replaces the outcome when the whole transaction is lost; finish() hands the
 // outcome to the waiting caller, after the commit.
+// How far a write must reach before its caller hears back. Journal
+// appends, resources and new workflows must survive power loss: their
+// transaction fsyncs the WAL. Workflow and node phase changes need only
+// survive the process (kill -9): in WAL mode a commit without fsync does,
+// and the next synced commit or checkpoint takes it to the disk, in order,
+// so a power loss can only roll the engine back to an earlier state.
+enum class durability { power_loss, process_crash };
+
 class pending_write {
  public:
   virtual ~pending_write() = default;
+  durability needs = durability::power_loss;
   virtual bool run(connection& c) noexcept = 0;
   virtual void fail(const error& e) noexcept = 0;
   virtual bool succeeded() const noexcept = 0;
@@ -145,7 +154,7 @@ class sqlite_database final : public database {
 
   result<void> enqueue(std::unique_ptr<pending_write> op);
   template <class T, class F>
-  result<T> submit(F&& fn);
+  result<T> submit(F&& fn, durability needs = durability::power_loss);
   template <class T, class F>
   result<T> read(F&& fn);
 
@@ -159,6 +168,7 @@ class sqlite_database final : public database {
   std::filesystem::path db_path_;
   int schema_version_ = 0;
   std::unique_ptr<connection> writer_;  // touched only by writer_thread_
+  bool writer_syncs_ = true;            // PRAGMA synchronous is FULL; writer thread only
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

@@ -519,6 +519,35 @@ TEST_F(store_test, create_workflow_with_nodes_stores_both_or_neither) {
   EXPECT_EQ(kept->size(), 1u);
 }
 
+TEST_F(store_test, node_and_phase_updates_commit_without_an_fsync_and_creations_with_one) {
+  auto& db = open();
+  const auto before = db.stats();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  const auto created = db.stats();
+  EXPECT_EQ(created.transactions, before.transactions + 1);
+  EXPECT_EQ(created.synced_transactions, before.synced_transactions + 1);
+
+  ASSERT_TRUE(db.put_nodes({{w->uid, "a", "a", "Running", {}}}));
+  auto running = *w;
+  running.phase = "Running";
+  ASSERT_TRUE(db.update_workflow(running));
+  const auto updated = db.stats();
+  EXPECT_EQ(updated.transactions, created.transactions + 2);
+  EXPECT_EQ(updated.synced_transactions, created.synced_transactions);
+
+  // Both reads see them, as they would after a restart of the process.
+  auto nodes = db.list_nodes(w->uid);
+  ASSERT_TRUE(nodes);
+  ASSERT_EQ(nodes->size(), 1u);
+  auto got = db.get_workflow("default", "hello");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->phase, "Running");
+
+  ASSERT_TRUE(db.append_events({event("e-1")}));
+  EXPECT_EQ(db.stats().synced_transactions, updated.synced_transactions + 1);
+}
+
 // ---- journal -----------------------------------------------------------------
 
 TEST_F(store_test, second_append_of_same_event_id_is_a_duplicate) {

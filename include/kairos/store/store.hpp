@@ -81,6 +81,7 @@ struct append_outcome {
 // concurrent writes share transactions (group commit).
 struct write_stats {
   std::uint64_t transactions = 0;         // committed transactions
+  std::uint64_t synced_transactions = 0;  // of those, fsynced at commit (power-loss safe)
   std::uint64_t operations = 0;           // operations in committed transactions
   std::uint64_t failed_transactions = 0;  // batches whose transaction could not commit
   std::uint64_t largest_batch = 0;        // most operations seen in one transaction
