@@ -83,7 +83,10 @@ std::string random_suffix(std::size_t n) {
 }
 
 namespace {
-std::string format_uuid(const unsigned char (&b)[16]) {
+// Sets the version and RFC 4122 variant bits and formats the 16 bytes.
+std::string format_uuid(unsigned char (&b)[16], unsigned version) {
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | (version << 4));
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
   char out[37];
   std::snprintf(out, sizeof out,
                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
@@ -91,27 +94,26 @@ std::string format_uuid(const unsigned char (&b)[16]) {
                 b[15]);
   return out;
 }
+
+void fill_random(unsigned char (&b)[16]) {
+  std::uniform_int_distribution<unsigned> byte(0, 255);
+  for (auto& x : b) x = static_cast<unsigned char>(byte(rng()));
+}
 }  // namespace
 
 std::string random_uuid() {
-  std::uniform_int_distribution<unsigned> byte(0, 255);
   unsigned char b[16];
-  for (auto& x : b) x = static_cast<unsigned char>(byte(rng()));
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  return format_uuid(b);
+  fill_random(b);
+  return format_uuid(b, 4);
 }
 
 std::string time_ordered_uuid(std::chrono::system_clock::time_point t) {
-  std::uniform_int_distribution<unsigned> byte(0, 255);
   unsigned char b[16];
-  for (auto& x : b) x = static_cast<unsigned char>(byte(rng()));
+  fill_random(b);
   const auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(
       0, std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count()));
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  return format_uuid(b);
+  return format_uuid(b, 7);
 }
 
 namespace {

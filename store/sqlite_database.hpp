@@ -64,18 +64,18 @@ class connection {
   std::size_t prepared_ = 0;
 };
 
-// One write waiting for the writer thread. run() executes inside the
-// operation's savepoint and says whether to keep its effects; fail()
-// replaces the outcome when the whole transaction is lost; finish() hands the
-// outcome to the waiting caller, after the commit.
-// How far a write must reach before its caller hears back. Journal
-// appends, resources and new workflows must survive power loss: their
-// transaction fsyncs the WAL. Workflow and node phase changes need only
+// How far a write must reach before its caller hears back. Journal appends,
+// resources, new workflows and controller state must survive power loss:
+// their transaction fsyncs the WAL. Workflow and node phase changes need only
 // survive the process (kill -9): in WAL mode a commit without fsync does,
 // and the next synced commit or checkpoint takes it to the disk, in order,
 // so a power loss can only roll the engine back to an earlier state.
 enum class durability { power_loss, process_crash };
 
+// One write waiting for the writer thread. run() executes inside the
+// operation's savepoint and says whether to keep its effects; fail()
+// replaces the outcome when the whole transaction is lost; finish() hands the
+// outcome to the waiting caller, after the commit.
 class pending_write {
  public:
   virtual ~pending_write() = default;

@@ -242,6 +242,8 @@ class operator_impl final : public workflow_operator {
   // The gate of a dag or steps node: true once it holds its template's
   // locks (or needs none); otherwise it waits in blocked_ or has finished.
   bool take_node_locks(int idx);
+  // Why a node that has not started must not start now; empty when it may.
+  std::string why_not_start() const;
   std::int64_t effective_deadline_seconds(int idx, std::string& why);
 
   // retries.cpp

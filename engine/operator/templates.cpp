@@ -313,13 +313,8 @@ void operator_impl::advance_leaf(int idx) {
     }
     return;
   }
-  // Exit handlers still run after a stop (main_done_).
-  if (!shutdown_.empty() && !main_done_) {
-    finish_node(idx, phase::failed, "Stopped with strategy '" + shutdown_ + "'");
-    return;
-  }
-  if (deadline_passed_ && !main_done_) {
-    finish_node(idx, phase::failed, "Step exceeded its deadline");
+  if (const auto why = why_not_start(); !why.empty()) {
+    finish_node(idx, phase::failed, why);
     return;
   }
   if (suspended_) {
@@ -636,6 +631,15 @@ void operator_impl::advance_suspend(int idx) {
   add_timer(until, idx);
 }
 
+// Exit handlers still run after a stop or a deadline (main_done_); any other
+// node that has not started yet does not start.
+std::string operator_impl::why_not_start() const {
+  if (main_done_) return {};
+  if (!shutdown_.empty()) return "Stopped with strategy '" + shutdown_ + "'";
+  if (deadline_passed_) return "Step exceeded its deadline";
+  return {};
+}
+
 // --- locks ---------------------------------------------------------------------------------
 
 std::vector<std::string> operator_impl::lock_keys(const spec::synchronization& sync) const {
@@ -709,18 +713,11 @@ bool operator_impl::take_node_locks(int idx) {
     return true;
   }
   if (ex.begun || !sync || env_.sync == nullptr) return true;
-  auto give_up = [&](const std::string& message) {
+  if (const auto why = why_not_start(); !why.empty()) {
     // Leave the lock's queue, so a later holder is not kept waiting behind
     // a node that will never run.
     for (const auto& k : lock_keys(*sync)) env_.sync->release(k, holder);
-    finish_node(idx, phase::failed, message);
-  };
-  if (!shutdown_.empty() && !main_done_) {
-    give_up("Stopped with strategy '" + shutdown_ + "'");
-    return false;
-  }
-  if (deadline_passed_ && !main_done_) {
-    give_up("Step exceeded its deadline");
+    finish_node(idx, phase::failed, why);
     return false;
   }
   if (!acquire_locks(idx, *sync, holder)) {
