@@ -86,6 +86,9 @@ spec:
     parameters: [{name: ref, value: none}, {name: sha, value: none}]
   templates:
     - name: main
+      # A kill can land after the node started; the restarted server marks
+      # it Error ("the executor restarted") and this retry runs it again.
+      retryStrategy: {limit: 2, retryPolicy: Always}
       container:
         image: debian:12
         command: [sh, -c, 'test -n "$SHA" && echo "built $REF at $SHA"']
