@@ -33,6 +33,7 @@
 #include "auth.hpp"
 #include "handlers.hpp"
 #include "http_types.hpp"
+#include "kairos/core/metrics.hpp"
 #include "kairos/core/version.hpp"
 #include "router.hpp"
 #include "run_blocking.hpp"
@@ -76,7 +77,7 @@ class server::impl {
       : settings_(std::move(settings)),
         db_(db),
         auth_(settings_.auth_token),
-        registry_(std::make_shared<prometheus::Registry>()),
+        registry_(std::make_shared<kairos::metrics::registry>()),
         requests_(&prometheus::BuildCounter()
                        .Name("kairos_http_requests_total")
                        .Help("HTTP requests served, by method, route and status code")
@@ -141,7 +142,7 @@ class server::impl {
   }
 
   std::uint16_t port() const { return port_; }
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  std::shared_ptr<kairos::metrics::registry> registry() const { return registry_; }
 
   void request_stop() {
     if (stopping_.exchange(true)) return;
@@ -439,7 +440,7 @@ class server::impl {
   server_settings settings_;
   store::database& db_;
   bearer_auth auth_;
-  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<kairos::metrics::registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* durations_;
   resource_handlers handlers_;
@@ -477,7 +478,7 @@ result<void> server::start() {
 std::uint16_t server::port() const {
   return impl_->port();
 }
-std::shared_ptr<prometheus::Registry> server::metrics_registry() const {
+std::shared_ptr<kairos::metrics::registry> server::metrics_registry() const {
   return impl_->registry();
 }
 void server::request_stop() {

@@ -14,9 +14,9 @@
 #include "kairos/engine/workflow_service.hpp"
 #include "kairos/store/store.hpp"
 
-namespace prometheus {
-class Registry;
-}  // namespace prometheus
+namespace kairos::metrics {
+class registry;
+}  // namespace kairos::metrics
 
 namespace kairos::cli {
 
@@ -25,7 +25,7 @@ struct services_settings {
   // Address the event sources' webhook ports bind.
   std::string webhook_address = "127.0.0.1";
   std::size_t io_threads = 2;
-  std::shared_ptr<prometheus::Registry> metrics;  // nullable
+  std::shared_ptr<kairos::metrics::registry> metrics;  // nullable
 };
 
 class services {

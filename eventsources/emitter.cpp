@@ -2,13 +2,15 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
-#include <prometheus/summary.h>
 #include <spdlog/spdlog.h>
+
+#include "kairos/core/metrics.hpp"
 
 namespace kairos::eventsources {
 
 emitter::emitter(store::database& db, const kairos::clock& clock,
-                 std::shared_ptr<prometheus::Registry> metrics, std::function<void()> on_committed)
+                 std::shared_ptr<kairos::metrics::registry> metrics,
+                 std::function<void()> on_committed)
     : db_(db),
       clock_(clock),
       registry_(std::move(metrics)),
@@ -23,10 +25,8 @@ emitter::emitter(store::database& db, const kairos::clock& clock,
                  .Name("argo_events_events_processing_failed_total")
                  .Help("How many events failed to process")
                  .Register(*registry_);
-  duration_ = &prometheus::BuildSummary()
-                   .Name("argo_events_event_processing_duration_milliseconds")
-                   .Help("Summary of durations of event processing")
-                   .Register(*registry_);
+  duration_ = &registry_->summary("argo_events_event_processing_duration_milliseconds",
+                                  "Summary of durations of event processing");
 }
 
 emitter::~emitter() {
@@ -84,25 +84,19 @@ std::optional<store::event_record> emitter::prepare(
 void emitter::observe(const event_origin& origin, std::size_t events, std::size_t committed,
                       double ms) {
   if (!duration_ && !sent_) return;
-  prometheus::Summary* summary = nullptr;
+  metrics::sum_count* summary = nullptr;
   prometheus::Counter* sent = nullptr;
   {
     // Looked up once per origin: Family::Add builds a whole metric (for a
     // summary, its estimators) on every call, even for labels it has.
     std::lock_guard lock(series_mutex_);
     auto& cached = series_[{origin.source, origin.subject}];
-    if (!cached.first && duration_) {
-      // No objectives, as in Argo Events (only _sum and _count), and one
-      // age bucket: prometheus-cpp feeds each bucket's estimator anyway.
-      cached.first = &duration_->Add(labels_of(origin), prometheus::Summary::Quantiles{},
-                                     std::chrono::seconds(60), 1);
-    }
+    if (!cached.first && duration_) cached.first = &duration_->add(labels_of(origin));
     if (!cached.second && sent_) cached.second = &sent_->Add(labels_of(origin));
     summary = cached.first;
     sent = cached.second;
   }
-  if (summary)
-    for (std::size_t i = 0; i < events; ++i) summary->Observe(ms);
+  if (summary) summary->observe(ms, events);
   if (sent && committed > 0) sent->Increment(static_cast<double>(committed));
 }
 

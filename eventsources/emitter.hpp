@@ -22,12 +22,16 @@
 #include "kairos/store/store.hpp"
 
 namespace prometheus {
-class Registry;
 template <typename T>
 class Family;
 class Counter;
-class Summary;
 }  // namespace prometheus
+
+namespace kairos::metrics {
+class registry;
+class sum_count;
+class summary_family;
+}  // namespace kairos::metrics
 
 namespace kairos::eventsources {
 
@@ -49,7 +53,7 @@ struct emit_result {
 class emitter {
  public:
   emitter(store::database& db, const kairos::clock& clock,
-          std::shared_ptr<prometheus::Registry> metrics, std::function<void()> on_committed);
+          std::shared_ptr<kairos::metrics::registry> metrics, std::function<void()> on_committed);
   ~emitter();
 
   emit_result emit(const event_origin& origin, std::string id, nlohmann::json data,
@@ -90,12 +94,12 @@ class emitter {
  private:
   store::database& db_;
   const kairos::clock& clock_;
-  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<kairos::metrics::registry> registry_;
   std::function<void()> on_committed_;
   std::atomic<std::int64_t> head_{0};
   prometheus::Family<prometheus::Counter>* sent_ = nullptr;
   prometheus::Family<prometheus::Counter>* failed_ = nullptr;
-  prometheus::Family<prometheus::Summary>* duration_ = nullptr;
+  kairos::metrics::summary_family* duration_ = nullptr;
 
   // Filter and envelope; nullopt (with `out` set) when filtered out.
   std::optional<store::event_record> prepare(const event_origin& origin, pending_event ev,
@@ -109,7 +113,7 @@ class emitter {
 
   std::mutex series_mutex_;
   std::map<std::pair<std::string, std::string>,
-           std::pair<prometheus::Summary*, prometheus::Counter*>>
+           std::pair<kairos::metrics::sum_count*, prometheus::Counter*>>
       series_;  // by (eventsource_name, event_name)
 
   struct queued {

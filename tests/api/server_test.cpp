@@ -14,6 +14,7 @@
 #include "fake_store.hpp"
 #include "http_test_client.hpp"
 #include "kairos/core/clock.hpp"
+#include "kairos/core/metrics.hpp"
 #include "kairos/core/version.hpp"
 #include "kairos/engine/pending_workflow_service.hpp"
 

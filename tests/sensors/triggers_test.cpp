@@ -1,13 +1,16 @@
 // http and log triggers, and the manager end to end on a real store.
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 
 #include "../core/http_test_server.hpp"
+#include "kairos/core/metrics.hpp"
 #include "kairos/sensors/manager.hpp"
 #include "kairos/sensors/trigger.hpp"
 #include "kairos/spec/loader.hpp"
@@ -189,7 +192,7 @@ TEST(sensor_manager, runs_stored_sensors_and_reports_metrics_and_consumers) {
   kairos::manual_clock clock;
   boost::asio::io_context io;
   manager_settings settings;
-  settings.metrics = std::make_shared<prometheus::Registry>();
+  settings.metrics = std::make_shared<kairos::metrics::registry>();
   settings.data_dir = dir.path();
   manager m(settings, *db, workflows, clock, io.get_executor());
   ASSERT_TRUE(m.start().ok());
@@ -205,10 +208,26 @@ TEST(sensor_manager, runs_stored_sensors_and_reports_metrics_and_consumers) {
             "refs/heads/main");
 
   bool counted = false;
-  for (const auto& family : settings.metrics->Collect())
+  std::map<std::string, std::uint64_t> summarised;  // summary name -> sample count
+  for (const auto& family : settings.metrics->Collect()) {
     if (family.name == "argo_events_action_triggered_total")
       for (const auto& metric : family.metric) counted = counted || metric.counter.value == 1;
+    if (family.type == prometheus::MetricType::Summary)
+      for (const auto& metric : family.metric)
+        summarised[family.name] += metric.summary.sample_count;
+  }
   EXPECT_TRUE(counted);
+  // Argo's summaries: one event processed, one action timed.
+  EXPECT_EQ(summarised["argo_events_event_processing_duration_milliseconds"], 1u);
+  EXPECT_EQ(summarised["argo_events_action_duration_milliseconds"], 1u);
+  // And they reach /metrics's text as summaries.
+  const auto text = prometheus::TextSerializer().Serialize(settings.metrics->Collect());
+  EXPECT_NE(text.find("# TYPE argo_events_action_duration_milliseconds summary"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("argo_events_action_duration_milliseconds_count{sensor_name=\"ci\","
+                      "trigger_name=\"build\"} 1"),
+            std::string::npos)
+      << text;
 
   auto events = recent_events(*db, 10);
   ASSERT_TRUE(events.ok());

@@ -10,9 +10,9 @@
 #include "kairos/engine/workflow_service.hpp"
 #include "kairos/store/store.hpp"
 
-namespace prometheus {
-class Registry;
-}  // namespace prometheus
+namespace kairos::metrics {
+class registry;
+}  // namespace kairos::metrics
 
 namespace kairos::api {
 
@@ -47,7 +47,7 @@ class server {
   // The bound port (useful with port 0).
   std::uint16_t port() const;
   // Where other modules register their metrics; exposed on GET /metrics.
-  std::shared_ptr<prometheus::Registry> metrics_registry() const;
+  std::shared_ptr<kairos::metrics::registry> metrics_registry() const;
   // Stops accepting, lets in-flight requests finish, and stops the threads.
   // Safe from any thread and from a signal handler's strand; idempotent.
   void request_stop();

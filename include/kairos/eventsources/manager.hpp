@@ -18,9 +18,9 @@
 #include "kairos/core/result.hpp"
 #include "kairos/store/store.hpp"
 
-namespace prometheus {
-class Registry;
-}
+namespace kairos::metrics {
+class registry;
+}  // namespace kairos::metrics
 
 namespace kairos::eventsources {
 
@@ -50,7 +50,7 @@ struct manager_settings {
   // Tests: bind each configured webhook port as port 0; bound_port() maps it.
   bool ephemeral_ports = false;
   // argo_events_* metrics go here when set.
-  std::shared_ptr<prometheus::Registry> metrics;
+  std::shared_ptr<kairos::metrics::registry> metrics;
 };
 
 class manager {

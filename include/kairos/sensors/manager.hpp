@@ -27,9 +27,9 @@
 #include "kairos/engine/workflow_service.hpp"
 #include "kairos/store/store.hpp"
 
-namespace prometheus {
-class Registry;
-}
+namespace kairos::metrics {
+class registry;
+}  // namespace kairos::metrics
 
 namespace kairos::sensors {
 
@@ -45,7 +45,7 @@ struct manager_settings {
   // Secrets (http secureHeaders) are read from <data_dir>/secrets/<name>/<key>.
   std::filesystem::path data_dir;
   // Nullable; when set the sensor metrics are registered in it.
-  std::shared_ptr<prometheus::Registry> metrics;
+  std::shared_ptr<kairos::metrics::registry> metrics;
   // Nullable: the default sends with core/http_client.
   std::shared_ptr<http_sender> http;
   // Worker threads for sensor logic and blocking calls.
