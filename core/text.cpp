@@ -48,11 +48,93 @@ std::optional<std::string> closest_match(std::string_view word,
   return std::nullopt;
 }
 
+namespace {
+
+void put_digits(char* out, unsigned value, int width) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
+}
+
+// Digits at text[at, at + n), or -1.
+int digits_at(std::string_view text, std::size_t at, std::size_t n) {
+  if (at + n > text.size()) return -1;
+  int v = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    const char c = text[i];
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// The common shape, YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|+HHMM), without
+// the streams date::parse needs (journal appends and cron fires parse one
+// each); nullopt hands anything else to date::parse, which decides.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339_common(std::string_view t) {
+  using namespace std::chrono;
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
+    return std::nullopt;
+  const int y = digits_at(t, 0, 4), mo = digits_at(t, 5, 2), d = digits_at(t, 8, 2);
+  const int h = digits_at(t, 11, 2), mi = digits_at(t, 14, 2), s = digits_at(t, 17, 2);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) return std::nullopt;
+  const date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)},
+                                 date::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
+  std::size_t at = 19;
+  microseconds fraction{0};
+  if (t[at] == '.') {
+    std::size_t n = 0;
+    std::int64_t us = 0;
+    for (++at; at < t.size() && t[at] >= '0' && t[at] <= '9'; ++at, ++n)
+      us = us * 10 + (t[at] - '0');
+    if (n == 0 || n > 6) return std::nullopt;
+    for (; n < 6; ++n) us *= 10;
+    fraction = microseconds(us);
+  }
+  minutes offset{0};
+  const std::string_view zone = t.substr(at);
+  if (zone == "Z") {
+  } else if ((zone.size() == 6 && zone[3] == ':') || zone.size() == 5) {
+    if (zone[0] != '+' && zone[0] != '-') return std::nullopt;
+    const int oh = digits_at(zone, 1, 2);
+    const int om = digits_at(zone, zone.size() == 6 ? 4 : 3, 2);
+    if (oh < 0 || om < 0 || om > 59) return std::nullopt;
+    offset = hours(oh) + minutes(om);
+    if (zone[0] == '-') offset = -offset;
+  } else {
+    return std::nullopt;
+  }
+  const auto tp = date::sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) + fraction - offset;
+  return time_point_cast<system_clock::duration>(tp);
+}
+
+}  // namespace
+
 std::string format_rfc3339(std::chrono::system_clock::time_point t) {
-  return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t));
+  const auto secs = std::chrono::floor<std::chrono::seconds>(t);
+  const auto day = std::chrono::floor<date::days>(secs);
+  const date::year_month_day ymd{day};
+  const int year = static_cast<int>(ymd.year());
+  // Years outside four digits keep date's own format.
+  if (year < 0 || year > 9999) return date::format("%FT%TZ", secs);
+  const date::hh_mm_ss<std::chrono::seconds> tod{secs - day};
+  std::string out(20, ' ');
+  put_digits(&out[0], static_cast<unsigned>(year), 4);
+  out[4] = '-';
+  put_digits(&out[5], static_cast<unsigned>(ymd.month()), 2);
+  out[7] = '-';
+  put_digits(&out[8], static_cast<unsigned>(ymd.day()), 2);
+  out[10] = 'T';
+  put_digits(&out[11], static_cast<unsigned>(tod.hours().count()), 2);
+  out[13] = ':';
+  put_digits(&out[14], static_cast<unsigned>(tod.minutes().count()), 2);
+  out[16] = ':';
+  put_digits(&out[17], static_cast<unsigned>(tod.seconds().count()), 2);
+  out[19] = 'Z';
+  return out;
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  if (auto fast = parse_rfc3339_common(text)) return fast;
   std::string s(text);
   for (const char* fmt : {"%FT%T%Ez", "%FT%TZ", "%FT%T%z"}) {
     std::istringstream in(s);

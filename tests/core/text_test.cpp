@@ -1,8 +1,16 @@
 #include "kairos/core/text.hpp"
 
 #include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <random>
 #include <regex>
+#include <sstream>
+#include <string>
 
+#include <date/date.h>
 #include <gtest/gtest.h>
 
 namespace kairos {
@@ -30,6 +38,62 @@ TEST(rfc3339, formats_utc_and_parses_offsets_back) {
   EXPECT_EQ(parse_rfc3339("2026-03-29T03:30:00+02:00"), t);
   EXPECT_EQ(parse_rfc3339("yesterday"), std::nullopt);
   EXPECT_EQ(parse_rfc3339("2026-03-29T01:30:00Z trailing"), std::nullopt);
+}
+
+// What format_rfc3339 and parse_rfc3339 did through date's streams; their
+// fast paths must agree with it everywhere.
+std::optional<std::chrono::system_clock::time_point> reference_parse(const std::string& s) {
+  for (const char* fmt : {"%FT%T%Ez", "%FT%TZ", "%FT%T%z"}) {
+    std::istringstream in(s);
+    date::sys_time<std::chrono::microseconds> tp;
+    in >> date::parse(fmt, tp);
+    if (!in.fail()) {
+      in.peek();
+      if (in.eof()) return std::chrono::time_point_cast<std::chrono::system_clock::duration>(tp);
+    }
+  }
+  return std::nullopt;
+}
+
+TEST(rfc3339, format_and_parse_agree_with_date_streams_on_generated_times) {
+  using namespace std::chrono;
+  std::mt19937_64 rng(20261201);
+  // system_clock counts nanoseconds in 64 bits: about 1678 to 2261.
+  const std::int64_t lo = -9'000'000'000LL;
+  const std::int64_t hi = 9'000'000'000LL;
+  std::uniform_int_distribution<std::int64_t> secs(lo, hi);
+  std::uniform_int_distribution<int> us(0, 999999), off(-14 * 60, 14 * 60), pick(0, 5);
+  for (int i = 0; i < 20000; ++i) {
+    const sys_seconds t{seconds(secs(rng))};
+    const auto text = format_rfc3339(t + microseconds(us(rng)));
+    ASSERT_EQ(text, date::format("%FT%TZ", t)) << i;
+    ASSERT_EQ(parse_rfc3339(text), reference_parse(text)) << text;
+    // The same instant with a fraction and an offset, in each spelling.
+    const int o = off(rng);
+    const auto local = t + minutes(o);
+    std::string frac;
+    const int digits = pick(rng);
+    if (digits > 0) frac = "." + std::to_string(us(rng) + 1000000).substr(1, digits);
+    char zone[8];
+    std::snprintf(zone, sizeof zone, pick(rng) % 2 ? "%c%02d:%02d" : "%c%02d%02d",
+                  o < 0 ? '-' : '+', std::abs(o) / 60, std::abs(o) % 60);
+    const auto spelled = date::format("%FT%T", local) + frac + zone;
+    ASSERT_EQ(parse_rfc3339(spelled), reference_parse(spelled)) << spelled;
+  }
+}
+
+TEST(rfc3339, odd_spellings_parse_as_date_streams_parse_them) {
+  for (const char* s :
+       {"2024-02-29T12:00:00Z",         "2023-02-29T12:00:00Z",       "2024-04-31T00:00:00Z",
+        "2024-05-01T24:00:00Z",         "2024-05-01T23:60:00Z",       "2024-05-01T23:59:60Z",
+        "2024-05-01T10:00:00z",         "2024-05-01t10:00:00Z",       "2024-05-01T10:00:00.Z",
+        "2024-05-01T10:00:00.1234567Z", "2024-05-01T10:00:00+0530",   "2024-05-01T10:00:00+05:3",
+        "2024-05-01T10:00:00+05",       "2024-05-01T10:00:00 +05:00", "2024-5-1T10:00:00Z",
+        "2024-05-01T1:00:00Z",          "+2024-05-01T10:00:00Z",      "2024-05-01T10:00:00-00:00",
+        "2024-05-01T10:00:00+99:00",    "2024-05-01T10:00:00+05:99",  "2024-05-01T10:00Z",
+        "0000-01-01T00:00:00Z",         "2024-05-01T10:00:00Z\n",     ""}) {
+    EXPECT_EQ(parse_rfc3339(s), reference_parse(s)) << s;
+  }
 }
 
 TEST(random_names, suffix_and_uuid_have_the_expected_shape) {
