@@ -29,11 +29,13 @@ struct fixture {
     return s;
   }
 
-  std::unique_ptr<sensor_runner> runner(spec::sensor_spec sp, bool from_start = true) {
+  std::unique_ptr<sensor_runner> runner(spec::sensor_spec sp, bool from_start = true,
+                                        std::size_t batch = 0) {
     runner_settings rs;
     rs.namespace_ = "default";
     rs.name = "ci";
     rs.start_at_beginning = from_start;
+    if (batch > 0) rs.batch = batch;
     auto r = sensor_runner::create(rs, std::move(sp), *db, services(), nullptr);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     auto out = std::move(*r);
@@ -75,6 +77,25 @@ TEST(sensor_runner, matching_event_submits_workflow_with_parameters) {
   EXPECT_NE(std::find(labels.begin(), labels.end(),
                       std::pair<std::string, std::string>{"events.argoproj.io/sensor", "ci"}),
             labels.end());
+}
+
+TEST(sensor_runner, a_backlog_of_many_pages_is_handled_once_each_in_journal_order) {
+  fixture f;
+  auto r = f.runner(push_sensor(), true, 3);
+  for (int i = 0; i < 10; ++i)
+    f.append("e" + std::to_string(i), i == 4 ? "other" : "push",
+             {{"body", {{"ref", "r" + std::to_string(i)}}}});
+  EXPECT_EQ(*r->process_journal(), 10u);
+  EXPECT_EQ(r->last_sequence(), 10);
+  r->run_due();
+  std::vector<std::string> refs;
+  for (const auto& sub : f.workflows.submissions)
+    refs.push_back(json_path::get_string(sub.manifest, "spec.arguments.parameters.0.value"));
+  EXPECT_EQ(refs, (std::vector<std::string>{"r0", "r1", "r2", "r3", "r5", "r6", "r7", "r8", "r9"}));
+  const auto stored = f.db->get_state("sensor", "default", "ci");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((**stored)["last_sequence"], 10);
+  EXPECT_EQ(*r->process_journal(), 0u);
 }
 
 TEST(sensor_runner, replay_after_crash_does_not_submit_twice) {
