@@ -55,7 +55,8 @@ awk -v lines="$lines" -v n="$n" 'BEGIN {
   }
 }' >"$work/input.tsv"
 
-now() { date +%s.%N; }
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
 best() {  # best wall time of $runs runs of "$@" < input > $out
   local out=$1 b=999999 t0 t1 d
   shift

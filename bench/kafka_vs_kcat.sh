@@ -15,15 +15,9 @@ n=${N:-200000} partitions=${PARTITIONS:-4} size=${SIZE:-100}
 command -v kcat >/dev/null || { echo "kafka_vs_kcat: kcat is needed (apt-get install kcat); skipped"; exit 0; }
 
 work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
+trap bench_cleanup EXIT
 
 # The cluster, loaded before either consumer starts.
 "$kairos" dev kafka --topic bench --partitions "$partitions" --produce "$n" --size "$size" \

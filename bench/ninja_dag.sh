@@ -15,7 +15,8 @@ work=$(mktemp -d -p "${BENCH_TMP:-/var/tmp}")
 trap 'rm -rf "$work"' EXIT
 bash "$here/gen_layered_dag.sh" "$work/graph" "$nodes" "$width" "$jobs"
 
-now() { date +%s.%N; }
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
 t0=$(now)
 ninja -C "$work/graph" -j "$jobs" >/dev/null
 t1=$(now)

@@ -18,15 +18,9 @@ if ! command -v wrk >/dev/null || [ ! -x "$nginx_bin" ]; then
 fi
 
 work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
+trap bench_cleanup EXIT
 wait_http() {  # url
   for _ in $(seq 1 100); do
     curl -fs -o /dev/null "$1" && return 0

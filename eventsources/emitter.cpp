@@ -25,8 +25,8 @@ emitter::emitter(store::database& db, const kairos::clock& clock,
                  .Name("argo_events_events_processing_failed_total")
                  .Help("How many events failed to process")
                  .Register(*registry_);
-  duration_ = &registry_->summary("argo_events_event_processing_duration_milliseconds",
-                                  "Summary of durations of event processing");
+  duration_ = &registry_->summary(metrics::event_processing_duration_name,
+                                  metrics::event_processing_duration_help);
 }
 
 emitter::~emitter() {

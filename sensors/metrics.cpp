@@ -6,8 +6,8 @@ namespace kairos::sensors {
 
 std::shared_ptr<sensor_metrics> sensor_metrics::create(metrics::registry& registry) {
   auto m = std::make_shared<sensor_metrics>();
-  m->processing = &registry.summary("argo_events_event_processing_duration_milliseconds",
-                                    "Time a sensor spent processing an event, in milliseconds");
+  m->processing = &registry.summary(metrics::event_processing_duration_name,
+                                    metrics::event_processing_duration_help);
   m->triggered = &prometheus::BuildCounter()
                       .Name("argo_events_action_triggered_total")
                       .Help("Trigger actions that succeeded")

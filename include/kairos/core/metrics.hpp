@@ -49,6 +49,13 @@ class summary_family {
   std::map<prometheus::Labels, std::unique_ptr<sum_count>> series_;
 };
 
+// Argo Events' summary that event sources and sensors both observe, each
+// with its own labels, so they must agree on its help.
+inline constexpr const char* event_processing_duration_name =
+    "argo_events_event_processing_duration_milliseconds";
+inline constexpr const char* event_processing_duration_help =
+    "Summary of durations of event processing";
+
 // prometheus::Registry plus kairos' own summaries, collected together, so
 // /metrics serves both.
 class registry : public prometheus::Registry {

@@ -1,0 +1,17 @@
+# Helpers the bench scripts share; sourced, never run (bench/run-all runs
+# only bench/*.sh).
+
+# Processes a script starts go in `pids`; bench_cleanup stops them and
+# removes $work unless KEEP is set. Use: trap bench_cleanup EXIT
+pids=()
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || [ -z "${work:-}" ] || rm -rf "$work"
+}
+
+# A loopback port free at the time of asking.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Seconds since the epoch, with nanoseconds.
+now() { date +%s.%N; }
