@@ -236,7 +236,7 @@ struct sensor_runner::impl {
     return false;
   }
 
-  void handle(const event& e) {
+  void handle(event e) {
     const auto started = std::chrono::steady_clock::now();
     std::vector<const spec::event_dependency*> taken;
     const std::string source = e.source(), subject = e.subject();
@@ -257,25 +257,34 @@ struct sensor_runner::impl {
       // run: a crash replays this event and derives them again.
       persist();
     }
+    // Which triggers hold the event for which dependency; the last holder
+    // takes the event itself, the others a copy (usually there is one).
+    std::vector<std::pair<trigger_slot*, const spec::event_dependency*>> holders;
+    for (const auto* dep : taken)
+      for (auto& t : triggers)
+        if (std::binary_search(t.cond.names().begin(), t.cond.names().end(), dep->name))
+          holders.emplace_back(&t, dep);
     std::vector<trigger_slot*> touched;
-    for (const auto* dep : taken) {
-      for (auto& t : triggers) {
-        if (!std::binary_search(t.cond.names().begin(), t.cond.names().end(), dep->name)) continue;
-        if (std::find(touched.begin(), touched.end(), &t) == touched.end()) touched.push_back(&t);
+    for (std::size_t i = 0; i < holders.size(); ++i) {
+      auto& t = *holders[i].first;
+      const auto* dep = holders[i].second;
+      if (std::find(touched.begin(), touched.end(), &t) == touched.end()) touched.push_back(&t);
+      if (i + 1 == holders.size())
+        t.latest[dep->name] = std::move(e);
+      else
         t.latest[dep->name] = e;
-        std::set<std::string> satisfied;
-        for (const auto& [name, held] : t.latest) satisfied.insert(name);
-        if (!t.cond.evaluate(satisfied)) continue;
-        pending_firing f;
-        f.trigger = t.spec.template_.name;
-        f.events = std::move(t.latest);
-        f.key = firing_key(f.events);
-        f.due = clock().now();
-        pending.push_back(std::move(f));
-        ++unsaved_firings;
-        // Argo clears a trigger's events once its conditions fire.
-        t.latest.clear();
-      }
+      std::set<std::string> satisfied;
+      for (const auto& [name, held] : t.latest) satisfied.insert(name);
+      if (!t.cond.evaluate(satisfied)) continue;
+      pending_firing f;
+      f.trigger = t.spec.template_.name;
+      f.events = std::move(t.latest);
+      f.key = firing_key(f.events);
+      f.due = clock().now();
+      pending.push_back(std::move(f));
+      ++unsaved_firings;
+      // Argo clears a trigger's events once its conditions fire.
+      t.latest.clear();
     }
     if (metrics) {
       const double ms =
