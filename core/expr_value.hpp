@@ -73,9 +73,6 @@ inline std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
 // Float to int64 the way Go converts in practice, without UB out of range.
 std::int64_t double_to_int64(double d);
 
-// Hex digests used by sprig.
-std::string sha256_hex(std::string_view data);
-std::string sha1_hex(std::string_view data);
 using kairos::base64_decode;
 using kairos::base64_encode;
 

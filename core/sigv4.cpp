@@ -6,10 +6,6 @@
 #include <cstdio>
 #include <map>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
 namespace kairos::sigv4 {
 
 namespace {
@@ -41,31 +37,6 @@ std::string trim_all(std::string_view v) {
 }
 
 }  // namespace
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 0xf]);
-  }
-  return out;
-}
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return hex({reinterpret_cast<const char*>(digest), sizeof digest});
-}
-
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
-  return {reinterpret_cast<const char*>(digest), length};
-}
 
 std::string uri_encode(std::string_view s, bool keep_slash) {
   static constexpr char digits[] = "0123456789ABCDEF";

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "expr_value.hpp"
+#include "kairos/core/digest.hpp"
 
 namespace kairos::sprig {
 
@@ -329,8 +330,8 @@ const std::unordered_map<std::string_view, fn>& table() {
          // sprig returns the decoding error's text instead of failing.
          return d ? *d : "illegal base64 data";
        })},
-      {"sha256sum", string1([](std::string s) { return sha256_hex(s); })},
-      {"sha1sum", string1([](std::string s) { return sha1_hex(s); })},
+      {"sha256sum", string1([](std::string s) { return digest::sha256_hex(s); })},
+      {"sha1sum", string1([](std::string s) { return digest::sha1_hex(s); })},
       {"substr", fixed<3>([](const args_t& a) -> result<json> {
          const auto s = strval(a[2]);
          const auto size = static_cast<std::int64_t>(s.size());

@@ -4,8 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <openssl/evp.h>
-
+#include "kairos/core/digest.hpp"
 #include "kairos/core/json_path.hpp"
 #include "kairos/sensors/parameters.hpp"
 #include "trigger_parameters.hpp"
@@ -19,19 +18,6 @@ class client_sender final : public http_sender {
     return http_client::perform(r);
   }
 };
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 15]);
-  }
-  return out;
-}
 
 std::string sanitize(std::string_view s) {
   std::string out;
@@ -56,7 +42,7 @@ std::string firing_key(const event_map& events) {
   std::sort(ids.begin(), ids.end());
   std::string joined;
   for (const auto& id : ids) joined += id + "\n";
-  return sha256_hex(joined);
+  return digest::sha256_hex(joined);
 }
 
 std::string workflow_name_for(const std::string& sensor, const std::string& trigger,

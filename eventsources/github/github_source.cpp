@@ -3,10 +3,9 @@
 #include <algorithm>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
+#include "kairos/core/digest.hpp"
 #include "kairos/core/text.hpp"
 #include "webhook/webhook_source.hpp"
 
@@ -14,19 +13,8 @@ namespace kairos::eventsources {
 
 namespace {
 
-std::string hmac_hex(const EVP_MD* md, std::string_view key, std::string_view body) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
-  }
-  return out;
+std::string hmac_hex(digest::algorithm a, std::string_view key, std::string_view body) {
+  return digest::hex(digest::hmac(a, key, body));
 }
 
 // Hex comparison in constant time for a given length; GitHub sends lower case,
@@ -48,11 +36,11 @@ bool event_wanted(const std::vector<std::string>& events, std::string_view type)
 }  // namespace
 
 std::string github_signature_sha256(std::string_view secret, std::string_view body) {
-  return "sha256=" + hmac_hex(EVP_sha256(), secret, body);
+  return "sha256=" + hmac_hex(digest::algorithm::sha256, secret, body);
 }
 
 std::string github_signature_sha1(std::string_view secret, std::string_view body) {
-  return "sha1=" + hmac_hex(EVP_sha1(), secret, body);
+  return "sha1=" + hmac_hex(digest::algorithm::sha1, secret, body);
 }
 
 signature_check verify_github_signature(std::string_view secret, std::string_view body,
@@ -61,14 +49,16 @@ signature_check verify_github_signature(std::string_view secret, std::string_vie
   if (sha256_header && !sha256_header->empty()) {
     constexpr std::string_view prefix = "sha256=";
     if (sha256_header->substr(0, prefix.size()) != prefix) return signature_check::invalid;
-    return same_hex(hmac_hex(EVP_sha256(), secret, body), sha256_header->substr(prefix.size()))
+    return same_hex(hmac_hex(digest::algorithm::sha256, secret, body),
+                    sha256_header->substr(prefix.size()))
                ? signature_check::ok
                : signature_check::invalid;
   }
   if (sha1_header && !sha1_header->empty()) {
     constexpr std::string_view prefix = "sha1=";
     if (sha1_header->substr(0, prefix.size()) != prefix) return signature_check::invalid;
-    return same_hex(hmac_hex(EVP_sha1(), secret, body), sha1_header->substr(prefix.size()))
+    return same_hex(hmac_hex(digest::algorithm::sha1, secret, body),
+                    sha1_header->substr(prefix.size()))
                ? signature_check::ok
                : signature_check::invalid;
   }

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "kairos/core/digest.hpp"
+
 namespace kairos::sigv4 {
 
 struct credentials {
@@ -38,13 +40,15 @@ struct signing {
   std::string authorization;   // the Authorization header value
 };
 
-// Hex SHA-256 of `data`; `empty_payload_hash` is that of "".
-std::string sha256_hex(std::string_view data);
+using digest::hex;
+using digest::sha256_hex;
+// The hex SHA-256 of "".
 inline constexpr std::string_view empty_payload_hash =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 // Raw (binary) HMAC-SHA256.
-std::string hmac_sha256(std::string_view key, std::string_view data);
-std::string hex(std::string_view bytes);
+inline std::string hmac_sha256(std::string_view key, std::string_view data) {
+  return digest::hmac(digest::algorithm::sha256, key, data);
+}
 
 // RFC 3986 encoding as AWS specifies: unreserved bytes kept, everything else
 // %XX upper case; '/' kept when `keep_slash`.

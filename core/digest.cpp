@@ -1,0 +1,44 @@
+#include "kairos/core/digest.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace kairos::digest {
+namespace {
+
+const EVP_MD* md_of(algorithm a) {
+  return a == algorithm::sha1 ? EVP_sha1() : EVP_sha256();
+}
+
+}  // namespace
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 0xf]);
+  }
+  return out;
+}
+
+std::string hash(algorithm a, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  // Only fails when OpenSSL cannot allocate; an empty result then compares
+  // unequal to every real digest.
+  if (EVP_Digest(data.data(), data.size(), out, &length, md_of(a), nullptr) != 1) return {};
+  return {reinterpret_cast<const char*>(out), length};
+}
+
+std::string hmac(algorithm a, std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!HMAC(md_of(a), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length))
+    return {};
+  return {reinterpret_cast<const char*>(out), length};
+}
+
+}  // namespace kairos::digest
