@@ -87,8 +87,8 @@ void emitter::observe(const event_origin& origin, std::size_t events, std::size_
   metrics::sum_count* summary = nullptr;
   prometheus::Counter* sent = nullptr;
   {
-    // Looked up once per origin: Family::Add builds a whole metric (for a
-    // summary, its estimators) on every call, even for labels it has.
+    // Looked up once per origin: prometheus-cpp's Family::Add builds a whole
+    // counter on every call, even for labels it has.
     std::lock_guard lock(series_mutex_);
     auto& cached = series_[{origin.source, origin.subject}];
     if (!cached.first && duration_) cached.first = &duration_->add(labels_of(origin));
