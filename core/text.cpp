@@ -66,6 +66,17 @@ int digits_at(std::string_view text, std::size_t at, std::size_t n) {
   return v;
 }
 
+// system_clock counts nanoseconds in 64 bits (about 1678 to 2261); a time
+// outside that is not a time_point at all.
+std::optional<std::chrono::system_clock::time_point> to_system_clock(
+    date::sys_time<std::chrono::microseconds> tp) {
+  using namespace std::chrono;
+  constexpr auto lo = time_point_cast<microseconds>(system_clock::time_point::min());
+  constexpr auto hi = time_point_cast<microseconds>(system_clock::time_point::max());
+  if (tp <= lo || tp >= hi) return std::nullopt;
+  return time_point_cast<system_clock::duration>(tp);
+}
+
 // The common shape, YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|+HHMM), without
 // the streams date::parse needs (journal appends and cron fires parse one
 // each); nullopt hands anything else to date::parse, which decides.
@@ -104,7 +115,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339_common(std::s
     return std::nullopt;
   }
   const auto tp = date::sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) + fraction - offset;
-  return time_point_cast<system_clock::duration>(tp);
+  return to_system_clock(tp);
 }
 
 }  // namespace
@@ -142,7 +153,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     in >> date::parse(fmt, tp);
     if (!in.fail()) {
       in.peek();
-      if (in.eof()) return std::chrono::time_point_cast<std::chrono::system_clock::duration>(tp);
+      if (in.eof()) return to_system_clock(tp);
     }
   }
   return std::nullopt;

@@ -49,7 +49,14 @@ std::optional<std::chrono::system_clock::time_point> reference_parse(const std::
     in >> date::parse(fmt, tp);
     if (!in.fail()) {
       in.peek();
-      if (in.eof()) return std::chrono::time_point_cast<std::chrono::system_clock::duration>(tp);
+      if (in.eof()) {
+        // Outside system_clock's range there is no time_point to give.
+        using namespace std::chrono;
+        if (tp <= time_point_cast<microseconds>(system_clock::time_point::min()) ||
+            tp >= time_point_cast<microseconds>(system_clock::time_point::max()))
+          return std::nullopt;
+        return time_point_cast<system_clock::duration>(tp);
+      }
     }
   }
   return std::nullopt;
@@ -91,9 +98,16 @@ TEST(rfc3339, odd_spellings_parse_as_date_streams_parse_them) {
         "2024-05-01T10:00:00+05",       "2024-05-01T10:00:00 +05:00", "2024-5-1T10:00:00Z",
         "2024-05-01T1:00:00Z",          "+2024-05-01T10:00:00Z",      "2024-05-01T10:00:00-00:00",
         "2024-05-01T10:00:00+99:00",    "2024-05-01T10:00:00+05:99",  "2024-05-01T10:00Z",
-        "0000-01-01T00:00:00Z",         "2024-05-01T10:00:00Z\n",     ""}) {
+        "0000-01-01T00:00:00Z",         "1600-01-01T00:00:00Z",       "2300-01-01T00:00:00Z",
+        "1600-01-01T00:00:00.5+01:00",  "2024-05-01T10:00:00Z\n",     ""}) {
     EXPECT_EQ(parse_rfc3339(s), reference_parse(s)) << s;
   }
+}
+
+TEST(rfc3339, times_outside_the_system_clock_are_not_parsed) {
+  EXPECT_EQ(parse_rfc3339("0000-01-01T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339("9999-12-31T23:59:59Z"), std::nullopt);
+  EXPECT_NE(parse_rfc3339("2261-01-01T00:00:00Z"), std::nullopt);
 }
 
 TEST(random_names, suffix_and_uuid_have_the_expected_shape) {

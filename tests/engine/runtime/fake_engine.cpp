@@ -218,13 +218,28 @@ void fake_executor::start(task t, completion done) {
   cv_.notify_all();
   if (code) {
     // From another thread, as a real executor would.
-    std::thread([done = std::move(done), c = *code] {
+    std::thread delivery([done = std::move(done), c = *code] {
       outcome o;
       o.what = outcome::kind::exited;
       o.exit_code = c;
       done(o);
-    }).detach();
+    });
+    std::lock_guard lock(mutex_);
+    deliveries_.push_back(std::move(delivery));
   }
+}
+
+void fake_executor::drain() {
+  std::vector<std::thread> threads;
+  std::map<std::string, completion> unfinished;
+  {
+    std::lock_guard lock(mutex_);
+    threads.swap(deliveries_);
+    unfinished.swap(pending_);
+  }
+  for (auto& t : threads) t.join();
+  // Completions never delivered are dropped here too, while the runtime
+  // whose state they hold is still there.
 }
 
 void fake_executor::kill(const std::string&, const std::string& node_id) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +36,7 @@ operator_factory fake_operator_factory(fake_log& log);
 class fake_executor final : public executor {
  public:
   explicit fake_executor(std::filesystem::path log_dir) : log_dir_(std::move(log_dir)) {}
+  ~fake_executor() override { drain(); }
 
   executor_capabilities capabilities() const override { return {}; }
   void start(task t, completion done) override;
@@ -53,6 +55,10 @@ class fake_executor final : public executor {
   bool wait_started(std::size_t n);
   std::vector<std::string> started() const;
   std::vector<std::string> killed() const;
+  // Waits for the threads that deliver auto_exit outcomes and drops the
+  // completions never delivered. Call it before the runtime goes: the
+  // completions hold the runtime's workflow state.
+  void drain();
 
  private:
   std::filesystem::path log_dir_;
@@ -61,6 +67,7 @@ class fake_executor final : public executor {
   std::vector<std::string> started_;
   std::vector<std::string> killed_;
   std::map<std::string, completion> pending_;
+  std::vector<std::thread> deliveries_;
 };
 
 }  // namespace kairos::engine::testing

@@ -74,6 +74,7 @@ class runtime_test : public ::testing::Test {
   }
   void TearDown() override {
     if (rt_) rt_->stop();
+    exec_->drain();
     rt_.reset();
     db_.reset();
     std::error_code ec;
