@@ -2,33 +2,17 @@
 
 #include <cctype>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include "kairos/core/digest.hpp"
 
 namespace kairos::api {
 
-namespace {
-
-std::optional<std::array<unsigned char, 32>> sha256(std::string_view text) {
-  std::array<unsigned char, 32> out{};
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
-      len != out.size()) {
-    return std::nullopt;
-  }
-  return out;
-}
-
-}  // namespace
-
 bearer_auth::bearer_auth(std::string_view token) : enabled_(!token.empty()) {
-  if (enabled_) digest_ = sha256(token);
+  if (enabled_) token_ = token;
 }
 
 bool bearer_auth::allows(std::optional<std::string_view> header) const {
   if (!enabled_) return true;
-  // A token that could not be hashed admits nobody.
-  if (!digest_ || !header) return false;
+  if (!header) return false;
   std::string_view value = *header;
   constexpr std::string_view scheme = "bearer ";
   if (value.size() < scheme.size()) return false;
@@ -40,8 +24,7 @@ bool bearer_auth::allows(std::optional<std::string_view> header) const {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
   if (value.empty()) return false;
-  const auto presented = sha256(value);
-  return presented && CRYPTO_memcmp(presented->data(), digest_->data(), digest_->size()) == 0;
+  return digest::secret_equal(token_, value);
 }
 
 }  // namespace kairos::api

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <array>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace kairos::api {
@@ -18,7 +18,7 @@ class bearer_auth {
   bool allows(std::optional<std::string_view> authorization_header) const;
 
  private:
-  std::optional<std::array<unsigned char, 32>> digest_;
+  std::string token_;
   bool enabled_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "kairos/core/digest.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -39,6 +40,16 @@ std::string hmac(algorithm a, std::string_view key, std::string_view data) {
             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length))
     return {};
   return {reinterpret_cast<const char*>(out), length};
+}
+
+bool equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool secret_equal(std::string_view expected, std::string_view presented) {
+  const auto e = hash(algorithm::sha256, expected);
+  // A failed hash (empty) admits nobody.
+  return !e.empty() && equal(e, hash(algorithm::sha256, presented));
 }
 
 }  // namespace kairos::digest

@@ -352,11 +352,15 @@ class runtime::impl {
     for (auto& t : out.launches) {
       const std::string id = t.node_id;
       st->running.insert(id);
-      exec_.start(std::move(t), [this, life = life_, st, id](outcome o) {
-        // The executor may outlive the runtime; a late completion is dropped
-        // (the node is recovered from the store on the next start).
+      // The executor may outlive the runtime; a late completion is dropped
+      // (the node is recovered from the store on the next start). The state
+      // is held weakly: its strand must not be destroyed after the runtime's
+      // io_context, which an executor dropping this callback late would do.
+      exec_.start(std::move(t), [this, life = life_, weak = std::weak_ptr(st), id](outcome o) {
         std::lock_guard lock(life->mutex);
         if (!life->alive) return;
+        auto st = weak.lock();
+        if (!st) return;
         asio::post(st->strand, [this, st, id, o = std::move(o)] {
           st->running.erase(id);
           if (st->done) return;

@@ -58,7 +58,7 @@ class manager::impl : public std::enable_shared_from_this<manager::impl> {
     emitter_ = std::make_shared<emitter>(db_, clock_, settings_.metrics, std::move(wake));
     resync();
     last_trim_ = std::chrono::steady_clock::now();
-    asio::co_spawn(strand_, housekeeping(shared_from_this()), asio::detached);
+    asio::co_spawn(strand_, housekeeping(weak_from_this()), asio::detached);
     return {};
   }
 
@@ -218,42 +218,61 @@ class manager::impl : public std::enable_shared_from_this<manager::impl> {
     next_due_ = next;
   }
 
-  static asio::awaitable<void> periodic_work(std::shared_ptr<impl> self, bool resync_due,
+  static asio::awaitable<void> periodic_work(std::weak_ptr<impl> weak, bool resync_due,
                                              bool trim_due) {
+    auto self = weak.lock();
+    if (!self) co_return;
     if (resync_due)
       self->resync();
     else
       self->check_timers();
     if (trim_due) self->trim_journal();
-    co_return;
   }
 
-  static asio::awaitable<void> housekeeping(std::shared_ptr<impl> self) {
+  // Holds the manager only between waits. A strong reference kept across a
+  // wait would close a cycle (manager -> pool or strand -> queued step ->
+  // this frame -> manager) whenever stop() wins the race against a step
+  // queued on the pool after its join: nothing would ever free the manager.
+  static asio::awaitable<void> housekeeping(std::weak_ptr<impl> weak) {
     constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
     auto last_resync = std::chrono::steady_clock::now();
-    while (!self->stopped_) {
-      std::chrono::milliseconds wait = self->settings_.resync_period;
+    for (;;) {
+      asio::steady_timer* timer = nullptr;
       {
-        std::lock_guard lock(self->due_mutex_);
-        if (self->next_due_) {
-          const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
-              *self->next_due_ - self->clock_.now());
-          // A due time in the past means the last emit failed: retry soon,
-          // not in a busy loop.
-          wait = std::clamp(until, std::chrono::milliseconds(1), wait);
-          if (until <= std::chrono::milliseconds(0)) wait = std::chrono::milliseconds(100);
+        auto self = weak.lock();
+        if (!self || self->stopped_) co_return;
+        std::chrono::milliseconds wait = self->settings_.resync_period;
+        {
+          std::lock_guard lock(self->due_mutex_);
+          if (self->next_due_) {
+            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+                *self->next_due_ - self->clock_.now());
+            // A due time in the past means the last emit failed: retry soon,
+            // not in a busy loop.
+            wait = std::clamp(until, std::chrono::milliseconds(1), wait);
+            if (until <= std::chrono::milliseconds(0)) wait = std::chrono::milliseconds(100);
+          }
         }
+        self->timer_.expires_after(wait);
+        timer = &self->timer_;
       }
-      self->timer_.expires_after(wait);
-      co_await self->timer_.async_wait(use_tuple);
-      if (self->stopped_) break;
-      const auto now = std::chrono::steady_clock::now();
-      const bool resync_due = now - last_resync >= self->settings_.resync_period;
-      const bool trim_due = now - self->last_trim_ >= self->settings_.trim_period;
-      if (resync_due) last_resync = now;
-      if (trim_due) self->last_trim_ = now;
-      co_await asio::co_spawn(self->pool_->get_executor(),
-                              periodic_work(self, resync_due, trim_due), use_tuple);
+      // The timer's destructor cancels this wait, so the pointer is not used
+      // after the manager is gone.
+      co_await timer->async_wait(use_tuple);
+      bool resync_due = false;
+      bool trim_due = false;
+      std::optional<asio::thread_pool::executor_type> pool;
+      {
+        auto self = weak.lock();
+        if (!self || self->stopped_) co_return;
+        const auto now = std::chrono::steady_clock::now();
+        resync_due = now - last_resync >= self->settings_.resync_period;
+        trim_due = now - self->last_trim_ >= self->settings_.trim_period;
+        if (resync_due) last_resync = now;
+        if (trim_due) self->last_trim_ = now;
+        pool.emplace(self->pool_->get_executor());
+      }
+      co_await asio::co_spawn(*pool, periodic_work(weak, resync_due, trim_due), use_tuple);
     }
   }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include "kairos/core/digest.hpp"
@@ -24,7 +23,7 @@ bool same_hex(std::string_view expected_lower, std::string_view presented) {
   std::string lowered(presented);
   for (char& c : lowered)
     if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  return CRYPTO_memcmp(expected_lower.data(), lowered.data(), lowered.size()) == 0;
+  return digest::equal(expected_lower, lowered);
 }
 
 bool event_wanted(const std::vector<std::string>& events, std::string_view type) {

@@ -7,7 +7,6 @@
 #include <set>
 #include <tuple>
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,6 +20,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+
+#include "kairos/core/digest.hpp"
 
 namespace kairos::eventsources {
 
@@ -123,9 +124,7 @@ bool bearer_allows(const std::string& token, std::optional<std::string_view> hea
   constexpr std::string_view prefix = "Bearer ";
   if (!header || header->size() < prefix.size() || header->substr(0, prefix.size()) != prefix)
     return false;
-  const std::string_view presented = header->substr(prefix.size());
-  if (presented.size() != token.size()) return false;
-  return CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
+  return digest::secret_equal(token, header->substr(prefix.size()));
 }
 
 }  // namespace

@@ -28,5 +28,21 @@ TEST(digest, hex_is_lower_case_two_digits_per_byte) {
   EXPECT_EQ(hex(""), "");
 }
 
+TEST(digest, equal_needs_the_same_bytes_and_length) {
+  EXPECT_TRUE(equal("abc", "abc"));
+  EXPECT_TRUE(equal("", ""));
+  EXPECT_FALSE(equal("abc", "abd"));
+  EXPECT_FALSE(equal("abc", "ab"));
+  EXPECT_FALSE(equal(std::string("a\0b", 3), std::string("a\0c", 3)));
+}
+
+TEST(digest, secret_equal_compares_secrets_of_any_length) {
+  EXPECT_TRUE(secret_equal("s3cret-token", "s3cret-token"));
+  EXPECT_FALSE(secret_equal("s3cret-token", "s3cret-toke"));
+  EXPECT_FALSE(secret_equal("s3cret-token", "s3cret-token "));
+  EXPECT_FALSE(secret_equal("s3cret-token", ""));
+  EXPECT_TRUE(secret_equal(std::string(5000, 'x'), std::string(5000, 'x')));
+}
+
 }  // namespace
 }  // namespace kairos::digest

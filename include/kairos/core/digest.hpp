@@ -18,6 +18,14 @@ std::string hash(algorithm a, std::string_view data);
 // Raw HMAC bytes.
 std::string hmac(algorithm a, std::string_view key, std::string_view data);
 
+// Equality in time that depends on the lengths only, for signatures and
+// digests whose length is public.
+bool equal(std::string_view a, std::string_view b);
+// Equality of a presented secret with the expected one that reveals through
+// timing neither how much matched nor the secret's length: both sides are
+// hashed to a fixed length before the constant-time comparison.
+bool secret_equal(std::string_view expected, std::string_view presented);
+
 inline std::string sha256_hex(std::string_view data) {
   return hex(hash(algorithm::sha256, data));
 }
