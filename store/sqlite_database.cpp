@@ -647,8 +647,20 @@ void sqlite_database::fail_next_commit() {
 
 // ---- resources -------------------------------------------------------------
 
+namespace {
+
+// Raises the resource generation when a resource write returns, whatever
+// its outcome.
+struct resource_write_done {
+  std::atomic<std::uint64_t>& generation;
+  ~resource_write_done() { generation.fetch_add(1, std::memory_order_acq_rel); }
+};
+
+}  // namespace
+
 result<resource_record> sqlite_database::create_resource(resource_record r) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
+  const resource_write_done bump(resource_generation_);
   return submit<resource_record>(
       [r = std::move(r)](connection& c) mutable -> result<resource_record> {
         if (find_resource(c, r.kind, r.namespace_, r.name)) {
@@ -662,6 +674,7 @@ result<resource_record> sqlite_database::create_resource(resource_record r) {
 result<resource_record> sqlite_database::update_resource(
     resource_record r, std::optional<std::int64_t> expected_version) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
+  const resource_write_done bump(resource_generation_);
   return submit<resource_record>(
       [r = std::move(r), expected_version](connection& c) mutable -> result<resource_record> {
         const auto what = describe(r.kind, r.namespace_, r.name);
@@ -682,6 +695,7 @@ result<resource_record> sqlite_database::update_resource(
 
 result<resource_record> sqlite_database::apply_resource(resource_record r) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
+  const resource_write_done bump(resource_generation_);
   return submit<resource_record>(
       [r = std::move(r)](connection& c) mutable -> result<resource_record> {
         auto existing = find_resource(c, r.kind, r.namespace_, r.name);
@@ -718,6 +732,7 @@ result<std::vector<resource_record>> sqlite_database::list_resources(const std::
 
 result<void> sqlite_database::delete_resource(const std::string& kind, const std::string& ns,
                                               const std::string& name) {
+  const resource_write_done bump(resource_generation_);
   return submit<void>([kind, ns, name](connection& c) -> result<void> {
     auto st_lease =
         c.statement("DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
@@ -1034,20 +1049,39 @@ result<std::size_t> sqlite_database::trim_events(const std::string& before, std:
 
 // ---- state -------------------------------------------------------------------
 
+namespace {
+
+void exec_put_state(connection& c, const std::string& scope, const std::string& ns,
+                    const std::string& name, const std::string& text, const std::string& now) {
+  auto st_lease = c.statement(
+      "INSERT INTO state (scope, namespace, name, body, updated_at) "
+      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, namespace, name) "
+      "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+  auto& st = *st_lease;
+  st.bind(1, scope);
+  st.bind(2, ns);
+  st.bind(3, name);
+  st.bind(4, text);
+  st.bind(5, now);
+  st.exec();
+}
+
+void exec_delete_state(connection& c, const std::string& scope, const std::string& ns,
+                       const std::string& name) {
+  auto st_lease = c.statement("DELETE FROM state WHERE scope = ? AND namespace = ? AND name = ?");
+  auto& st = *st_lease;
+  st.bind(1, scope);
+  st.bind(2, ns);
+  st.bind(3, name);
+  st.exec();
+}
+
+}  // namespace
+
 result<void> sqlite_database::put_state(const std::string& scope, const std::string& ns,
                                         const std::string& name, const nlohmann::json& state) {
   return submit<void>([scope, ns, name, text = to_text(state)](connection& c) -> result<void> {
-    auto st_lease = c.statement(
-        "INSERT INTO state (scope, namespace, name, body, updated_at) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, namespace, name) "
-        "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
-    auto& st = *st_lease;
-    st.bind(1, scope);
-    st.bind(2, ns);
-    st.bind(3, name);
-    st.bind(4, text);
-    st.bind(5, now_rfc3339());
-    st.exec();
+    exec_put_state(c, scope, ns, name, text, now_rfc3339());
     return {};
   });
 }
@@ -1071,12 +1105,33 @@ result<std::optional<nlohmann::json>> sqlite_database::get_state(const std::stri
 result<void> sqlite_database::delete_state(const std::string& scope, const std::string& ns,
                                            const std::string& name) {
   return submit<void>([scope, ns, name](connection& c) -> result<void> {
-    auto st_lease = c.statement("DELETE FROM state WHERE scope = ? AND namespace = ? AND name = ?");
-    auto& st = *st_lease;
-    st.bind(1, scope);
-    st.bind(2, ns);
-    st.bind(3, name);
-    st.exec();
+    exec_delete_state(c, scope, ns, name);
+    return {};
+  });
+}
+
+result<void> sqlite_database::change_states(const std::string& scope,
+                                            const std::vector<state_change>& changes) {
+  if (changes.empty()) return {};
+  // Serialised here, on the caller's thread, so the writer thread only runs
+  // the statements.
+  struct prepared {
+    std::string ns;
+    std::string name;
+    std::optional<std::string> text;
+  };
+  std::vector<prepared> all;
+  all.reserve(changes.size());
+  for (const auto& c : changes)
+    all.push_back({c.ns, c.name, c.state ? std::optional(to_text(*c.state)) : std::nullopt});
+  return submit<void>([scope, all = std::move(all)](connection& c) -> result<void> {
+    const auto now = now_rfc3339();
+    for (const auto& p : all) {
+      if (p.text)
+        exec_put_state(c, scope, p.ns, p.name, *p.text, now);
+      else
+        exec_delete_state(c, scope, p.ns, p.name);
+    }
     return {};
   });
 }

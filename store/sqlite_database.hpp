@@ -97,6 +97,9 @@ class sqlite_database final : public database {
   int schema_version() const override { return schema_version_; }
   const std::filesystem::path& data_dir() const override { return settings_.data_dir; }
   write_stats stats() const override;
+  std::optional<std::uint64_t> resource_generation() const override {
+    return resource_generation_.load(std::memory_order_acquire);
+  }
 
   result<resource_record> create_resource(resource_record r) override;
   result<resource_record> update_resource(resource_record r,
@@ -132,6 +135,8 @@ class sqlite_database final : public database {
                                                   const std::string& name) override;
   result<void> delete_state(const std::string& scope, const std::string& ns,
                             const std::string& name) override;
+  result<void> change_states(const std::string& scope,
+                             const std::vector<state_change>& changes) override;
 
   // Test seams. While paused the writer leaves the queue alone, so a test can
   // queue a known set of operations and watch them commit as one batch
@@ -177,6 +182,9 @@ class sqlite_database final : public database {
   bool stopping_ = false;
   write_stats stats_;  // guarded by queue_mutex_
   std::atomic<bool> fail_next_commit_{false};
+  // Raised after each resource write returns, committed or not: a reader
+  // that read the generation first cannot keep a copy older than it.
+  std::atomic<std::uint64_t> resource_generation_{1};
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<connection>> idle_readers_;

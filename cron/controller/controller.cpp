@@ -80,6 +80,13 @@ struct cron_entry {
   // full path, whose messages name the run.
   std::int64_t checked_version = -1;
   bool runs_valid = false;
+  // The manifest of version `body_version` as text, current as of the
+  // store's resource generation `body_generation` (0: not known current). A
+  // due time parses it rather than reading the store while no resource has
+  // changed; text, not a parsed document, keeps 10,000 crons small.
+  std::string body_text;
+  std::int64_t body_version = -1;
+  std::uint64_t body_generation = 0;
   // Set (under the controller's mutex) while a thread handles a due time of
   // this entry without the mutex: nothing else touches the entry then, and
   // it is not in the queue, so its next due time waits for this one.
@@ -273,8 +280,11 @@ std::chrono::nanoseconds thread_cpu() {
 
 }  // namespace
 
-result<json> workflow_manifest_for(const json& cron, const std::string& ns, const std::string& name,
-                                   std::optional<time_point> scheduled_time) {
+namespace {
+
+// `movable_spec`: spec.workflowSpec of `cron`, to be moved from; null: copied.
+result<json> manifest_for(const json& cron, json* movable_spec, const std::string& ns,
+                          const std::string& name, std::optional<time_point> scheduled_time) {
   const auto& spec = member(cron, "spec");
   const auto& workflow_spec = member(spec, "workflowSpec");
   if (!workflow_spec.is_object()) {
@@ -293,10 +303,27 @@ result<json> workflow_manifest_for(const json& cron, const std::string& ns, cons
   } else {
     meta["generateName"] = name + "-";
   }
-  return json{{"apiVersion", std::string(spec::api_version)},
-              {"kind", "Workflow"},
-              {"metadata", std::move(meta)},
-              {"spec", workflow_spec}};
+  json out = json::object();
+  out["apiVersion"] = std::string(spec::api_version);
+  out["kind"] = "Workflow";
+  out["metadata"] = std::move(meta);
+  out["spec"] = movable_spec ? std::move(*movable_spec) : workflow_spec;
+  return out;
+}
+
+}  // namespace
+
+result<json> workflow_manifest_for(const json& cron, const std::string& ns, const std::string& name,
+                                   std::optional<time_point> scheduled_time) {
+  return manifest_for(cron, nullptr, ns, name, scheduled_time);
+}
+
+result<json> workflow_manifest_for(json&& cron, const std::string& ns, const std::string& name,
+                                   std::optional<time_point> scheduled_time) {
+  json* movable = nullptr;
+  if (auto s = cron.find("spec"); s != cron.end() && s->is_object())
+    if (auto w = s->find("workflowSpec"); w != s->end()) movable = &*w;
+  return manifest_for(cron, movable, ns, name, scheduled_time);
 }
 
 class controller::impl {
@@ -311,8 +338,7 @@ class controller::impl {
         pool_(std::max<std::size_t>(1, settings_.worker_threads)) {
     default_zone_ =
         settings_.default_timezone.empty() ? machine_zone() : settings_.default_timezone;
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, settings_.state_writers); ++i)
-      writers_.emplace_back([this] { writer_loop(); });
+    writer_ = std::thread([this] { writer_loop(); });
     if (!settings_.evaluate_bool) {
       settings_.evaluate_bool = [](std::string_view source, const json& env) {
         return expr::evaluate_bool(source, env);
@@ -558,16 +584,21 @@ class controller::impl {
   // is gone.
   bool fire(cron_entry& e, time_point at) {
     e.last_evaluated = at;
-    auto found = db_.get_resource(cron_kind, e.ns, e.name);
+    auto found = current_manifest(e);
     if (!found) {
       if (found.error().code == errc::not_found) return false;
       set_condition(e, "SubmissionError", "cannot read the CronWorkflow: " + found.error().message);
       ++stats_.submit_errors;
       return true;
     }
-    const json& body = found->body;
-    refresh_active(e, body);
-    if (!schedulable(e)) return true;
+    json& body = found->body;
+    // Under Allow, with neither `when` nor a stopStrategy, nothing this due
+    // time decides depends on whether earlier runs have finished: the resync
+    // counts them, and the store read per active run is saved.
+    if (e.concurrency != policy::allow || !e.when.empty() || !e.stop_expression.empty()) {
+      refresh_active(e, body);
+      if (!schedulable(e)) return true;
+    }
 
     if (!e.when.empty()) {
       auto go = evaluate(e, e.when, body, "when");
@@ -613,7 +644,8 @@ class controller::impl {
     std::string run_name;
     std::optional<spec::resource> workflow;
     if (e.runs_valid && stampable(at)) {
-      auto manifest = workflow_manifest_for(body, e.ns, e.name, at);
+      // The body is not needed after a manifest is made from it.
+      auto manifest = workflow_manifest_for(std::move(body), e.ns, e.name, at);
       if (manifest) {
         run_name = (*manifest)["metadata"]["name"].get<std::string>();
         workflow = validated_run(std::move(*manifest));
@@ -652,6 +684,38 @@ class controller::impl {
     e.last_scheduled = at;
     clear_condition(e);
     return true;
+  }
+
+  // The CronWorkflow as stored now: the entry's copy while the store
+  // reports no resource change since it was known current, else a read,
+  // which becomes the copy.
+  result<store::resource_record> current_manifest(cron_entry& e) {
+    const auto generation = db_.resource_generation();
+    if (generation && *generation == e.body_generation && !e.body_text.empty()) {
+      auto body = json::parse(e.body_text, nullptr, false);
+      if (!body.is_discarded()) {
+        store::resource_record r;
+        r.kind = cron_kind;
+        r.namespace_ = e.ns;
+        r.name = e.name;
+        r.resource_version = e.body_version;
+        r.body = std::move(body);
+        return r;
+      }
+    }
+    auto found = db_.get_resource(cron_kind, e.ns, e.name);
+    if (found) remember_manifest(e, *found, generation);
+    return found;
+  }
+
+  // `generation`: the store's resource generation read before `r` was.
+  static void remember_manifest(cron_entry& e, const store::resource_record& r,
+                                std::optional<std::uint64_t> generation) {
+    if (e.body_version != r.resource_version || e.body_text.empty()) {
+      e.body_text = r.body.dump();
+      e.body_version = r.resource_version;
+    }
+    e.body_generation = generation.value_or(0);
   }
 
   // Loads a run of the CronWorkflow `body`, named for the placeholder time,
@@ -919,40 +983,35 @@ class controller::impl {
 
   void flush_states() {
     std::unique_lock lock(writer_mutex_);
-    writer_idle_cv_.wait(lock, [this] { return pending_writes_.empty() && writing_.empty(); });
+    writer_idle_cv_.wait(lock, [this] { return pending_writes_.empty() && !writing_; });
   }
 
-  // Many writers at once let the store's group commit put many states in
-  // one transaction; one key is never written by two threads at once, so
-  // the newest state is the one that stays.
+  // One thread saves every state queued since its last commit in one
+  // transaction, so a burst of due crons costs a few commits, not one each.
+  // Only the newest state of a cron is saved.
   void writer_loop() {
     std::unique_lock lock(writer_mutex_);
     for (;;) {
-      auto ready = write_order_.end();
-      writer_cv_.wait(lock, [&] {
-        ready = std::find_if(write_order_.begin(), write_order_.end(),
-                             [this](const std::string& k) { return !writing_.count(k); });
-        return ready != write_order_.end() || writers_stop_;
-      });
-      if (ready == write_order_.end()) return;
-      std::string key = std::move(*ready);
-      write_order_.erase(ready);
-      auto node = pending_writes_.extract(key);
-      writing_.insert(key);
-      lock.unlock();
-      const auto slash = key.find('/');
-      const auto ns = key.substr(0, slash);
-      const auto name = key.substr(slash + 1);
-      if (node.mapped()) {
-        if (auto put = db_.put_state(state_scope, ns, name, *node.mapped()); !put)
-          spdlog::warn("cron: cannot save the state of {}: {}", key, put.error().message);
-      } else {
-        (void)db_.delete_state(state_scope, ns, name);
+      writer_cv_.wait(lock, [&] { return !write_order_.empty() || writers_stop_; });
+      if (write_order_.empty()) return;
+      std::vector<store::database::state_change> batch;
+      const auto n = std::min(write_order_.size(), std::max<std::size_t>(1, settings_.state_batch));
+      batch.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        auto node = pending_writes_.extract(write_order_.front());
+        write_order_.pop_front();
+        const auto& key = node.key();
+        const auto slash = key.find('/');
+        batch.push_back({key.substr(0, slash), key.substr(slash + 1), std::move(node.mapped())});
       }
+      writing_ = true;
+      lock.unlock();
+      if (auto saved = db_.change_states(state_scope, batch); !saved)
+        spdlog::warn("cron: cannot save the state of {} CronWorkflow(s), {}/{} first: {}",
+                     batch.size(), batch.front().ns, batch.front().name, saved.error().message);
       lock.lock();
-      writing_.erase(key);
-      writer_cv_.notify_all();
-      if (pending_writes_.empty() && writing_.empty()) writer_idle_cv_.notify_all();
+      writing_ = false;
+      if (pending_writes_.empty()) writer_idle_cv_.notify_all();
     }
   }
 
@@ -963,13 +1022,13 @@ class controller::impl {
       writers_stop_ = true;
     }
     writer_cv_.notify_all();
-    for (auto& t : writers_)
-      if (t.joinable()) t.join();
+    if (writer_.joinable()) writer_.join();
   }
 
   // ---- resync ---------------------------------------------------------------
 
   result<void> resync_impl(bool wait) {
+    const auto generation = db_.resource_generation();
     auto listed = db_.list_resources(cron_kind, "");
     if (!listed) return std::move(listed).error();
 
@@ -1030,7 +1089,8 @@ class controller::impl {
           update_entry(*it->second, r, now);
           writes.emplace_back(r.namespace_, r.name, state_of(*it->second));
         }
-        const auto& e = *entries_.at(key);
+        auto& e = *entries_.at(key);
+        remember_manifest(e, r, generation);
         if (!e.active.empty()) refresh.push_back({key, e.ns, e.active, &r.body});
       }
       for (auto it = entries_.begin(); it != entries_.end();) {
@@ -1209,9 +1269,9 @@ class controller::impl {
   std::condition_variable writer_idle_cv_;
   std::unordered_map<std::string, std::optional<json>> pending_writes_;
   std::deque<std::string> write_order_;
-  std::unordered_set<std::string> writing_;
+  bool writing_ = false;
   bool writers_stop_ = false;
-  std::vector<std::thread> writers_;
+  std::thread writer_;
 
   std::shared_ptr<timer_core> timers_;
   asio::thread_pool pool_;

@@ -85,6 +85,32 @@ TEST_F(controller_test, cron_updated_and_resynced_between_two_fires_submits_the_
   EXPECT_EQ(runs[1]["spec"]["templates"][0]["container"]["image"], "v2");
 }
 
+// A due time uses the controller's copy of the manifest while its own store
+// saw no resource change; a change made through another process's store is
+// seen at the next resync, which compares the stored versions.
+TEST_F(controller_test, cron_changed_through_another_store_is_seen_at_the_next_resync) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"workflowSpec", spec_with_image("v1")}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  {
+    store::settings s;
+    s.data_dir = dir_;
+    auto other = store::database::open(s);
+    ASSERT_TRUE(other) << other.error().message;
+    auto current = (*other)->get_resource("CronWorkflow", "default", "etl");
+    ASSERT_TRUE(current);
+    current->body["spec"]["workflowSpec"] = spec_with_image("v2");
+    ASSERT_TRUE((*other)->update_resource(*current, current->resource_version));
+  }
+  c.resync();
+  advance_to(c, at("2024-05-01T10:10:00Z"));
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["spec"]["templates"][0]["container"]["image"], "v1");
+  EXPECT_EQ(runs[1]["spec"]["templates"][0]["container"]["image"], "v2");
+}
+
 // Runs reuse the Workflow loaded once per CronWorkflow version; each must be
 // exactly what building and loading it for its own time gives.
 TEST_F(controller_test, every_run_is_the_workflow_loaded_for_its_own_name_and_time) {

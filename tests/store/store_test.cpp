@@ -695,6 +695,71 @@ TEST_F(store_test, state_put_get_replace_and_delete) {
   EXPECT_TRUE(db.delete_state("cron", "default", "nightly"));
 }
 
+TEST_F(store_test, change_states_puts_and_deletes_in_one_transaction) {
+  auto& db = open();
+  ASSERT_TRUE(db.put_state("cron", "default", "old", {{"i", 0}}));
+  const auto before = db.stats();
+  std::vector<database::state_change> changes;
+  changes.push_back({"default", "a", nlohmann::json{{"i", 1}}});
+  changes.push_back({"default", "old", std::nullopt});
+  changes.push_back({"other", "b", nlohmann::json{{"i", 2}}});
+  changes.push_back({"default", "a", nlohmann::json{{"i", 3}}});  // the later change wins
+  ASSERT_TRUE(db.change_states("cron", changes));
+  EXPECT_EQ(db.stats().transactions - before.transactions, 1u);
+  auto a = db.get_state("cron", "default", "a");
+  ASSERT_TRUE(a && a->has_value());
+  EXPECT_EQ((**a)["i"], 3);
+  auto b = db.get_state("cron", "other", "b");
+  ASSERT_TRUE(b && b->has_value());
+  EXPECT_EQ((**b)["i"], 2);
+  auto old = db.get_state("cron", "default", "old");
+  ASSERT_TRUE(old);
+  EXPECT_FALSE(old->has_value());
+}
+
+TEST_F(store_test, a_failed_commit_of_change_states_stores_none_of_them) {
+  auto& db = open();
+  db.fail_next_commit();
+  std::vector<database::state_change> changes;
+  changes.push_back({"default", "a", nlohmann::json{{"i", 1}}});
+  changes.push_back({"default", "b", nlohmann::json{{"i", 2}}});
+  EXPECT_FALSE(db.change_states("cron", changes));
+  for (const char* name : {"a", "b"}) {
+    auto got = db.get_state("cron", "default", name);
+    ASSERT_TRUE(got);
+    EXPECT_FALSE(got->has_value()) << name;
+  }
+}
+
+TEST_F(store_test, resource_generation_rises_with_every_resource_write_and_only_then) {
+  auto& db = open();
+  auto generation = [&] { return db.resource_generation().value(); };
+  auto g = generation();
+  ASSERT_TRUE(db.create_resource(template_record("default", "build")));
+  EXPECT_GT(generation(), g);
+  g = generation();
+  ASSERT_TRUE(db.apply_resource(template_record("default", "build", "debian")));
+  EXPECT_GT(generation(), g);
+  g = generation();
+  auto current = db.get_resource("WorkflowTemplate", "default", "build");
+  ASSERT_TRUE(current);
+  ASSERT_TRUE(db.update_resource(*current, current->resource_version));
+  EXPECT_GT(generation(), g);
+  g = generation();
+  // Reads, states, events and workflows leave it alone.
+  ASSERT_TRUE(db.list_resources("WorkflowTemplate", ""));
+  ASSERT_TRUE(db.put_state("cron", "default", "x", {{"i", 1}}));
+  ASSERT_TRUE(db.append_event(event("e")));
+  EXPECT_EQ(generation(), g);
+  ASSERT_TRUE(db.delete_resource("WorkflowTemplate", "default", "build"));
+  EXPECT_GT(generation(), g);
+  g = generation();
+  // A write that fails may have changed nothing, but it still counts: a
+  // reader never keeps a copy it cannot tell is current.
+  EXPECT_FALSE(db.delete_resource("WorkflowTemplate", "default", "build"));
+  EXPECT_GT(generation(), g);
+}
+
 // ---- the writer ----------------------------------------------------------------
 
 TEST_F(store_test, concurrent_appends_all_land_with_unique_increasing_sequences) {

@@ -62,9 +62,9 @@ struct controller_settings {
   // instant are handled by up to this many threads at once (each cron by
   // one thread at a time).
   std::size_t worker_threads = 2;
-  // Threads writing cron state; concurrent writes share the store's
-  // transactions (group commit), so many crons due at once are saved fast.
-  std::size_t state_writers = 16;
+  // Most cron states saved in one transaction; the states of a burst of due
+  // crons are saved together, in as few commits as this allows.
+  std::size_t state_batch = 1024;
   bool_evaluator evaluate_bool;
 };
 
@@ -120,6 +120,10 @@ class controller {
 // (a manual submit) it gets generateName `<name>-`.
 result<nlohmann::json> workflow_manifest_for(
     const nlohmann::json& cron, const std::string& ns, const std::string& name,
+    std::optional<kairos::clock::time_point> scheduled_time = std::nullopt);
+// The same, taking spec.workflowSpec out of `cron` rather than copying it.
+result<nlohmann::json> workflow_manifest_for(
+    nlohmann::json&& cron, const std::string& ns, const std::string& name,
     std::optional<kairos::clock::time_point> scheduled_time = std::nullopt);
 
 inline constexpr std::string_view cron_workflow_label = "workflows.argoproj.io/cron-workflow";

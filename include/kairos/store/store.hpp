@@ -119,6 +119,11 @@ class database {
                                                               const std::string& ns) = 0;
   virtual result<void> delete_resource(const std::string& kind, const std::string& ns,
                                        const std::string& name) = 0;
+  // A number this store raises after every change to a resource it commits;
+  // a reader that saw generation g before reading a resource and sees g
+  // again knows its copy is still current. Changes made through another
+  // process's store are not counted. nullopt: the store does not keep one.
+  virtual std::optional<std::uint64_t> resource_generation() const { return std::nullopt; }
 
   // Workflows and their nodes. delete_workflow removes the nodes too.
   // update_workflow finds the workflow by namespace/name and is last writer
@@ -182,6 +187,23 @@ class database {
                                                           const std::string& name) = 0;
   virtual result<void> delete_state(const std::string& scope, const std::string& ns,
                                     const std::string& name) = 0;
+  // Several puts (a state) and deletes (nullopt) of one scope. The store
+  // commits them in one transaction, all or none; this default, for stores
+  // without transactions, runs them one after the other.
+  struct state_change {
+    std::string ns;
+    std::string name;
+    std::optional<nlohmann::json> state;
+  };
+  virtual result<void> change_states(const std::string& scope,
+                                     const std::vector<state_change>& changes) {
+    for (const auto& c : changes) {
+      auto done =
+          c.state ? put_state(scope, c.ns, c.name, *c.state) : delete_state(scope, c.ns, c.name);
+      if (!done) return done;
+    }
+    return {};
+  }
 };
 
 }  // namespace kairos::store
