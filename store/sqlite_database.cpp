@@ -126,7 +126,7 @@ std::int64_t next_resource_version(connection& c) {
 constexpr const char* resource_columns =
     "kind, namespace, name, uid, resource_version, created_at, body";
 
-resource_record read_resource(SQLite::Statement& st) {
+resource_record read_resource(SQLite::Statement& st, bool with_body = true) {
   resource_record r;
   r.kind = st.getColumn(0).getString();
   r.namespace_ = st.getColumn(1).getString();
@@ -134,7 +134,7 @@ resource_record read_resource(SQLite::Statement& st) {
   r.uid = st.getColumn(3).getString();
   r.resource_version = st.getColumn(4).getInt64();
   r.created_at = st.getColumn(5).getString();
-  r.body = from_text(st.getColumn(6).getString());
+  if (with_body) r.body = from_text(st.getColumn(6).getString());
   return r;
 }
 
@@ -714,20 +714,37 @@ result<resource_record> sqlite_database::get_resource(const std::string& kind,
   });
 }
 
+namespace {
+
+result<std::vector<resource_record>> select_resources(connection& c, const std::string& kind,
+                                                      const std::string& ns, bool with_bodies) {
+  std::string sql = std::string("SELECT ") + resource_columns;
+  // The body column is last: without it the rows still read by position.
+  if (!with_bodies) sql.resize(sql.rfind(", body"));
+  sql += " FROM resources WHERE kind = ?";
+  if (!ns.empty()) sql += " AND namespace = ?";
+  sql += " ORDER BY namespace, name";
+  auto st_lease = c.statement(sql);
+  auto& st = *st_lease;
+  st.bind(1, kind);
+  if (!ns.empty()) st.bind(2, ns);
+  std::vector<resource_record> out;
+  while (st.executeStep()) out.push_back(read_resource(st, with_bodies));
+  return out;
+}
+
+}  // namespace
+
+result<std::vector<resource_record>> sqlite_database::list_resource_versions(
+    const std::string& kind, const std::string& ns) {
+  return read<std::vector<resource_record>>(
+      [&](connection& c) { return select_resources(c, kind, ns, false); });
+}
+
 result<std::vector<resource_record>> sqlite_database::list_resources(const std::string& kind,
                                                                      const std::string& ns) {
-  return read<std::vector<resource_record>>([&](connection& c) {
-    std::string sql = std::string("SELECT ") + resource_columns + " FROM resources WHERE kind = ?";
-    if (!ns.empty()) sql += " AND namespace = ?";
-    sql += " ORDER BY namespace, name";
-    auto st_lease = c.statement(sql);
-    auto& st = *st_lease;
-    st.bind(1, kind);
-    if (!ns.empty()) st.bind(2, ns);
-    std::vector<resource_record> out;
-    while (st.executeStep()) out.push_back(read_resource(st));
-    return out;
-  });
+  return read<std::vector<resource_record>>(
+      [&](connection& c) { return select_resources(c, kind, ns, true); });
 }
 
 result<void> sqlite_database::delete_resource(const std::string& kind, const std::string& ns,
@@ -882,6 +899,33 @@ result<workflow_record> sqlite_database::get_workflow(const std::string& ns,
     auto w = find_workflow(c, ns, name);
     if (!w) return make_error(errc::not_found, describe("Workflow", ns, name) + " not found");
     return std::move(*w);
+  });
+}
+
+result<std::vector<std::pair<std::string, std::string>>> sqlite_database::workflow_phases(
+    const std::string& ns, const std::vector<std::string>& names) {
+  using phases = std::vector<std::pair<std::string, std::string>>;
+  return read<phases>([&](connection& c) -> result<phases> {
+    phases out;
+    if (names.empty()) return out;
+    // One read transaction: one snapshot, and the page cache is checked
+    // once rather than per name.
+    c.db().exec("BEGIN");
+    try {
+      auto st_lease = c.statement("SELECT phase FROM workflows WHERE namespace = ? AND name = ?");
+      auto& st = *st_lease;
+      for (const auto& name : names) {
+        st.reset();
+        st.bind(1, ns);
+        st.bind(2, name);
+        if (st.executeStep()) out.emplace_back(name, st.getColumn(0).getString());
+      }
+    } catch (...) {
+      c.db().tryExec("ROLLBACK");
+      throw;
+    }
+    c.db().exec("COMMIT");
+    return out;
   });
 }
 

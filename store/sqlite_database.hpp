@@ -109,6 +109,8 @@ class sqlite_database final : public database {
                                        const std::string& name) override;
   result<std::vector<resource_record>> list_resources(const std::string& kind,
                                                       const std::string& ns) override;
+  result<std::vector<resource_record>> list_resource_versions(const std::string& kind,
+                                                              const std::string& ns) override;
   result<void> delete_resource(const std::string& kind, const std::string& ns,
                                const std::string& name) override;
 
@@ -117,6 +119,8 @@ class sqlite_database final : public database {
                                                      std::vector<node_record> nodes) override;
   result<workflow_record> update_workflow(workflow_record w) override;
   result<workflow_record> get_workflow(const std::string& ns, const std::string& name) override;
+  result<std::vector<std::pair<std::string, std::string>>> workflow_phases(
+      const std::string& ns, const std::vector<std::string>& names) override;
   result<std::vector<workflow_record>> list_workflows(const std::string& ns,
                                                       std::size_t limit = 0) override;
   result<void> delete_workflow(const std::string& ns, const std::string& name) override;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -709,8 +710,14 @@ class controller::impl {
   }
 
   // `generation`: the store's resource generation read before `r` was.
+  // A record without its manifest (null body) only confirms a copy of the
+  // same version.
   static void remember_manifest(cron_entry& e, const store::resource_record& r,
                                 std::optional<std::uint64_t> generation) {
+    if (r.body.is_null()) {
+      if (e.body_version == r.resource_version) e.body_generation = generation.value_or(0);
+      return;
+    }
     if (e.body_version != r.resource_version || e.body_text.empty()) {
       e.body_text = r.body.dump();
       e.body_version = r.resource_version;
@@ -758,25 +765,25 @@ class controller::impl {
   std::vector<observed_phase> read_phases(const std::string& ns,
                                           const std::vector<std::string>& names) {
     std::vector<observed_phase> out;
+    auto found = db_.workflow_phases(ns, names);
+    if (!found) return out;  // nothing known: every run stays active
+    std::unordered_map<std::string, std::string> by_name(found->begin(), found->end());
     for (const auto& name : names) {
-      auto w = db_.get_workflow(ns, name);
-      if (w) {
-        out.push_back({name, w->phase});
-      } else if (w.error().code == errc::not_found) {
-        out.push_back({name, std::nullopt});
-      }
+      auto it = by_name.find(name);
+      out.push_back({name, it == by_name.end() ? std::nullopt : std::optional(it->second)});
     }
     return out;
   }
 
   void refresh_active(cron_entry& e, const json& body) {
     if (e.active.empty()) return;
-    apply_phases(e, read_phases(e.ns, e.active), body);
+    apply_phases(e, read_phases(e.ns, e.active), &body);
   }
 
   // Moves finished runs out of `active`, counting them, then trims the
   // history and evaluates stopStrategy.
-  void apply_phases(cron_entry& e, const std::vector<observed_phase>& phases, const json& body) {
+  // `body`: the manifest, or null to parse the entry's copy if needed.
+  void apply_phases(cron_entry& e, const std::vector<observed_phase>& phases, const json* body) {
     bool completed = false;
     for (const auto& p : phases) {
       auto it = std::find(e.active.begin(), e.active.end(), p.name);
@@ -796,7 +803,12 @@ class controller::impl {
     if (!completed) return;
     trim_history(e);
     if (!e.stop_expression.empty() && !e.stopped) {
-      auto stop = evaluate(e, e.stop_expression, body, "stopStrategy.expression");
+      json parsed;
+      if (!body) {
+        parsed = json::parse(e.body_text, nullptr, false);
+        body = &parsed;
+      }
+      auto stop = evaluate(e, e.stop_expression, *body, "stopStrategy.expression");
       if (!stop) {
         set_condition(e, "SpecError", stop.error().message);
       } else if (*stop) {
@@ -1029,9 +1041,56 @@ class controller::impl {
 
   result<void> resync_impl(bool wait) {
     const auto generation = db_.resource_generation();
-    auto listed = db_.list_resources(cron_kind, "");
+    auto listed = db_.list_resource_versions(cron_kind, "");
     if (!listed) return std::move(listed).error();
 
+    // Only new and changed versions are read whole: an unchanged one is
+    // neither parsed nor copied. Many of them (the first resync) are read in
+    // one listing.
+    std::vector<std::size_t> changed;
+    std::vector<std::size_t> to_validate;
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = 0; i < listed->size(); ++i) {
+        const auto& r = (*listed)[i];
+        auto it = entries_.find(key_of(r.namespace_, r.name));
+        const bool is_new = it == entries_.end();
+        if (is_new || it->second->resource_version != r.resource_version ||
+            it->second->checked_version != r.resource_version)
+          changed.push_back(i);
+        if (is_new || it->second->checked_version != r.resource_version) to_validate.push_back(i);
+      }
+    }
+    if (changed.size() > listed->size() / 8) {
+      auto whole = db_.list_resources(cron_kind, "");
+      if (!whole) return std::move(whole).error();
+      listed = std::move(whole);
+      return resync_listed(std::move(*listed), generation, wait);
+    }
+    std::vector<char> gone(listed->size(), 0);
+    for (auto i : changed) {
+      auto& r = (*listed)[i];
+      auto found = db_.get_resource(cron_kind, r.namespace_, r.name);
+      if (found)
+        r = std::move(*found);
+      else if (found.error().code == errc::not_found)
+        gone[i] = 1;  // deleted since the listing: treated as not listed
+      else
+        return std::move(found).error();
+    }
+    std::vector<store::resource_record> kept;
+    kept.reserve(listed->size());
+    for (std::size_t i = 0; i < listed->size(); ++i)
+      if (!gone[i]) kept.push_back(std::move((*listed)[i]));
+    return resync_listed(std::move(kept), generation, wait);
+  }
+
+  // `listed`: every CronWorkflow, with the manifest of each one new or
+  // changed since the last resync; `generation`: the store's resource
+  // generation read before the listing.
+  result<void> resync_listed(std::vector<store::resource_record> all,
+                             std::optional<std::uint64_t> generation, bool wait) {
+    auto* listed = &all;
     // New or changed versions have their runs validated first, without the
     // lock, so that a due time only stamps a name and a time, and so that
     // what is scheduled below is scheduled from after this work.
@@ -1040,6 +1099,7 @@ class controller::impl {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 0; i < listed->size(); ++i) {
         const auto& r = (*listed)[i];
+        if (r.body.is_null()) continue;
         auto it = entries_.find(key_of(r.namespace_, r.name));
         if (it == entries_.end() || it->second->checked_version != r.resource_version)
           to_validate.push_back(i);
@@ -1075,6 +1135,12 @@ class controller::impl {
           // to the next resync, which still sees a different version.
           continue;
         }
+        if (r.body.is_null() &&
+            (it == entries_.end() || it->second->resource_version != r.resource_version)) {
+          // Changed by a concurrent resync since this one listed it: its
+          // manifest was not read, so the next resync handles it.
+          continue;
+        }
         if (it == entries_.end()) {
           auto e = std::make_unique<cron_entry>();
           e->ns = r.namespace_;
@@ -1091,7 +1157,8 @@ class controller::impl {
         }
         auto& e = *entries_.at(key);
         remember_manifest(e, r, generation);
-        if (!e.active.empty()) refresh.push_back({key, e.ns, e.active, &r.body});
+        if (!e.active.empty())
+          refresh.push_back({key, e.ns, e.active, r.body.is_null() ? nullptr : &r.body});
       }
       for (auto it = entries_.begin(); it != entries_.end();) {
         if (seen.count(it->first) || it->second->firing) {
@@ -1109,8 +1176,28 @@ class controller::impl {
     // Workflow phases are read without the lock so due runs are not held up.
     writes.clear();
     removed.clear();
+    // One snapshot read per namespace for the runs of every cron.
+    std::map<std::string, std::vector<std::string>> names_by_ns;
+    for (const auto& p : refresh) {
+      auto& names = names_by_ns[p.ns];
+      names.insert(names.end(), p.names.begin(), p.names.end());
+    }
+    std::map<std::string, std::vector<observed_phase>> read_by_ns;
+    for (auto& [ns, names] : names_by_ns) read_by_ns[ns] = read_phases(ns, names);
     std::vector<std::pair<std::string, std::vector<observed_phase>>> phases;
-    for (const auto& p : refresh) phases.emplace_back(p.key, read_phases(p.ns, p.names));
+    std::map<std::string, std::size_t> offsets;
+    for (const auto& p : refresh) {
+      // read_phases keeps the order of the names it was given; an empty
+      // answer (a failed read) leaves every run active.
+      auto& all = read_by_ns[p.ns];
+      std::vector<observed_phase> mine;
+      if (!all.empty()) {
+        auto& offset = offsets[p.ns];
+        for (std::size_t k = 0; k < p.names.size(); ++k) mine.push_back(std::move(all[offset + k]));
+        offset += p.names.size();
+      }
+      phases.emplace_back(p.key, std::move(mine));
+    }
     std::unique_lock lock(mutex_);
     for (std::size_t i = 0; i < refresh.size(); ++i) {
       auto it = entries_.find(refresh[i].key);
@@ -1118,7 +1205,7 @@ class controller::impl {
       auto& e = *it->second;
       const auto before = e.active.size();
       const bool was_stopped = e.stopped;
-      apply_phases(e, phases[i].second, *refresh[i].body);
+      apply_phases(e, phases[i].second, refresh[i].body);
       if (e.active.size() != before || e.stopped != was_stopped)
         writes.emplace_back(e.ns, e.name, state_of(e));
     }

@@ -731,6 +731,41 @@ TEST_F(store_test, a_failed_commit_of_change_states_stores_none_of_them) {
   }
 }
 
+TEST_F(store_test, resource_versions_are_listed_without_manifests) {
+  auto& db = open();
+  ASSERT_TRUE(db.create_resource(template_record("default", "b")));
+  ASSERT_TRUE(db.create_resource(template_record("default", "a")));
+  auto full = db.list_resources("WorkflowTemplate", "");
+  auto versions = db.list_resource_versions("WorkflowTemplate", "");
+  ASSERT_TRUE(full && versions);
+  ASSERT_EQ(versions->size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ((*versions)[i].name, (*full)[i].name);
+    EXPECT_EQ((*versions)[i].resource_version, (*full)[i].resource_version);
+    EXPECT_EQ((*versions)[i].uid, (*full)[i].uid);
+    EXPECT_TRUE((*versions)[i].body.is_null());
+    EXPECT_FALSE((*full)[i].body.is_null());
+  }
+}
+
+TEST_F(store_test, workflow_phases_reports_the_stored_ones_and_leaves_out_the_rest) {
+  auto& db = open();
+  auto running = workflow("default", "running");
+  running.phase = "Running";
+  auto done = workflow("default", "done");
+  done.phase = "Succeeded";
+  ASSERT_TRUE(db.create_workflow(running));
+  ASSERT_TRUE(db.create_workflow(done));
+  ASSERT_TRUE(db.create_workflow(workflow("other", "absent")));
+  auto phases = db.workflow_phases("default", {"done", "absent", "running"});
+  ASSERT_TRUE(phases);
+  using pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(*phases, (pairs{{"done", "Succeeded"}, {"running", "Running"}}));
+  auto none = db.workflow_phases("default", {});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(store_test, resource_generation_rises_with_every_resource_write_and_only_then) {
   auto& db = open();
   auto generation = [&] { return db.resource_generation().value(); };

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -117,6 +118,15 @@ class database {
   // ns empty: every namespace.
   virtual result<std::vector<resource_record>> list_resources(const std::string& kind,
                                                               const std::string& ns) = 0;
+  // The same listing without the manifests (body is null), for callers that
+  // only compare versions. The default lists everything and drops them.
+  virtual result<std::vector<resource_record>> list_resource_versions(const std::string& kind,
+                                                                      const std::string& ns) {
+    auto all = list_resources(kind, ns);
+    if (all)
+      for (auto& r : *all) r.body = nullptr;
+    return all;
+  }
   virtual result<void> delete_resource(const std::string& kind, const std::string& ns,
                                        const std::string& name) = 0;
   // A number this store raises after every change to a resource it commits;
@@ -143,6 +153,20 @@ class database {
   }
   virtual result<workflow_record> update_workflow(workflow_record w) = 0;
   virtual result<workflow_record> get_workflow(const std::string& ns, const std::string& name) = 0;
+  // The phase of each of `names` in `ns` that is stored (absent ones are
+  // left out), read as one snapshot. The default reads them one by one.
+  virtual result<std::vector<std::pair<std::string, std::string>>> workflow_phases(
+      const std::string& ns, const std::vector<std::string>& names) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& name : names) {
+      auto w = get_workflow(ns, name);
+      if (w)
+        out.emplace_back(name, w->phase);
+      else if (w.error().code != errc::not_found)
+        return std::move(w).error();
+    }
+    return out;
+  }
   // Newest first. ns empty: every namespace.
   virtual result<std::vector<workflow_record>> list_workflows(const std::string& ns,
                                                               std::size_t limit = 0) = 0;
