@@ -762,22 +762,32 @@ class controller::impl {
     std::optional<std::string> phase;  // nullopt: the workflow is gone
   };
 
-  std::vector<observed_phase> read_phases(const std::string& ns,
-                                          const std::vector<std::string>& names) {
-    std::vector<observed_phase> out;
+  // The stored phases of the named runs, absent ones left out; nullopt when
+  // the store cannot be read.
+  using phase_map = std::unordered_map<std::string, std::string>;
+  std::optional<phase_map> stored_phases(const std::string& ns,
+                                         const std::vector<std::string>& names) {
     auto found = db_.workflow_phases(ns, names);
-    if (!found) return out;  // nothing known: every run stays active
-    std::unordered_map<std::string, std::string> by_name(found->begin(), found->end());
+    if (!found) return std::nullopt;
+    return phase_map(found->begin(), found->end());
+  }
+
+  // What is known of each of `names`; nothing at all (every run stays
+  // active) when the phases could not be read.
+  static std::vector<observed_phase> observe(const std::vector<std::string>& names,
+                                             const std::optional<phase_map>& phases) {
+    std::vector<observed_phase> out;
+    if (!phases) return out;
     for (const auto& name : names) {
-      auto it = by_name.find(name);
-      out.push_back({name, it == by_name.end() ? std::nullopt : std::optional(it->second)});
+      auto it = phases->find(name);
+      out.push_back({name, it == phases->end() ? std::nullopt : std::optional(it->second)});
     }
     return out;
   }
 
   void refresh_active(cron_entry& e, const json& body) {
     if (e.active.empty()) return;
-    apply_phases(e, read_phases(e.ns, e.active), &body);
+    apply_phases(e, observe(e.active, stored_phases(e.ns, e.active)), &body);
   }
 
   // Moves finished runs out of `active`, counting them, then trims the
@@ -1048,24 +1058,20 @@ class controller::impl {
     // neither parsed nor copied. Many of them (the first resync) are read in
     // one listing.
     std::vector<std::size_t> changed;
-    std::vector<std::size_t> to_validate;
     {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 0; i < listed->size(); ++i) {
         const auto& r = (*listed)[i];
         auto it = entries_.find(key_of(r.namespace_, r.name));
-        const bool is_new = it == entries_.end();
-        if (is_new || it->second->resource_version != r.resource_version ||
+        if (it == entries_.end() || it->second->resource_version != r.resource_version ||
             it->second->checked_version != r.resource_version)
           changed.push_back(i);
-        if (is_new || it->second->checked_version != r.resource_version) to_validate.push_back(i);
       }
     }
     if (changed.size() > listed->size() / 8) {
       auto whole = db_.list_resources(cron_kind, "");
       if (!whole) return std::move(whole).error();
-      listed = std::move(whole);
-      return resync_listed(std::move(*listed), generation, wait);
+      return resync_listed(std::move(*whole), generation, wait);
     }
     std::vector<char> gone(listed->size(), 0);
     for (auto i : changed) {
@@ -1088,26 +1094,25 @@ class controller::impl {
   // `listed`: every CronWorkflow, with the manifest of each one new or
   // changed since the last resync; `generation`: the store's resource
   // generation read before the listing.
-  result<void> resync_listed(std::vector<store::resource_record> all,
+  result<void> resync_listed(std::vector<store::resource_record> listed,
                              std::optional<std::uint64_t> generation, bool wait) {
-    auto* listed = &all;
     // New or changed versions have their runs validated first, without the
     // lock, so that a due time only stamps a name and a time, and so that
     // what is scheduled below is scheduled from after this work.
     std::vector<std::size_t> to_validate;
     {
       std::lock_guard lock(mutex_);
-      for (std::size_t i = 0; i < listed->size(); ++i) {
-        const auto& r = (*listed)[i];
+      for (std::size_t i = 0; i < listed.size(); ++i) {
+        const auto& r = listed[i];
         if (r.body.is_null()) continue;
         auto it = entries_.find(key_of(r.namespace_, r.name));
         if (it == entries_.end() || it->second->checked_version != r.resource_version)
           to_validate.push_back(i);
       }
     }
-    std::vector<signed char> valid(listed->size(), -1);  // -1: not validated here
+    std::vector<signed char> valid(listed.size(), -1);  // -1: not validated here
     for_each_parallel(to_validate.size(), [&](std::size_t i) {
-      const auto& r = (*listed)[to_validate[i]];
+      const auto& r = listed[to_validate[i]];
       valid[to_validate[i]] = runs_validate(r.body, r.namespace_, r.name) ? 1 : 0;
     });
 
@@ -1124,9 +1129,9 @@ class controller::impl {
       std::unique_lock lock(mutex_);
       const auto now = clock_.now();
       std::unordered_set<std::string> seen;
-      seen.reserve(listed->size());
-      for (std::size_t i = 0; i < listed->size(); ++i) {
-        const auto& r = (*listed)[i];
+      seen.reserve(listed.size());
+      for (std::size_t i = 0; i < listed.size(); ++i) {
+        const auto& r = listed[i];
         auto key = key_of(r.namespace_, r.name);
         seen.insert(key);
         auto it = entries_.find(key);
@@ -1182,22 +1187,11 @@ class controller::impl {
       auto& names = names_by_ns[p.ns];
       names.insert(names.end(), p.names.begin(), p.names.end());
     }
-    std::map<std::string, std::vector<observed_phase>> read_by_ns;
-    for (auto& [ns, names] : names_by_ns) read_by_ns[ns] = read_phases(ns, names);
-    std::vector<std::pair<std::string, std::vector<observed_phase>>> phases;
-    std::map<std::string, std::size_t> offsets;
-    for (const auto& p : refresh) {
-      // read_phases keeps the order of the names it was given; an empty
-      // answer (a failed read) leaves every run active.
-      auto& all = read_by_ns[p.ns];
-      std::vector<observed_phase> mine;
-      if (!all.empty()) {
-        auto& offset = offsets[p.ns];
-        for (std::size_t k = 0; k < p.names.size(); ++k) mine.push_back(std::move(all[offset + k]));
-        offset += p.names.size();
-      }
-      phases.emplace_back(p.key, std::move(mine));
-    }
+    std::map<std::string, std::optional<phase_map>> phases_by_ns;
+    for (const auto& [ns, names] : names_by_ns) phases_by_ns[ns] = stored_phases(ns, names);
+    std::vector<std::vector<observed_phase>> phases;
+    phases.reserve(refresh.size());
+    for (const auto& p : refresh) phases.push_back(observe(p.names, phases_by_ns[p.ns]));
     std::unique_lock lock(mutex_);
     for (std::size_t i = 0; i < refresh.size(); ++i) {
       auto it = entries_.find(refresh[i].key);
@@ -1205,7 +1199,7 @@ class controller::impl {
       auto& e = *it->second;
       const auto before = e.active.size();
       const bool was_stopped = e.stopped;
-      apply_phases(e, phases[i].second, refresh[i].body);
+      apply_phases(e, phases[i], refresh[i].body);
       if (e.active.size() != before || e.stopped != was_stopped)
         writes.emplace_back(e.ns, e.name, state_of(e));
     }
