@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -43,6 +44,16 @@ constexpr const char* cron_kind = "CronWorkflow";
 constexpr const char* state_scope = "cron";
 
 enum class policy : std::uint8_t { allow, forbid, replace };
+
+// A run made ahead of its due time `at` from manifest version `version`,
+// whose text copy was current at resource generation `generation`.
+struct made_run {
+  time_point at;
+  std::int64_t version = -1;
+  std::uint64_t generation = 0;
+  std::string name;
+  spec::resource workflow;
+};
 
 // What the controller keeps per CronWorkflow: its schedule, status and
 // whether its runs validate; the manifest itself is read from the store when
@@ -92,6 +103,12 @@ struct cron_entry {
   // this entry without the mutex: nothing else touches the entry then, and
   // it is not in the queue, so its next due time waits for this one.
   bool firing = false;
+  // The run for due time `due`, made ahead (see controller_settings::
+  // prepare_ahead); set under the mutex, taken by the thread firing it.
+  std::unique_ptr<made_run> made;
+  // The run just submitted, freed after the burst it belongs to (see
+  // make_ahead).
+  std::unique_ptr<made_run> spent;
 };
 
 struct queue_less {
@@ -327,6 +344,85 @@ result<json> workflow_manifest_for(json&& cron, const std::string& ns, const std
   return manifest_for(cron, movable, ns, name, scheduled_time);
 }
 
+// Threads kept waiting to help with a burst of due crons. A thread started
+// for the burst would first queue behind its creator on the same CPU for
+// milliseconds; a waiting one is woken onto an idle one.
+class crew {
+ public:
+  explicit crew(std::size_t helpers) {
+    for (std::size_t i = 0; i < helpers; ++i) {
+      try {
+        threads_.emplace_back([this, slot = i + 1] { serve(slot); });
+      } catch (const std::system_error&) {
+        break;  // fewer helpers; run() does their share itself
+      }
+    }
+  }
+  ~crew() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  crew(const crew&) = delete;
+  crew& operator=(const crew&) = delete;
+
+  // Runs fn(0..n-1): fn(0) on the calling thread, the others on helpers
+  // (or here, when the helpers are busy with another call or too few);
+  // returns when all are done.
+  template <class F>
+  void run(std::size_t n, F&& fn) {
+    std::unique_lock busy(run_mutex_, std::try_to_lock);
+    const std::size_t helped = busy ? std::min(n - 1, threads_.size()) : 0;
+    std::function<void(std::size_t)> job = [&fn](std::size_t slot) { fn(slot); };
+    if (helped > 0) {
+      std::lock_guard lock(mutex_);
+      job_ = &job;
+      wanted_ = helped;
+      pending_ = helped;
+      ++round_;
+    }
+    if (helped > 0) wake_.notify_all();
+    fn(0);
+    if (helped > 0) {
+      std::unique_lock lock(mutex_);
+      done_.wait(lock, [&] { return pending_ == 0; });
+      job_ = nullptr;
+    }
+    for (std::size_t slot = helped + 1; slot < n; ++slot) fn(slot);
+  }
+
+ private:
+  void serve(std::size_t slot) {
+    std::uint64_t seen = 0;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || round_ != seen; });
+      if (stopping_) return;
+      seen = round_;
+      if (slot > wanted_) continue;
+      auto* job = job_;
+      lock.unlock();
+      (*job)(slot);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_all();
+    }
+  }
+
+  std::mutex run_mutex_;  // one run() at a time uses the helpers
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::function<void(std::size_t)>* job_ = nullptr;
+  std::size_t wanted_ = 0;
+  std::size_t pending_ = 0;
+  std::uint64_t round_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
 class controller::impl {
  public:
   impl(controller_settings settings, store::database& db, engine::workflow_service& workflows,
@@ -336,7 +432,8 @@ class controller::impl {
         workflows_(workflows),
         clock_(clock),
         timers_(std::make_shared<timer_core>(std::move(io))),
-        pool_(std::max<std::size_t>(1, settings_.worker_threads)) {
+        pool_(std::max<std::size_t>(1, settings_.worker_threads)),
+        crew_(std::max<std::size_t>(1, settings_.fire_threads) - 1) {
     default_zone_ =
         settings_.default_timezone.empty() ? machine_zone() : settings_.default_timezone;
     writer_ = std::thread([this] { writer_loop(); });
@@ -367,6 +464,7 @@ class controller::impl {
       arm_due(core);
       arm_resync(core);
     });
+    make_ahead();
     flush_states();
     return {};
   }
@@ -398,54 +496,77 @@ class controller::impl {
   }
 
   void check_timers(bool wait = true) {
-    std::vector<std::pair<time_point, cron_entry*>> due_now;
+    // Due entries are taken from the queue a few at a time by each thread
+    // that fires them, so that the first runs start at once and taking a
+    // burst out of the queue is shared like the firing is.
+    constexpr std::size_t chunk = 16;
+    // The lists the due entries are taken into are kept from burst to burst:
+    // growing one while a burst is taken is an allocation, and the allocator
+    // is at its slowest then, full of what the last burst freed.
+    std::unique_lock own_lists(taken_mutex_, std::try_to_lock);
+    std::vector<std::vector<taken_due>> spare_lists;
+    auto& taken = own_lists ? taken_ : spare_lists;
+    taken.resize(std::max<std::size_t>(1, settings_.fire_threads));
+    for (auto& t : taken) t.clear();
     std::unique_lock lock(mutex_);
     const auto now = clock_.now();
-    while (!queue_.empty() && queue_.begin()->first <= now) {
-      auto [due, e] = *queue_.begin();
-      queue_.erase(queue_.begin());
-      e->due.reset();
-      e->firing = true;
-      due_now.emplace_back(due, e);
-    }
+    take_due(taken[0], now, chunk);
+    const bool more = taken[0].size() == chunk && !queue_.empty() && queue_.begin()->first <= now;
     lock.unlock();
-    if (due_now.empty()) {
+    if (taken[0].empty()) {
       if (wait) flush_states();
       return;
     }
-
     // The store reads and submissions of distinct crons run in parallel,
     // without the mutex; each entry is handled by one thread.
-    // The next due time and the state to save are worked out here too, so
-    // that the part under the lock is only queue updates.
+    crew_.run(more ? taken.size() : 1, [&](std::size_t slot) {
+      const auto cpu_before = thread_cpu();
+      auto& mine = taken[slot];
+      for (std::size_t from = 0;;) {
+        for (auto i = from; i < mine.size(); ++i)
+          mine[i].keep = process_due(*mine[i].e, mine[i].due, now);
+        from = mine.size();
+        std::lock_guard relock(mutex_);
+        if (take_due(mine, now, chunk) == 0) break;
+      }
+      stats_.due_cpu_ns += (thread_cpu() - cpu_before).count();
+    });
+    std::vector<taken_due> due_now;
+    for (const auto& t : taken) due_now.insert(due_now.end(), t.begin(), t.end());
+    own_lists = {};
+    stats_.due_handled += due_now.size();
+
+    // The next due time and the state to save are worked out without the
+    // mutex too, so that the part under the lock is only queue updates, and
+    // only once every run of the burst is submitted: nothing else delays
+    // the last submission.
     struct outcome {
-      bool keep = true;
       std::optional<time_point> next;
       json state;
     };
     std::vector<outcome> outcomes(due_now.size());
-    for_each_parallel(due_now.size(), [&](std::size_t i) {
-      const auto cpu_before = thread_cpu();
-      auto& e = *due_now[i].second;
-      auto& out = outcomes[i];
-      out.keep = process_due(e, due_now[i].first, now);
-      if (out.keep) {
-        if (schedulable(e)) out.next = next_fire(e, now);
-        out.state = state_of(e, out.next);
-      }
-      stats_.due_cpu_ns += (thread_cpu() - cpu_before).count();
-      ++stats_.due_handled;
-    });
+    for_each_parallel(
+        due_now.size(),
+        [&](std::size_t i) {
+          auto& e = *due_now[i].e;
+          auto& out = outcomes[i];
+          if (due_now[i].keep) {
+            if (schedulable(e)) out.next = next_fire(e, now);
+            out.state = state_of(e, out.next);
+          }
+        },
+        &stats_.due_cpu_ns);
 
     state_writes writes;
     writes.reserve(due_now.size());
     std::vector<std::string> removed;
     lock.lock();
     for (std::size_t i = 0; i < due_now.size(); ++i) {
-      auto* e = due_now[i].second;
+      auto* e = due_now[i].e;
       auto& out = outcomes[i];
+      if (e->spent) retired_.push_back(std::move(e->spent));
       e->firing = false;
-      if (!out.keep) {
+      if (!due_now[i].keep) {
         removed.push_back(key_of(e->ns, e->name));
         erase_entry(*e);
         continue;
@@ -456,6 +577,14 @@ class controller::impl {
     publish_earliest();
     write_states(std::move(lock), std::move(writes), removed, wait);
   }
+
+  // As the timer does: runs what is due, then makes the runs due soon.
+  void check_then_make() {
+    check_timers();
+    make_ahead();
+  }
+
+  void make_ahead() { make_ahead(clock_.now()); }
 
   std::optional<time_point> next_due() const {
     std::lock_guard lock(mutex_);
@@ -477,6 +606,7 @@ class controller::impl {
     out.submit_errors = stats_.submit_errors;
     out.due_cpu = std::chrono::nanoseconds(stats_.due_cpu_ns.load());
     out.due_handled = stats_.due_handled;
+    out.made_ahead = stats_.made_ahead;
     return out;
   }
 
@@ -492,19 +622,45 @@ class controller::impl {
     std::atomic<std::uint64_t> submit_errors{0};
     std::atomic<std::int64_t> due_cpu_ns{0};
     std::atomic<std::uint64_t> due_handled{0};
+    std::atomic<std::uint64_t> made_ahead{0};
   };
+
+  struct taken_due {
+    time_point due;
+    cron_entry* e;
+    bool keep = true;  // false: the CronWorkflow is gone
+  };
+
+  // With mutex_ held: moves up to `most` entries due by `now` from the queue
+  // to `into`, marked firing. Returns how many.
+  std::size_t take_due(std::vector<taken_due>& into, time_point now, std::size_t most) {
+    std::size_t n = 0;
+    while (n < most && !queue_.empty() && queue_.begin()->first <= now) {
+      auto [due, e] = *queue_.begin();
+      queue_.erase(queue_.begin());
+      e->due.reset();
+      e->firing = true;
+      into.push_back({due, e});
+      ++n;
+    }
+    return n;
+  }
 
   // Runs fn(0..n-1) on the calling thread and, for a burst, on up to
   // worker_threads - 1 more; returns when all are done. Threads are started
   // per burst rather than borrowed from pool_, whose threads may all be
   // here already waiting.
+  // With `cpu_ns`, adds the CPU time the threads spent on fn (measured per
+  // thread, not per call: the clock is a system call).
   template <class F>
-  void for_each_parallel(std::size_t n, F&& fn) {
+  void for_each_parallel(std::size_t n, F&& fn, std::atomic<std::int64_t>* cpu_ns = nullptr) {
     constexpr std::size_t per_thread = 8;  // smaller bursts are not worth a thread
     const std::size_t extra = std::min(settings_.worker_threads, n / per_thread);
     std::atomic<std::size_t> next{0};
     auto work = [&] {
+      const auto before = cpu_ns ? thread_cpu() : std::chrono::nanoseconds::zero();
       for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+      if (cpu_ns) *cpu_ns += (thread_cpu() - before).count();
     };
     std::vector<std::thread> helpers;
     for (std::size_t t = 1; t < extra; ++t) {
@@ -525,6 +681,7 @@ class controller::impl {
   }
 
   void enqueue(cron_entry& e, std::optional<time_point> at) {
+    if (e.made && (!at || e.made->at != *at)) e.made.reset();
     if (e.due) queue_.erase({*e.due, &e});
     e.due = at;
     if (at) queue_.insert({*at, &e});
@@ -585,38 +742,46 @@ class controller::impl {
   // is gone.
   bool fire(cron_entry& e, time_point at) {
     e.last_evaluated = at;
-    auto found = current_manifest(e);
-    if (!found) {
-      if (found.error().code == errc::not_found) return false;
-      set_condition(e, "SubmissionError", "cannot read the CronWorkflow: " + found.error().message);
-      ++stats_.submit_errors;
-      return true;
-    }
-    json& body = found->body;
+    auto made = std::move(e.made);
+    if (made && !(made->at == at && made_current(e, *made))) made.reset();
     // Under Allow, with neither `when` nor a stopStrategy, nothing this due
     // time decides depends on whether earlier runs have finished: the resync
-    // counts them, and the store read per active run is saved.
-    if (e.concurrency != policy::allow || !e.when.empty() || !e.stop_expression.empty()) {
+    // counts them, and the store read per active run is saved. Nor is the
+    // manifest needed when the run was made ahead.
+    const bool decides =
+        e.concurrency != policy::allow || !e.when.empty() || !e.stop_expression.empty();
+    std::optional<store::resource_record> found;
+    if (!made || decides) {
+      auto current = current_manifest(e);
+      if (!current) {
+        if (current.error().code == errc::not_found) return false;
+        set_condition(e, "SubmissionError",
+                      "cannot read the CronWorkflow: " + current.error().message);
+        ++stats_.submit_errors;
+        return true;
+      }
+      found = std::move(*current);
+      if (made && found->resource_version != made->version) made.reset();
+    }
+    if (decides) {
+      const json& body = found->body;
       refresh_active(e, body);
       if (!schedulable(e)) return true;
-    }
-
-    if (!e.when.empty()) {
-      auto go = evaluate(e, e.when, body, "when");
-      if (!go) {
-        set_condition(e, "SpecError", go.error().message);
-        ++stats_.skipped;
-        return true;
+      if (!e.when.empty()) {
+        auto go = evaluate(e, e.when, body, "when");
+        if (!go) {
+          set_condition(e, "SpecError", go.error().message);
+          ++stats_.skipped;
+          return true;
+        }
+        if (!*go) {
+          ++stats_.skipped;
+          spdlog::debug("cron: {}/{} at {}: when is false, skipped", e.ns, e.name,
+                        format_rfc3339(at));
+          return true;
+        }
       }
-      if (!*go) {
-        ++stats_.skipped;
-        spdlog::debug("cron: {}/{} at {}: when is false, skipped", e.ns, e.name,
-                      format_rfc3339(at));
-        return true;
-      }
-    }
-    if (!e.active.empty()) {
-      if (e.concurrency == policy::forbid) {
+      if (!e.active.empty() && e.concurrency == policy::forbid) {
         ++stats_.skipped;
         spdlog::info(
             "cron: CronWorkflow {}/{} skipped {}: concurrencyPolicy Forbid and {} is "
@@ -624,7 +789,7 @@ class controller::impl {
             e.ns, e.name, format_rfc3339(at), e.active.front());
         return true;
       }
-      if (e.concurrency == policy::replace) {
+      if (!e.active.empty() && e.concurrency == policy::replace) {
         for (const auto& name : e.active) {
           auto stopped = workflows_.act(e.ns, name, engine::workflow_action::terminate);
           if (!stopped && stopped.error().code != errc::not_found) {
@@ -638,39 +803,17 @@ class controller::impl {
       }
     }
 
-    if (e.checked_version != found->resource_version) {
-      e.runs_valid = runs_validate(body, e.ns, e.name);
-      e.checked_version = found->resource_version;
+    if (made) {
+      ++stats_.made_ahead;
+    } else {
+      made = make_run_of(e, std::move(*found), at);
+      if (!made) return true;
     }
-    std::string run_name;
-    std::optional<spec::resource> workflow;
-    if (e.runs_valid && stampable(at)) {
-      // The body is not needed after a manifest is made from it.
-      auto manifest = workflow_manifest_for(std::move(body), e.ns, e.name, at);
-      if (manifest) {
-        run_name = (*manifest)["metadata"]["name"].get<std::string>();
-        workflow = validated_run(std::move(*manifest));
-      }
-    }
-    if (!workflow) {
-      auto manifest = workflow_manifest_for(body, e.ns, e.name, at);
-      if (!manifest) {
-        set_condition(e, "SpecError", manifest.error().message);
-        ++stats_.submit_errors;
-        return true;
-      }
-      run_name = (*manifest)["metadata"]["name"].get<std::string>();
-      auto loaded = spec::load_json(*manifest, "CronWorkflow " + e.ns + "/" + e.name);
-      if (!loaded.ok() || loaded.resources.size() != 1) {
-        set_condition(
-            e, "SpecError",
-            "the Workflow for " + run_name + " is invalid: " + spec::to_string(loaded.diagnostics));
-        ++stats_.submit_errors;
-        return true;
-      }
-      workflow = std::move(loaded.resources.front());
-    }
-    auto submitted = workflows_.submit(*workflow, {});
+    // Freed after the burst: freeing a manifest costs about what making it
+    // does, and would delay the runs of the burst still to come.
+    e.spent = std::move(made);
+    const auto& run_name = e.spent->name;
+    auto submitted = workflows_.submit(e.spent->workflow, {});
     if (!submitted && submitted.error().code != errc::already_exists) {
       set_condition(e, "SubmissionError",
                     "cannot submit " + run_name + ": " + submitted.error().message);
@@ -680,11 +823,153 @@ class controller::impl {
       return true;
     }
     ++stats_.submitted;
+    // The name moves, not copies: no allocation while a burst is submitted.
     if (std::find(e.active.begin(), e.active.end(), run_name) == e.active.end())
-      e.active.push_back(run_name);
+      e.active.push_back(std::move(e.spent->name));
     e.last_scheduled = at;
     clear_condition(e);
     return true;
+  }
+
+  // The run of `found` (the CronWorkflow as stored) for due time `at`: its
+  // name and Workflow; nullopt, with the entry's condition set, when the
+  // manifest does not make a valid Workflow.
+  std::unique_ptr<made_run> make_run_of(cron_entry& e, store::resource_record found,
+                                        time_point at) {
+    auto run = std::make_unique<made_run>();
+    run->at = at;
+    run->version = found.resource_version;
+    json& body = found.body;
+    if (e.checked_version != found.resource_version) {
+      e.runs_valid = runs_validate(body, e.ns, e.name);
+      e.checked_version = found.resource_version;
+    }
+    if (e.runs_valid && stampable(at)) {
+      // The body is not needed after a manifest is made from it.
+      auto manifest = workflow_manifest_for(std::move(body), e.ns, e.name, at);
+      if (manifest) {
+        run->name = (*manifest)["metadata"]["name"].get<std::string>();
+        run->workflow = validated_run(std::move(*manifest));
+        return run;
+      }
+      // Failed before anything was moved: the full path gives the message.
+    }
+    auto manifest = workflow_manifest_for(body, e.ns, e.name, at);
+    if (!manifest) {
+      set_condition(e, "SpecError", manifest.error().message);
+      ++stats_.submit_errors;
+      return nullptr;
+    }
+    auto run_name = (*manifest)["metadata"]["name"].get<std::string>();
+    auto loaded = spec::load_json(*manifest, "CronWorkflow " + e.ns + "/" + e.name);
+    if (!loaded.ok() || loaded.resources.size() != 1) {
+      set_condition(
+          e, "SpecError",
+          "the Workflow for " + run_name + " is invalid: " + spec::to_string(loaded.diagnostics));
+      ++stats_.submit_errors;
+      return nullptr;
+    }
+    run->name = std::move(run_name);
+    run->workflow = std::move(loaded.resources.front());
+    return run;
+  }
+
+  // Whether the run made ahead is still what the stored manifest makes: no
+  // resource was written since the entry's copy, from which it was made.
+  bool made_current(const cron_entry& e, const made_run& made) const {
+    if (made.version != e.body_version || made.generation != e.body_generation) return false;
+    const auto generation = db_.resource_generation();
+    return generation && *generation == made.generation;
+  }
+
+  // Makes the runs due within prepare_ahead of `now` that are not made yet,
+  // earliest first, from the entries' manifest copies. Stops early when the
+  // earliest due time comes close, leaving the rest to the next call: the
+  // runs made are an optimisation, and the due time must not wait for them.
+  void make_ahead(time_point now) {
+    // The runs of the last burst are freed here, where most runs are made:
+    // the allocator then reuses their memory at once, where freeing them on
+    // another thread leaves it to be sorted out later, slowly.
+    std::vector<std::unique_ptr<made_run>> retired;
+    {
+      std::lock_guard lock(mutex_);
+      retired.swap(retired_);
+    }
+    retired.clear();
+    if (settings_.prepare_ahead <= std::chrono::milliseconds::zero() ||
+        settings_.prepare_limit == 0)
+      return;
+    if (making_.exchange(true)) return;  // another thread is making runs
+    // Counted with the due times' CPU: making a run is part of firing it.
+    const auto cpu_before = thread_cpu();
+    struct job {
+      std::string ns;
+      std::string name;
+      time_point at;
+      std::int64_t version;
+      std::uint64_t generation;
+      std::string text;
+    };
+    std::vector<job> jobs;
+    const auto generation = db_.resource_generation();
+    const auto horizon = now + settings_.prepare_ahead;
+    bool whole = true;  // every run due by `horizon` is made (or cannot be)
+    {
+      std::lock_guard lock(mutex_);
+      std::size_t counted = 0;
+      for (const auto& [at, e] : queue_) {
+        if (at > horizon) break;
+        if (counted++ >= settings_.prepare_limit) break;
+        if (e->firing || (e->made && e->made->at == at)) continue;
+        if (!generation || e->body_generation != *generation || e->body_text.empty() ||
+            !e->runs_valid || e->checked_version != e->body_version || !stampable(at))
+          continue;  // made at its due time, by the full path
+        jobs.push_back({e->ns, e->name, at, e->body_version, e->body_generation, e->body_text});
+      }
+    }
+    std::vector<std::unique_ptr<made_run>> made(jobs.size());
+    std::size_t done = 0;
+    for (; done < jobs.size(); ++done) {
+      if (done % 32 == 0 && imminent()) {
+        whole = false;
+        break;
+      }
+      auto& j = jobs[done];
+      auto body = json::parse(j.text, nullptr, false);
+      if (body.is_discarded()) continue;
+      auto manifest = workflow_manifest_for(std::move(body), j.ns, j.name, j.at);
+      if (!manifest) continue;
+      auto run = std::make_unique<made_run>();
+      run->at = j.at;
+      run->version = j.version;
+      run->generation = j.generation;
+      run->name = (*manifest)["metadata"]["name"].get<std::string>();
+      run->workflow = validated_run(std::move(*manifest));
+      made[done] = std::move(run);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = 0; i < done; ++i) {
+        if (!made[i]) continue;
+        auto it = entries_.find(key_of(jobs[i].ns, jobs[i].name));
+        if (it == entries_.end()) continue;
+        auto& e = *it->second;
+        // Changed, rescheduled or firing since it was picked: not its run.
+        if (e.firing || e.due != jobs[i].at || e.body_version != jobs[i].version) continue;
+        e.made = std::move(made[i]);
+      }
+    }
+    if (whole) made_through_ns_ = horizon.time_since_epoch().count();
+    stats_.due_cpu_ns += (thread_cpu() - cpu_before).count();
+    making_ = false;
+  }
+
+  // Whether the earliest due time is too close to go on making runs.
+  bool imminent() const {
+    const auto earliest = earliest_ns_.load();
+    if (earliest == no_due) return false;
+    const time_point at{time_point::duration(earliest)};
+    return at - clock_.now() < std::chrono::milliseconds(2);
   }
 
   // The CronWorkflow as stored now: the entry's copy while the store
@@ -1243,6 +1528,7 @@ class controller::impl {
   }
 
   void update_entry(cron_entry& e, const store::resource_record& r, time_point now) {
+    e.made.reset();  // made from the version before
     const bool was_suspended = e.suspend || e.stopped;
     e.resource_version = r.resource_version;
     const bool schedule_changed = apply_spec(e, r.body, default_zone_);
@@ -1288,9 +1574,15 @@ class controller::impl {
         self.settings_.resync_period);
     if (const auto earliest = self.earliest_ns_.load(); earliest != no_due) {
       const time_point at{time_point::duration(earliest)};
-      wait = std::clamp(
-          std::chrono::duration_cast<std::chrono::steady_clock::duration>(at - self.clock_.now()),
-          std::chrono::steady_clock::duration::zero(), wait);
+      auto until = at - self.clock_.now();
+      // A due time beyond the window of runs made ahead, and not made:
+      // wake when it enters the window, to make its runs first.
+      const auto ahead = self.settings_.prepare_ahead;
+      if (ahead > std::chrono::milliseconds::zero() && self.settings_.prepare_limit > 0 &&
+          self.made_through_ns_.load() < earliest && until > ahead)
+        until -= ahead;
+      wait = std::clamp(std::chrono::duration_cast<std::chrono::steady_clock::duration>(until),
+                        std::chrono::steady_clock::duration::zero(), wait);
     }
     core->due.expires_after(wait);
     core->due.async_wait(asio::bind_executor(core->strand, [core](boost::system::error_code ec) {
@@ -1304,33 +1596,76 @@ class controller::impl {
         if (!self.running_) return;
         self.check_timers(false);
         asio::post(core->strand, [core] { arm_due(core); });
+        self.make_ahead();
       });
     }));
   }
 
-  static void arm_resync(const std::shared_ptr<timer_core>& core) {
+  // A resync reads every CronWorkflow's version and holds the mutex while it
+  // compares them: tens of milliseconds over 10,000 crons. Due within this
+  // long, a burst would compete with it, so the resync waits until the burst
+  // is handled. Twice the last resync's duration, within bounds.
+  std::chrono::steady_clock::duration resync_guard() const {
+    const auto period =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(settings_.resync_period);
+    return std::clamp(2 * std::chrono::steady_clock::duration(last_resync_ns_.load()),
+                      std::chrono::steady_clock::duration(std::chrono::milliseconds(20)),
+                      std::max(period / 4, std::chrono::steady_clock::duration(1)));
+  }
+
+  // How long to hold the resync back so that it misses the next due burst;
+  // zero to run it now. It is held back at most half a period in all.
+  std::chrono::steady_clock::duration resync_delay(std::chrono::steady_clock::duration held) const {
+    const auto earliest = earliest_ns_.load();
+    if (earliest == no_due) return {};
+    const auto guard = resync_guard();
+    const auto until = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        time_point(time_point::duration(earliest)) - clock_.now());
+    if (until >= guard) return {};
+    const auto delay = std::max(until, std::chrono::steady_clock::duration::zero()) + guard;
+    if (held + delay >
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(settings_.resync_period) /
+            2)
+      return {};
+    return delay;
+  }
+
+  static void arm_resync(const std::shared_ptr<timer_core>& core,
+                         std::optional<std::chrono::steady_clock::duration> after = std::nullopt,
+                         std::chrono::steady_clock::duration held = {}) {
     std::lock_guard lock(core->mutex);
     if (!core->running) return;
-    core->resync.expires_after(core->owner->settings_.resync_period);
-    core->resync.async_wait(asio::bind_executor(core->strand, [core](boost::system::error_code ec) {
-      if (ec) return;
-      {
-        std::lock_guard lock(core->mutex);
-        if (!core->running) return;
-        impl& self = *core->owner;
-        if (!self.resync_pending_.exchange(true)) {
-          asio::post(self.pool_, [&self, core] {
-            if (self.running_) {
-              self.resync(false);
-              self.check_timers(false);
-              asio::post(core->strand, [core] { arm_due(core); });
+    core->resync.expires_after(
+        after ? *after : std::chrono::steady_clock::duration(core->owner->settings_.resync_period));
+    core->resync.async_wait(
+        asio::bind_executor(core->strand, [core, held](boost::system::error_code ec) {
+          if (ec) return;
+          std::chrono::steady_clock::duration delay{};
+          {
+            std::lock_guard lock(core->mutex);
+            if (!core->running) return;
+            impl& self = *core->owner;
+            delay = self.resync_delay(held);
+            if (delay == std::chrono::steady_clock::duration::zero() &&
+                !self.resync_pending_.exchange(true)) {
+              asio::post(self.pool_, [&self, core] {
+                if (self.running_) {
+                  const auto began = std::chrono::steady_clock::now();
+                  self.resync(false);
+                  self.last_resync_ns_ = (std::chrono::steady_clock::now() - began).count();
+                  self.check_timers(false);
+                  asio::post(core->strand, [core] { arm_due(core); });
+                  self.make_ahead();
+                }
+                self.resync_pending_ = false;
+              });
             }
-            self.resync_pending_ = false;
-          });
-        }
-      }
-      arm_resync(core);
-    }));
+          }
+          if (delay > std::chrono::steady_clock::duration::zero())
+            arm_resync(core, delay, held + delay);
+          else
+            arm_resync(core);
+        }));
   }
 
   controller_settings settings_;
@@ -1344,6 +1679,12 @@ class controller::impl {
   std::set<std::pair<time_point, cron_entry*>, queue_less> queue_;
   atomic_stats stats_;
   std::atomic<std::int64_t> earliest_ns_{no_due};
+  // Runs due by this time (clock nanoseconds) were made ahead; see arm_due.
+  std::atomic<std::int64_t> made_through_ns_{INT64_MIN};
+  std::atomic<bool> making_{false};
+  // Runs submitted, to be freed by the next make_ahead (under mutex_).
+  std::vector<std::unique_ptr<made_run>> retired_;
+  std::atomic<std::int64_t> last_resync_ns_{0};  // steady-clock duration
 
   std::mutex writer_mutex_;
   std::condition_variable writer_cv_;
@@ -1356,6 +1697,9 @@ class controller::impl {
 
   std::shared_ptr<timer_core> timers_;
   asio::thread_pool pool_;
+  crew crew_;
+  std::mutex taken_mutex_;  // guards taken_, kept by check_timers between bursts
+  std::vector<std::vector<taken_due>> taken_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<bool> check_pending_{false};
@@ -1379,7 +1723,7 @@ void controller::resync() {
   impl_->resync();
 }
 void controller::check_timers() {
-  impl_->check_timers();
+  impl_->check_then_make();
 }
 std::optional<kairos::clock::time_point> controller::next_due() const {
   return impl_->next_due();

@@ -408,6 +408,7 @@ TEST_F(controller_test, a_burst_fires_every_cron_once_under_its_own_name_in_orde
     apply_cron(cron_name(i), {{"schedule", "*/5 * * * *"}}, i % 2 == 0 ? "default" : "other");
   controller_settings settings;
   settings.worker_threads = 4;
+  settings.fire_threads = 3;
   auto& c = make_controller(settings);
   c.resync();
   advance_to(c, at("2024-05-01T10:05:00Z"));
@@ -441,6 +442,7 @@ TEST_F(controller_test, a_burst_drops_crons_deleted_since_the_resync_and_runs_th
   for (int i = 0; i < crons; ++i) apply_cron(cron_name(i), {{"schedule", "*/5 * * * *"}});
   controller_settings settings;
   settings.worker_threads = 3;
+  settings.fire_threads = 2;
   auto& c = make_controller(settings);
   c.resync();
   for (int i = 0; i < crons; i += 3) delete_cron(cron_name(i));
@@ -460,4 +462,69 @@ TEST_F(controller_test, a_burst_drops_crons_deleted_since_the_resync_and_runs_th
 }
 
 }  // namespace
+// A run due within prepare_ahead is made before its time (the manifest
+// parsed, named and stamped) and submitted unchanged when it is due: the
+// same Workflow the cron's manifest gives for that time.
+TEST_F(controller_test, a_run_due_within_prepare_ahead_is_made_before_and_submitted_at_its_time) {
+  apply_cron("etl",
+             {{"schedule", "*/5 * * * *"}, {"workflowMetadata", {{"labels", {{"team", "data"}}}}}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:04:59Z"));
+  EXPECT_TRUE(service_->submitted().empty());
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(c.stats().made_ahead, 1u);
+  auto stored = db_->get_resource("CronWorkflow", "default", "etl");
+  ASSERT_TRUE(stored);
+  auto expected = workflow_manifest_for(stored->body, "default", "etl", at("2024-05-01T10:05:00Z"));
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(runs[0], *expected);
+  auto meta = service_->submitted_metadata();
+  ASSERT_EQ(meta.size(), 1u);
+  EXPECT_EQ(meta[0].name, "etl-1714557900");
+  EXPECT_EQ(meta[0].labels.at("team"), "data");
+}
+
+TEST_F(controller_test, a_run_made_ahead_is_not_used_once_the_cron_changed) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"workflowSpec", spec_with_image("v1")}});
+  auto& c = make_controller();
+  c.resync();
+  advance_to(c, at("2024-05-01T10:04:59Z"));
+  // Changed after its run was made, with no resync before the due time.
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}, {"workflowSpec", spec_with_image("v2")}});
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  auto runs = service_->submitted();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["spec"]["templates"][0]["container"]["image"], "v2");
+  EXPECT_EQ(c.stats().made_ahead, 0u);
+}
+
+TEST_F(controller_test, no_more_runs_than_prepare_limit_are_made_ahead_and_the_rest_still_run) {
+  apply_cron("a", {{"schedule", "*/5 * * * *"}});
+  apply_cron("b", {{"schedule", "*/5 * * * *"}});
+  apply_cron("c", {{"schedule", "*/5 * * * *"}});
+  controller_settings s;
+  s.prepare_limit = 2;
+  auto& c = make_controller(s);
+  c.resync();
+  advance_to(c, at("2024-05-01T10:04:59Z"));
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  EXPECT_EQ(service_->submitted().size(), 3u);
+  EXPECT_EQ(c.stats().made_ahead, 2u);
+}
+
+TEST_F(controller_test, a_run_due_beyond_prepare_ahead_is_made_at_its_time) {
+  apply_cron("etl", {{"schedule", "*/5 * * * *"}});
+  controller_settings s;
+  s.prepare_ahead = 500ms;
+  auto& c = make_controller(s);
+  c.resync();
+  advance_to(c, at("2024-05-01T10:04:59Z"));
+  advance_to(c, at("2024-05-01T10:05:00Z"));
+  EXPECT_EQ(service_->names(), std::vector<std::string>{"etl-1714557900"});
+  EXPECT_EQ(c.stats().made_ahead, 0u);
+}
+
 }  // namespace kairos::cron::testing
