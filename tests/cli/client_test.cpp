@@ -115,12 +115,13 @@ TEST(client, conflict_with_aborted_code_is_a_conflict_not_already_exists) {
 }
 
 TEST(client, refused_connection_is_unavailable_and_names_the_server) {
-  std::string url;
-  {
-    asio::io_context ioc;
-    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    url = "http://127.0.0.1:" + std::to_string(a.local_endpoint().port());
-  }
+  // Bound but not listening: connecting is refused, and no test running
+  // beside this one can take the port meanwhile (as it could a closed one).
+  asio::io_context ioc;
+  tcp::acceptor held(ioc);
+  held.open(tcp::v4());
+  held.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string url = "http://127.0.0.1:" + std::to_string(held.local_endpoint().port());
   auto res = make_client(url, "s3cret").list("workflows", "default");
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().code, errc::unavailable);

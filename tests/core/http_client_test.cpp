@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "http_test_server.hpp"
@@ -121,11 +122,13 @@ TEST(http_client, malformed_or_unsupported_urls_are_rejected) {
 }
 
 TEST(http_client, refused_connection_is_an_error) {
-  unsigned short port = 0;
-  {
-    http_test_server server(routes());
-    port = server.port();
-  }
+  // Bound but not listening: connecting is refused, and no test running
+  // beside this one can take the port meanwhile (as it could a closed one).
+  boost::asio::io_context context;
+  boost::asio::ip::tcp::acceptor held(context);
+  held.open(boost::asio::ip::tcp::v4());
+  held.bind({boost::asio::ip::address_v4::loopback(), 0});
+  const auto port = held.local_endpoint().port();
   auto res = perform(
       get("http://127.0.0.1:" + std::to_string(port) + "/hello", std::chrono::milliseconds(2000)));
   ASSERT_FALSE(res.ok());
