@@ -804,7 +804,7 @@ result<workflow_record> insert_workflow(connection& c, workflow_record w) {
   bind_optional_text(st, 8, w.finished_at);
   st.bind(9, to_text(w.body));
   st.exec();
-  return std::move(w);
+  return w;  // moved: a by-value parameter (C++20 implicit move)
 }
 
 // Inserts or replaces `nodes` on `c`; not_found when one names a workflow
