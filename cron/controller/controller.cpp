@@ -831,14 +831,27 @@ class controller::impl {
     return true;
   }
 
+  // The run of manifest `body` (of a version whose runs validate) for due
+  // time `at`, stamped without the loader; null when the manifest has no
+  // workflowSpec to make one from.
+  static std::unique_ptr<made_run> stamped_run(json&& body, const std::string& ns,
+                                               const std::string& name, time_point at,
+                                               std::int64_t version) {
+    auto manifest = workflow_manifest_for(std::move(body), ns, name, at);
+    if (!manifest) return nullptr;
+    auto run = std::make_unique<made_run>();
+    run->at = at;
+    run->version = version;
+    run->name = (*manifest)["metadata"]["name"].get<std::string>();
+    run->workflow = validated_run(std::move(*manifest));
+    return run;
+  }
+
   // The run of `found` (the CronWorkflow as stored) for due time `at`: its
-  // name and Workflow; nullopt, with the entry's condition set, when the
+  // name and Workflow; null, with the entry's condition set, when the
   // manifest does not make a valid Workflow.
   std::unique_ptr<made_run> make_run_of(cron_entry& e, store::resource_record found,
                                         time_point at) {
-    auto run = std::make_unique<made_run>();
-    run->at = at;
-    run->version = found.resource_version;
     json& body = found.body;
     if (e.checked_version != found.resource_version) {
       e.runs_valid = runs_validate(body, e.ns, e.name);
@@ -846,12 +859,8 @@ class controller::impl {
     }
     if (e.runs_valid && stampable(at)) {
       // The body is not needed after a manifest is made from it.
-      auto manifest = workflow_manifest_for(std::move(body), e.ns, e.name, at);
-      if (manifest) {
-        run->name = (*manifest)["metadata"]["name"].get<std::string>();
-        run->workflow = validated_run(std::move(*manifest));
+      if (auto run = stamped_run(std::move(body), e.ns, e.name, at, found.resource_version))
         return run;
-      }
       // Failed before anything was moved: the full path gives the message.
     }
     auto manifest = workflow_manifest_for(body, e.ns, e.name, at);
@@ -869,6 +878,9 @@ class controller::impl {
       ++stats_.submit_errors;
       return nullptr;
     }
+    auto run = std::make_unique<made_run>();
+    run->at = at;
+    run->version = found.resource_version;
     run->name = std::move(run_name);
     run->workflow = std::move(loaded.resources.front());
     return run;
@@ -937,15 +949,8 @@ class controller::impl {
       auto& j = jobs[done];
       auto body = json::parse(j.text, nullptr, false);
       if (body.is_discarded()) continue;
-      auto manifest = workflow_manifest_for(std::move(body), j.ns, j.name, j.at);
-      if (!manifest) continue;
-      auto run = std::make_unique<made_run>();
-      run->at = j.at;
-      run->version = j.version;
-      run->generation = j.generation;
-      run->name = (*manifest)["metadata"]["name"].get<std::string>();
-      run->workflow = validated_run(std::move(*manifest));
-      made[done] = std::move(run);
+      made[done] = stamped_run(std::move(body), j.ns, j.name, j.at, j.version);
+      if (made[done]) made[done]->generation = j.generation;
     }
     {
       std::lock_guard lock(mutex_);
@@ -1608,9 +1613,12 @@ class controller::impl {
   std::chrono::steady_clock::duration resync_guard() const {
     const auto period =
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(settings_.resync_period);
-    return std::clamp(2 * std::chrono::steady_clock::duration(last_resync_ns_.load()),
-                      std::chrono::steady_clock::duration(std::chrono::milliseconds(20)),
-                      std::max(period / 4, std::chrono::steady_clock::duration(1)));
+    // The floor gives way to the ceiling for a period under 80 ms: clamp
+    // needs its bounds in order.
+    const auto most = std::max(period / 4, std::chrono::steady_clock::duration(1));
+    const auto least =
+        std::min(std::chrono::steady_clock::duration(std::chrono::milliseconds(20)), most);
+    return std::clamp(2 * std::chrono::steady_clock::duration(last_resync_ns_.load()), least, most);
   }
 
   // How long to hold the resync back so that it misses the next due burst;
