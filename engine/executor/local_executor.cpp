@@ -96,6 +96,7 @@ struct node_run {
 
   int log_fd = -1;
   pid_t pid = -1;
+  int group_slot = -1;  // in the executor's group_registry
   // The group to kill when the executor goes away; any thread reads it.
   std::atomic<pid_t> live_group{-1};
   bool launched = false;
@@ -118,6 +119,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   asio::thread_pool pool;
   executor_capabilities caps;
   detail::process_identity self;
+  std::unique_ptr<detail::group_registry> groups;
   std::atomic<bool> stopping{false};
 
   std::mutex mutex;
@@ -300,7 +302,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       return -1;
     }
     const auto start = detail::process_start_time(*pid);
-    detail::write_pgid_record(n.dir / "pgid", {*pid, start.value_or(0)}, self);
+    n.group_slot = groups->add({*pid, start.value_or(0)});
     n.out.assign(pipe_fds[0]);  // not yet used by any handler; safe off the strand
     return *pid;
   }
@@ -442,10 +444,12 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     n->out.close(ignored);
     if (n->log_fd >= 0) ::close(n->log_fd);
     n->log_fd = -1;
-    std::error_code ec;
-    fs::remove(n->dir / "pgid", ec);
+    groups->remove(n->group_slot);
+    n->group_slot = -1;
     outcome o = outcome_of(*n);
-    if (stopping) {
+    // Reading output files blocks; a node without outputs skips the hop to
+    // the pool, one thread wake-up fewer on every no-output node.
+    if (stopping || (n->t.output_parameters.empty() && n->t.output_artifacts.empty())) {
       complete(n, std::move(o));
       return;
     }
@@ -556,6 +560,7 @@ local_executor::local_executor(asio::any_io_executor io, local_executor_settings
   fs::create_directories(st.nodes_root, ec);
   fs::create_directories(st.artifacts_root, ec);
   impl_->self = {::getpid(), detail::process_start_time(::getpid()).value_or(0)};
+  impl_->groups = std::make_unique<detail::group_registry>(st.nodes_root, impl_->self);
   if (!st.private_mounts) {
     impl_->caps = {false, "private mounts are disabled in the settings"};
   } else {

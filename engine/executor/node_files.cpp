@@ -1,12 +1,17 @@
 #include "node_files.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
 #include <system_error>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,20 +287,139 @@ std::string boot_id() {
   return id;
 }
 
-void write_pgid_record(const fs::path& file, process_identity group, process_identity owner) {
-  std::ofstream out(file, std::ios::trunc);
-  out << group.pid << ' ' << group.start_time << ' ' << owner.pid << ' ' << owner.start_time << ' '
-      << boot_id() << '\n';
+namespace {
+
+std::atomic<int> registries_opened{0};
+
+bool pwrite_all(int fd, const char* data, std::size_t size, off_t at) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+    at += n;
+  }
+  return true;
+}
+
+// Kills a recorded group unless its leader's pid now belongs to another
+// process (a recycled pid); a vanished leader may still have members.
+bool kill_recorded_group(long long pgid, unsigned long long pgid_start) {
+  if (pgid <= 1) return false;
+  const auto leader_now = process_start_time(static_cast<pid_t>(pgid));
+  if (leader_now && *leader_now != pgid_start) return false;
+  return ::kill(-static_cast<pid_t>(pgid), SIGKILL) == 0;
+}
+
+// groups.<pid>.<start>.<n>: the owner, or nullopt for another file.
+std::optional<process_identity> registry_owner(const std::string& name) {
+  constexpr std::string_view prefix = "groups.";
+  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  long long pid = 0;
+  unsigned long long start = 0;
+  int n = 0;
+  char tail = 0;
+  if (std::sscanf(name.c_str() + prefix.size(), "%lld.%llu.%d%c", &pid, &start, &n, &tail) != 3 ||
+      pid <= 0)
+    return std::nullopt;
+  return process_identity{static_cast<pid_t>(pid), start};
+}
+
+int kill_registry_groups(const fs::path& file, const std::string& boot) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() < group_registry::header_bytes) return 0;
+  std::istringstream header(text.substr(0, group_registry::header_bytes));
+  std::string magic, recorded_boot;
+  header >> magic >> recorded_boot;
+  if (magic != "kairos-groups-v1" || recorded_boot != boot) return 0;  // from before a reboot
+  int killed = 0;
+  for (std::size_t at = group_registry::header_bytes;
+       at + group_registry::slot_bytes <= text.size(); at += group_registry::slot_bytes) {
+    std::istringstream slot(text.substr(at, group_registry::slot_bytes));
+    long long pgid = 0;
+    unsigned long long start = 0;
+    if (slot >> pgid >> start && kill_recorded_group(pgid, start)) ++killed;
+  }
+  return killed;
+}
+
+}  // namespace
+
+group_registry::group_registry(const fs::path& nodes_root, process_identity owner)
+    : path_(nodes_root /
+            ("groups." + std::to_string(owner.pid) + "." + std::to_string(owner.start_time) + "." +
+             std::to_string(registries_opened++))) {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return;
+  std::string header = "kairos-groups-v1 " + boot_id();
+  header.resize(header_bytes - 1, ' ');
+  header.push_back('\n');
+  if (!pwrite_all(fd_, header.data(), header.size(), 0)) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+group_registry::~group_registry() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  std::error_code ec;
+  fs::remove(path_, ec);
+}
+
+int group_registry::add(process_identity group) {
+  std::lock_guard lock(mutex_);
+  if (fd_ < 0) return -1;
+  int slot = next_;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    ++next_;
+  }
+  char line[slot_bytes + 1];
+  std::snprintf(line, sizeof line, "%-10d %-20llu\n", static_cast<int>(group.pid),
+                group.start_time);
+  if (!pwrite_all(fd_, line, slot_bytes,
+                  static_cast<off_t>(header_bytes + slot_bytes * static_cast<std::size_t>(slot)))) {
+    free_.push_back(slot);
+    return -1;
+  }
+  return slot;
+}
+
+void group_registry::remove(int slot) {
+  if (slot < 0) return;
+  std::lock_guard lock(mutex_);
+  if (fd_ < 0) return;
+  char blank[slot_bytes];
+  std::memset(blank, ' ', sizeof blank);
+  blank[slot_bytes - 1] = '\n';
+  pwrite_all(fd_, blank, slot_bytes,
+             static_cast<off_t>(header_bytes + slot_bytes * static_cast<std::size_t>(slot)));
+  free_.push_back(slot);
 }
 
 int kill_orphan_groups(const fs::path& nodes_root, process_identity self) {
   int killed = 0;
   std::error_code ec;
   const std::string boot = boot_id();
-  for (const auto& workflow : fs::directory_iterator(nodes_root, ec)) {
+  for (const auto& entry : fs::directory_iterator(nodes_root, ec)) {
     std::error_code ec2;
-    if (!workflow.is_directory(ec2)) continue;
-    for (const auto& node : fs::directory_iterator(workflow.path(), ec2)) {
+    if (entry.is_regular_file(ec2)) {
+      const auto owner = registry_owner(entry.path().filename().string());
+      if (!owner) continue;
+      if (owner->pid == self.pid && owner->start_time == self.start_time) continue;  // ours
+      const auto owner_now = process_start_time(owner->pid);
+      if (owner_now && *owner_now == owner->start_time) continue;  // a live kairos's
+      killed += kill_registry_groups(entry.path(), boot);
+      fs::remove(entry.path(), ec2);
+      continue;
+    }
+    if (!entry.is_directory(ec2)) continue;
+    for (const auto& node : fs::directory_iterator(entry.path(), ec2)) {
       const fs::path record = node.path() / "pgid";
       std::error_code ec3;
       if (!fs::is_regular_file(record, ec3)) continue;
@@ -313,12 +437,7 @@ int kill_orphan_groups(const fs::path& nodes_root, process_identity self) {
       const auto owner_now = process_start_time(static_cast<pid_t>(owner));
       const bool owner_alive = owner_now && *owner_now == owner_start;
       if (owner_alive || static_cast<pid_t>(owner) == self.pid) continue;
-      const auto leader_now = process_start_time(static_cast<pid_t>(pgid));
-      // A live process with that pid but another start time is a recycled
-      // pid, not our group; a vanished leader may still have group members.
-      if (!leader_now || *leader_now == pgid_start) {
-        if (::kill(-static_cast<pid_t>(pgid), SIGKILL) == 0) ++killed;
-      }
+      if (kill_recorded_group(pgid, pgid_start)) ++killed;
       fs::remove(record, ec3);
     }
   }

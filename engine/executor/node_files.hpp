@@ -2,10 +2,11 @@
 
 // The files around a node: where a path the node sees lives on the host,
 // input artifacts placed before start, outputs collected after exit, and the
-// pgid records that let a later process find orphaned process groups.
+// records of running process groups that let a later process find orphans.
 
 #include <cstddef>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,11 +73,41 @@ struct process_identity {
 std::optional<unsigned long long> process_start_time(pid_t pid);
 std::string boot_id();
 
-// <node dir>/pgid: "pgid pgid_start owner_pid owner_start boot_id".
-void write_pgid_record(const std::filesystem::path& file, process_identity group,
-                       process_identity owner);
-// Kills the group a record names when its owner is gone; removes records
-// that no longer name a live group. Returns how many groups were signalled.
+// The process groups one executor has running, in one file per executor:
+// <nodes root>/groups.<owner pid>.<owner start>.<n>. A 64-byte header holds
+// the boot id; each group takes a fixed 32-byte slot ("pgid start"), which
+// is blanked when the group is done. Slots are rewritten in place, so
+// starting a node creates and deletes no file: on ext4 without a journal
+// every inode allocation scans past recently deleted ones, and a file per
+// node made each launch slower the longer a workflow ran.
+class group_registry {
+ public:
+  group_registry(const std::filesystem::path& nodes_root, process_identity owner);
+  ~group_registry();  // removes the file: its owner ends cleanly
+  group_registry(const group_registry&) = delete;
+  group_registry& operator=(const group_registry&) = delete;
+
+  // The slot recording `group`, or -1 when it could not be written (the
+  // node still runs; only orphan cleanup after a crash would miss it).
+  int add(process_identity group);
+  void remove(int slot);
+  const std::filesystem::path& path() const { return path_; }
+
+  static constexpr std::size_t header_bytes = 64;
+  static constexpr std::size_t slot_bytes = 32;
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::mutex mutex_;
+  std::vector<int> free_;  // blanked slots, reused first
+  int next_ = 0;           // the first slot never used
+};
+
+// Kills the groups that registry files (and per-node pgid files, which
+// earlier versions wrote: "pgid pgid_start owner_pid owner_start boot_id")
+// name when their owner is gone, and removes those records. Returns how many
+// groups were signalled.
 int kill_orphan_groups(const std::filesystem::path& nodes_root, process_identity self);
 
 }  // namespace kairos::engine::detail

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -491,61 +492,110 @@ TEST_F(local_executor_test, http_task_reports_status_headers_and_body) {
   EXPECT_EQ(run(std::move(bad)).what, outcome::kind::error);
 }
 
-TEST_F(local_executor_test, orphaned_group_of_a_dead_owner_is_killed) {
-  // A group that an earlier kairos process left behind: a stand-in child in
-  // its own group, recorded with an owner pid that no longer runs.
+// A group that an earlier kairos process left behind: a stand-in child in
+// its own group, and a pid that no longer runs to stand for its owner.
+struct left_behind {
+  pid_t group = 0;
+  std::string group_start;  // /proc/<pid>/stat field 22
+  pid_t dead_owner = 0;
+  std::string boot;
+};
+
+left_behind leave_a_group_behind() {
+  left_behind out;
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  pid_t orphan = 0;
   char sleep_arg[] = "100";
   char sleep_name[] = "sleep";
   char* argv[] = {sleep_name, sleep_arg, nullptr};
-  ASSERT_EQ(::posix_spawnp(&orphan, "sleep", nullptr, &attr, argv, environ), 0);
+  EXPECT_EQ(::posix_spawnp(&out.group, "sleep", nullptr, &attr, argv, environ), 0);
   posix_spawnattr_destroy(&attr);
 
-  pid_t dead_owner = ::fork();
-  if (dead_owner == 0) ::_exit(0);
-  ::waitpid(dead_owner, nullptr, 0);
+  out.dead_owner = ::fork();
+  if (out.dead_owner == 0) ::_exit(0);
+  ::waitpid(out.dead_owner, nullptr, 0);
 
-  std::ifstream stat("/proc/" + std::to_string(orphan) + "/stat");
+  std::ifstream stat("/proc/" + std::to_string(out.group) + "/stat");
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   std::istringstream fields(text.substr(text.rfind(')') + 1));
-  std::string field;
-  for (int i = 3; i <= 22; ++i) fields >> field;
-  std::string boot;
-  std::ifstream("/proc/sys/kernel/random/boot_id") >> boot;
-  write_file(root_ / "nodes" / "old-wf" / "old-node" / "pgid",
-             std::to_string(orphan) + " " + field + " " + std::to_string(dead_owner) + " 1 " +
-                 boot + "\n");
+  for (int i = 3; i <= 22; ++i) fields >> out.group_start;
+  std::ifstream("/proc/sys/kernel/random/boot_id") >> out.boot;
+  return out;
+}
 
-  make();  // construction runs kill_orphans()
+void expect_killed(pid_t group) {
   int status = 0;
-  ASSERT_EQ(::waitpid(orphan, &status, 0), orphan);
+  ASSERT_EQ(::waitpid(group, &status, 0), group);
   EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
+}
+
+// The registry files of this process's executors, by their contents.
+std::vector<std::string> group_registries(const fs::path& nodes_root) {
+  std::vector<std::string> out;
+  const std::string ours = "groups." + std::to_string(::getpid()) + ".";
+  for (const auto& e : fs::directory_iterator(nodes_root))
+    if (e.path().filename().string().rfind(ours, 0) == 0) out.push_back(read_file(e.path()));
+  return out;
+}
+
+TEST_F(local_executor_test, orphaned_group_in_a_dead_owners_registry_is_killed) {
+  const auto old = leave_a_group_behind();
+  std::string header = "kairos-groups-v1 " + old.boot;
+  header.resize(63, ' ');
+  std::string slot = std::to_string(old.group) + " " + old.group_start;
+  slot.resize(31, ' ');
+  std::string blank(31, ' ');
+  const fs::path file = root_ / "nodes" / ("groups." + std::to_string(old.dead_owner) + ".1.0");
+  write_file(file, header + "\n" + blank + "\n" + slot + "\n");
+
+  make();  // construction runs kill_orphans()
+  expect_killed(old.group);
+  EXPECT_FALSE(fs::exists(file));
+}
+
+TEST_F(local_executor_test, orphaned_group_in_an_older_versions_pgid_file_is_killed) {
+  const auto old = leave_a_group_behind();
+  write_file(root_ / "nodes" / "old-wf" / "old-node" / "pgid",
+             std::to_string(old.group) + " " + old.group_start + " " +
+                 std::to_string(old.dead_owner) + " 1 " + old.boot + "\n");
+
+  make();
+  expect_killed(old.group);
   EXPECT_FALSE(fs::exists(root_ / "nodes" / "old-wf" / "old-node" / "pgid"));
 }
 
 TEST_F(local_executor_test, running_nodes_are_recorded_for_orphan_cleanup_and_cleared_after) {
   const fs::path fifo = fifo_in_node_dir("recorded");
-  auto f = start(shell("recorded", "echo ready > '" + fifo.string() + "'; sleep 100"));
+  auto f = start(shell("recorded", "echo $$ > '" + fifo.string() + "'; sleep 100"));
   const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
   ASSERT_GE(fd, 0);
   pollfd p{fd, POLLIN, 0};
   ASSERT_GT(::poll(&p, 1, 60000), 0);
+  char buf[32] = {};
+  ASSERT_GT(::read(fd, buf, sizeof buf - 1), 0);
   ::close(fd);
-  const fs::path record = exec().log_path("wf-uid", "recorded").parent_path() / "pgid";
+  const std::string leader = std::to_string(std::atoi(buf));
+  auto recorded = [&] {
+    auto files = group_registries(root_ / "nodes");
+    return files.size() == 1 && files[0].find("\n" + leader + " ") != std::string::npos;
+  };
   // The record is written once the spawn returns, which may be after the
   // child has already run its first command.
-  for (int i = 0; i < 6000 && !fs::exists(record); ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_TRUE(fs::exists(record));
+  for (int i = 0; i < 6000 && !recorded(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(recorded());
   exec().kill_orphans();  // our own live nodes are not orphans
-  EXPECT_TRUE(fs::exists(record));
+  EXPECT_TRUE(recorded());
   exec().kill("wf-uid", "recorded");
   ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
-  EXPECT_FALSE(fs::exists(record));
+  EXPECT_FALSE(recorded());
+  // No file was made for the node's group, and its slot is blank again.
+  EXPECT_FALSE(fs::exists(exec().log_path("wf-uid", "recorded").parent_path() / "pgid"));
+  const auto files = group_registries(root_ / "nodes");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].find_first_of("0123456789", 64), std::string::npos) << files[0];
 }
 
 }  // namespace
