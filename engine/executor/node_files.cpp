@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -257,23 +259,37 @@ result<std::optional<stored_artifact>> store_output_artifact(const output_artifa
 }
 
 std::optional<unsigned long long> process_start_time(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return std::nullopt;
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Read for every node started: plain read(2) into a stack buffer, not
+  // streams (an ifstream and its locale were 2% of a no-op node's CPU).
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[1024];
+  ssize_t n = 0;
+  do {
+    n = ::read(fd, buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  const std::string_view stat(buf, static_cast<std::size_t>(n));
   // comm may hold spaces and parentheses; fields resume after the last ')'.
   const auto close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(close + 1));
-  std::string field;
+  if (close == std::string_view::npos) return std::nullopt;
+  std::size_t at = close + 1;
+  std::string_view field;
   // Field 3 (state) is the first after comm; starttime is field 22.
   for (int i = 3; i <= 22; ++i) {
-    if (!(fields >> field)) return std::nullopt;
+    at = stat.find_first_not_of(' ', at);
+    if (at == std::string_view::npos) return std::nullopt;
+    const auto end = std::min(stat.find(' ', at), stat.size());
+    field = stat.substr(at, end - at);
+    at = end;
   }
-  try {
-    return std::stoull(field);
-  } catch (...) {
-    return std::nullopt;
-  }
+  unsigned long long value = 0;
+  const auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+  if (ec != std::errc() || ptr != field.data() + field.size()) return std::nullopt;
+  return value;
 }
 
 std::string boot_id() {
