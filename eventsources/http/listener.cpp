@@ -66,17 +66,27 @@ int grpc_code_of(unsigned status) {
   }
 }
 
-asio::awaitable<outbound_response> invoke(std::function<outbound_response()> fn) {
-  co_return fn();
-}
-
 // Runs a blocking call on the pool and resumes on the caller's executor.
-// (A plain coroutine function, not a capturing coroutine lambda: GCC 12
-// destroys the captures of the latter twice.)
-asio::awaitable<outbound_response> run_on(asio::thread_pool& pool,
+// The pool is held only while the job is queued, never across the wait: a
+// job queued after the owner joined the pool would otherwise keep the pool
+// alive (pool -> queued job -> coroutine -> listener -> pool) and nothing
+// would free any of them. The pool's owner frees such a job with the pool.
+asio::awaitable<outbound_response> run_on(std::shared_ptr<asio::thread_pool> pool,
                                           std::function<outbound_response()> fn) {
-  co_return co_await asio::co_spawn(pool.get_executor(), invoke(std::move(fn)),
-                                    asio::use_awaitable);
+  auto initiate = [](auto handler, std::shared_ptr<asio::thread_pool> p,
+                     std::function<outbound_response()> job) {
+    auto ex = asio::get_associated_executor(handler);
+    asio::post(*p, [h = std::move(handler), ex, job = std::move(job)]() mutable {
+      outbound_response res = job();
+      asio::post(
+          ex, [h = std::move(h), res = std::move(res)]() mutable { std::move(h)(std::move(res)); });
+    });
+  };
+  // A named local, not a temporary in the co_await expression (GCC 12).
+  auto op = asio::async_initiate<const asio::use_awaitable_t<>&, void(outbound_response)>(
+      initiate, asio::use_awaitable, std::move(pool), std::move(fn));
+  outbound_response res = co_await std::move(op);
+  co_return res;
 }
 
 // Starts a route's async_handler on the caller's strand and resumes there
@@ -461,9 +471,14 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
             outbound_response handled = co_await run_async(target_route, request);
             reply = std::move(handled);
           } else {
-            std::function<outbound_response()> job = make_job(target_route, std::move(in));
-            outbound_response handled = co_await run_on(*self->pool_, std::move(job));
-            reply = std::move(handled);
+            auto pool = self->closed_ ? nullptr : self->pool_.lock();
+            if (!pool) {
+              reply = error_reply(503, "the event sources are stopping");
+            } else {
+              std::function<outbound_response()> job = make_job(target_route, std::move(in));
+              outbound_response handled = co_await run_on(std::move(pool), std::move(job));
+              reply = std::move(handled);
+            }
           }
         }
         const bool keep_alive = req.keep_alive() && !self->closed_;
@@ -479,7 +494,7 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
 
   hub_settings settings_;
   asio::any_io_executor io_;
-  std::shared_ptr<asio::thread_pool> pool_;
+  std::weak_ptr<asio::thread_pool> pool_;  // owned by the hub's owner; see session()
   tcp::acceptor acceptor_;
   std::unique_ptr<ssl::context> ssl_;
   std::atomic<bool> closed_{false};
