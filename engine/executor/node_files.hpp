@@ -91,7 +91,6 @@ class group_registry {
   // node still runs; only orphan cleanup after a crash would miss it).
   int add(process_identity group);
   void remove(int slot);
-  const std::filesystem::path& path() const { return path_; }
 
   static constexpr std::size_t header_bytes = 64;
   static constexpr std::size_t slot_bytes = 32;
