@@ -30,13 +30,11 @@ emitter::emitter(store::database& db, const kairos::clock& clock,
 }
 
 emitter::~emitter() {
-  {
-    std::lock_guard lock(queue_mutex_);
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
-  // The appender journals what is queued before it ends.
-  if (appender_.joinable()) appender_.join();
+  // The store calls back into this emitter for every append it holds: wait
+  // for them (the store commits what is queued even while it closes).
+  std::unique_lock lock(in_flight_mutex_);
+  stopping_ = true;
+  in_flight_cv_.wait(lock, [&] { return in_flight_ == 0; });
 }
 
 namespace {
@@ -166,59 +164,41 @@ void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::j
     return;
   }
   {
-    std::lock_guard lock(queue_mutex_);
-    if (!stopping_) {
-      if (!appender_.joinable()) appender_ = std::thread([this] { append_loop(); });
-      queue_.push_back(
-          {origin, std::move(*record), std::move(done), std::chrono::steady_clock::now()});
-      queue_cv_.notify_one();
+    std::lock_guard lock(in_flight_mutex_);
+    if (stopping_) {
+      count_failure(origin);
+      done({emit_status::failed, "the event sources are stopping"});
       return;
     }
+    ++in_flight_;
   }
-  count_failure(origin);
-  done({emit_status::failed, "the event sources are stopping"});
-}
-
-void emitter::append_loop() {
-  std::vector<queued> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      // Everything that arrived while the last batch was committing.
-      std::swap(batch, queue_);
+  // Straight to the store's writer, which commits whatever arrived during
+  // its last commit together: no thread of our own between the connection
+  // and the journal.
+  std::vector<store::event_record> one;
+  one.push_back(std::move(*record));
+  db_.append_events_async(std::move(one), [this, origin, done = std::move(done),
+                                           started = std::chrono::steady_clock::now()](
+                                              result<std::vector<store::append_outcome>> appended) {
+    emit_result r;
+    if (!appended) {
+      spdlog::warn("event source {}/{} event {}: cannot journal the event: {}", origin.namespace_,
+                   origin.source, origin.subject, appended.error().message);
+      count_failure(origin);
+      r = {emit_status::failed, appended.error().message};
+    } else {
+      r = settle(origin, appended->front());
     }
-    std::vector<store::event_record> records;
-    records.reserve(batch.size());
-    for (auto& q : batch) records.push_back(std::move(q.record));
-    auto appended = db_.append_events(std::move(records));
-    const auto finished = std::chrono::steady_clock::now();
-    std::vector<emit_result> results(batch.size());
-    bool any_committed = false;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const auto& q = batch[i];
-      if (!appended) {
-        spdlog::warn("event source {}/{} event {}: cannot journal the event: {}",
-                     q.origin.namespace_, q.origin.source, q.origin.subject,
-                     appended.error().message);
-        count_failure(q.origin);
-        results[i] = {emit_status::failed, appended.error().message};
-        continue;
-      }
-      results[i] = settle(q.origin, (*appended)[i]);
-      any_committed = any_committed || results[i].status == emit_status::committed;
-    }
-    // The sensors are woken before the callers hear back: both can start now.
-    if (any_committed && on_committed_) on_committed_();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto& q = batch[i];
-      observe(q.origin, 1, results[i].status == emit_status::committed ? 1 : 0,
-              std::chrono::duration<double, std::milli>(finished - q.started).count());
-      q.done(std::move(results[i]));
-    }
-    batch.clear();
-  }
+    const bool committed = r.status == emit_status::committed;
+    // The sensors are woken before the caller hears back: both can start now.
+    if (committed && on_committed_) on_committed_();
+    observe(origin, 1, committed ? 1 : 0,
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count());
+    done(std::move(r));
+    std::lock_guard lock(in_flight_mutex_);
+    if (--in_flight_ == 0) in_flight_cv_.notify_all();
+  });
 }
 
 }  // namespace kairos::eventsources

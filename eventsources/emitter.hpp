@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -73,11 +72,11 @@ class emitter {
                                       const std::optional<std::string>& filter_expression,
                                       std::string_view content_type = "application/json");
 
-  // The same as emit() without blocking: the event joins a queue that one
-  // appender thread journals in a single transaction per batch (what
-  // arrives during a commit goes in the next), and `done` is called on that
-  // thread with the result. Events filtered out complete at once, on the
-  // caller's thread. Pending events fail when the emitter is destroyed.
+  // The same as emit() without blocking: the event goes to the store's
+  // writer, which commits what arrives during one commit in the next, and
+  // `done` is called on the writer's thread with the result. Events filtered
+  // out, and events emitted while the emitter is being destroyed, complete
+  // at once on the caller's thread. The destructor waits for the others.
   using emit_callback = std::function<void(emit_result)>;
   void emit_async(const event_origin& origin, std::string id, nlohmann::json data,
                   const std::optional<std::string>& filter_expression, emit_callback done,
@@ -116,18 +115,12 @@ class emitter {
            std::pair<kairos::metrics::sum_count*, prometheus::Counter*>>
       series_;  // by (eventsource_name, event_name)
 
-  struct queued {
-    event_origin origin;
-    store::event_record record;
-    emit_callback done;
-    std::chrono::steady_clock::time_point started;
-  };
-  void append_loop();
-  std::mutex queue_mutex_;
-  std::condition_variable queue_cv_;
-  std::vector<queued> queue_;
+  // Asynchronous appends the store has not called back yet; the destructor
+  // waits for them.
+  std::mutex in_flight_mutex_;
+  std::condition_variable in_flight_cv_;
+  std::size_t in_flight_ = 0;
   bool stopping_ = false;
-  std::thread appender_;  // started by the first emit_async
 };
 
 }  // namespace kairos::eventsources

@@ -11,6 +11,7 @@
 
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include "kairos/core/text.hpp"
@@ -278,12 +279,10 @@ event_record read_event(SQLite::Statement& st) {
 // ---- pending writes ----------------------------------------------------------
 
 template <class T>
-class typed_write final : public pending_write {
+class write_op : public pending_write {
  public:
   using function = std::function<result<T>(connection&)>;
-  explicit typed_write(function fn) : fn_(std::move(fn)) {}
-
-  std::future<result<T>> future() { return promise_.get_future(); }
+  explicit write_op(function fn) : fn_(std::move(fn)) {}
 
   bool run(connection& c) noexcept override {
     try {
@@ -299,13 +298,52 @@ class typed_write final : public pending_write {
   bool succeeded() const noexcept override { return outcome_ && outcome_->ok(); }
   void finish() noexcept override {
     if (!outcome_) outcome_.emplace(make_error(errc::internal, "store: write was never run"));
-    promise_.set_value(std::move(*outcome_));
+    complete(std::move(*outcome_));
   }
+
+ protected:
+  virtual void complete(result<T> outcome) noexcept = 0;
 
  private:
   function fn_;
   std::optional<result<T>> outcome_;
+};
+
+// A caller blocked on the outcome.
+template <class T>
+class typed_write final : public write_op<T> {
+ public:
+  using write_op<T>::write_op;
+  std::future<result<T>> future() { return promise_.get_future(); }
+
+ private:
+  void complete(result<T> outcome) noexcept override { promise_.set_value(std::move(outcome)); }
   std::promise<result<T>> promise_;
+};
+
+// A caller that asked to be called back, on the writer thread.
+template <class T>
+class callback_write final : public write_op<T> {
+ public:
+  callback_write(typename write_op<T>::function fn, std::function<void(result<T>)> done)
+      : write_op<T>(std::move(fn)), done_(std::move(done)) {}
+  ~callback_write() override {
+    // Never queued (the store was closing), or dropped unrun: the caller
+    // still hears about it.
+    if (done_) complete(make_error(errc::unavailable, "store: the database is closing"));
+  }
+
+ private:
+  void complete(result<T> outcome) noexcept override {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    try {
+      done(std::move(outcome));
+    } catch (const std::exception& e) {
+      spdlog::error("store: a write's completion failed: {}", e.what());
+    }
+  }
+  std::function<void(result<T>)> done_;
 };
 
 }  // namespace
@@ -404,6 +442,20 @@ result<T> sqlite_database::submit(F&& fn, durability needs) {
     return exception_error(e);
   }
   return future.get();
+}
+
+template <class T, class F>
+void sqlite_database::submit_async(F&& fn, std::function<void(result<T>)> done, durability needs) {
+  std::unique_ptr<callback_write<T>> op;
+  try {
+    op = std::make_unique<callback_write<T>>(std::forward<F>(fn), std::move(done));
+  } catch (const std::exception& e) {
+    if (done) done(exception_error(e));
+    return;
+  }
+  op->needs = needs;
+  // A refused operation is destroyed unfinished, which reports the refusal.
+  static_cast<void>(enqueue(std::move(op)));
 }
 
 // ---- open and close ----------------------------------------------------------
@@ -1010,15 +1062,17 @@ result<append_outcome> sqlite_database::append_event(event_record e) {
   return appended->front();
 }
 
-result<std::vector<append_outcome>> sqlite_database::append_events(
-    std::vector<event_record> events) {
-  // Bodies are printed here, on the caller's thread, so the single writer
-  // only binds and inserts.
-  struct timed_event {
-    event_record e;
-    std::int64_t time_unix = 0;
-    std::string body;
-  };
+namespace {
+
+// What one append runs on the writer. Bodies are printed on the caller's
+// thread, so the single writer only binds and inserts.
+struct timed_event {
+  event_record e;
+  std::int64_t time_unix = 0;
+  std::string body;
+};
+
+result<std::vector<timed_event>> timed_events(std::vector<event_record> events) {
   std::vector<timed_event> timed;
   timed.reserve(events.size());
   const auto appended = std::chrono::system_clock::now();
@@ -1030,40 +1084,63 @@ result<std::vector<append_outcome>> sqlite_database::append_events(
     e.body = nullptr;
     timed.push_back({std::move(e), time_unix, std::move(body)});
   }
+  return timed;
+}
+
+result<std::vector<append_outcome>> insert_events(connection& c,
+                                                  const std::vector<timed_event>& timed) {
+  // The writer runs one operation at a time, so insert-then-look cannot
+  // race, and a duplicate later in the same batch sees the first one.
+  auto st_lease = c.statement(
+      "INSERT INTO events (id, namespace, source, subject, type, time, "
+      "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (id) DO NOTHING");
+  auto& st = *st_lease;
+  std::optional<statement_lease> find;
+  std::vector<append_outcome> out;
+  out.reserve(timed.size());
+  for (const auto& [e, time_unix, body] : timed) {
+    st.reset();
+    st.bindNoCopy(1, e.id);
+    st.bindNoCopy(2, e.namespace_);
+    st.bindNoCopy(3, e.source);
+    st.bindNoCopy(4, e.subject);
+    st.bindNoCopy(5, e.type);
+    st.bindNoCopy(6, e.time);
+    st.bind(7, time_unix);
+    st.bindNoCopy(8, body);
+    if (st.exec() == 1) {
+      out.push_back({c.db().getLastInsertRowid(), false});
+      continue;
+    }
+    if (!find) find.emplace(c.statement("SELECT sequence FROM events WHERE id = ?"));
+    auto& found = **find;
+    found.reset();
+    found.bind(1, e.id);
+    out.push_back({found.executeStep() ? found.getColumn(0).getInt64() : 0, true});
+  }
+  return out;
+}
+
+}  // namespace
+
+result<std::vector<append_outcome>> sqlite_database::append_events(
+    std::vector<event_record> events) {
+  auto timed = timed_events(std::move(events));
+  if (!timed) return std::move(timed).error();
   return submit<std::vector<append_outcome>>(
-      [timed = std::move(timed)](connection& c) -> result<std::vector<append_outcome>> {
-        // The writer runs one operation at a time, so insert-then-look cannot
-        // race, and a duplicate later in the same batch sees the first one.
-        auto st_lease = c.statement(
-            "INSERT INTO events (id, namespace, source, subject, type, time, "
-            "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO NOTHING");
-        auto& st = *st_lease;
-        std::optional<statement_lease> find;
-        std::vector<append_outcome> out;
-        out.reserve(timed.size());
-        for (const auto& [e, time_unix, body] : timed) {
-          st.reset();
-          st.bindNoCopy(1, e.id);
-          st.bindNoCopy(2, e.namespace_);
-          st.bindNoCopy(3, e.source);
-          st.bindNoCopy(4, e.subject);
-          st.bindNoCopy(5, e.type);
-          st.bindNoCopy(6, e.time);
-          st.bind(7, time_unix);
-          st.bindNoCopy(8, body);
-          if (st.exec() == 1) {
-            out.push_back({c.db().getLastInsertRowid(), false});
-            continue;
-          }
-          if (!find) find.emplace(c.statement("SELECT sequence FROM events WHERE id = ?"));
-          auto& found = **find;
-          found.reset();
-          found.bind(1, e.id);
-          out.push_back({found.executeStep() ? found.getColumn(0).getInt64() : 0, true});
-        }
-        return out;
-      });
+      [timed = std::move(*timed)](connection& c) { return insert_events(c, timed); });
+}
+
+void sqlite_database::append_events_async(std::vector<event_record> events, append_callback done) {
+  auto timed = timed_events(std::move(events));
+  if (!timed) {
+    done(std::move(timed).error());
+    return;
+  }
+  submit_async<std::vector<append_outcome>>(
+      [timed = std::move(*timed)](connection& c) { return insert_events(c, timed); },
+      std::move(done));
 }
 
 result<std::vector<event_record>> sqlite_database::read_events(std::int64_t after_sequence,

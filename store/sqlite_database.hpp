@@ -129,6 +129,7 @@ class sqlite_database final : public database {
 
   result<append_outcome> append_event(event_record e) override;
   result<std::vector<append_outcome>> append_events(std::vector<event_record> events) override;
+  void append_events_async(std::vector<event_record> events, append_callback done) override;
   result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                 std::size_t limit) override;
   result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) override;
@@ -164,6 +165,10 @@ class sqlite_database final : public database {
   result<void> enqueue(std::unique_ptr<pending_write> op);
   template <class T, class F>
   result<T> submit(F&& fn, durability needs = durability::power_loss);
+  // The same without blocking: `done` runs on the writer thread.
+  template <class T, class F>
+  void submit_async(F&& fn, std::function<void(result<T>)> done,
+                    durability needs = durability::power_loss);
   template <class T, class F>
   result<T> read(F&& fn);
 

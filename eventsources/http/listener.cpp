@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -157,7 +158,42 @@ outbound_response error_reply(unsigned status, std::string message) {
 }
 
 outbound_response success_reply() {
-  return json_reply(200, {{"status", "success"}});
+  // Every accepted event gets this answer: built once.
+  static const outbound_response reply = json_reply(200, {{"status", "success"}});
+  return reply;
+}
+
+std::string serialize_response(const outbound_response& res, unsigned version, bool keep_alive) {
+  const auto status = static_cast<http::status>(res.status);
+  const auto reason = http::obsolete_reason(status);
+  std::string out;
+  out.reserve(160 + res.body.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: kairos\r\nContent-Type: ";
+  out += res.content_type;
+  out += "\r\n";
+  for (const auto& [name, value] : res.headers) {
+    // Our own handlers set these; a line break would split the response.
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos)
+      continue;
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(res.body.size());
+  out += "\r\n";
+  // HTTP/1.1 keeps a connection open unless told, HTTP/1.0 closes it unless told.
+  if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
+  if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+  out += res.body;
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -317,15 +353,10 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
   static asio::awaitable<bool> write(port_listener& self, Stream& stream,
                                      const outbound_response& res, unsigned version,
                                      bool keep_alive) {
-    http::response<http::string_body> out{static_cast<http::status>(res.status), version};
-    out.set(http::field::server, "kairos");
-    out.set(http::field::content_type, res.content_type);
-    for (const auto& [name, value] : res.headers) out.set(name, value);
-    out.body() = res.body;
-    out.keep_alive(keep_alive);
-    out.prepare_payload();
+    // One buffer, one send: Beast's serializer cost more than the send.
+    const std::string out = serialize_response(res, version, keep_alive);
     beast::get_lowest_layer(stream).expires_after(self.settings_.request_timeout);
-    auto [ec, n] = co_await http::async_write(stream, out, use_tuple);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
     co_return !ec;
   }
 

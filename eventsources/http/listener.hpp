@@ -46,6 +46,9 @@ outbound_response json_reply(unsigned status, const nlohmann::json& body);
 // `{"code": <gRPC code>, "message": ...}`, the shape of every kairos HTTP error.
 outbound_response error_reply(unsigned status, std::string message);
 outbound_response success_reply();
+// The response as sent: status line, Server, Content-Type, the response's
+// headers, Content-Length and Connection as the version and keep_alive need.
+std::string serialize_response(const outbound_response& res, unsigned version, bool keep_alive);
 
 struct route {
   std::string endpoint;  // exact path

@@ -1,5 +1,5 @@
-// emitter::emit_async: queued events are journaled in batches, each caller
-// hears its own outcome, and nothing queued is lost when the emitter goes.
+// emitter::emit_async: events go to the store's writer, each caller hears
+// its own outcome, and nothing queued is lost when the emitter goes.
 #include "emitter.hpp"
 
 #include <atomic>

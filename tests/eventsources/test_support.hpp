@@ -97,6 +97,14 @@ class failing_store final : public store::database {
     if (fail_appends) return make_error(errc::unavailable, "disk full (test)");
     return inner_->append_event(std::move(e));
   }
+  void append_events_async(std::vector<store::event_record> events, append_callback done) override {
+    appends += static_cast<int>(events.size());
+    if (fail_appends) {
+      done(make_error(errc::unavailable, "disk full (test)"));
+      return;
+    }
+    inner_->append_events_async(std::move(events), std::move(done));
+  }
   result<std::vector<store::event_record>> read_events(std::int64_t after,
                                                        std::size_t limit) override {
     return inner_->read_events(after, limit);

@@ -1,8 +1,12 @@
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -867,6 +871,65 @@ TEST_F(store_test, queued_writes_commit_together_in_one_transaction) {
   EXPECT_EQ(after.operations - before.operations, 6u);
   EXPECT_GE(after.largest_batch, 6u);
   EXPECT_LT(after.transactions - before.transactions, after.operations - before.operations);
+}
+
+TEST_F(store_test, async_appends_are_called_back_after_their_shared_commit) {
+  auto& db = open();
+  const auto before = db.stats();
+  db.pause_writer();
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, result<std::vector<append_outcome>>>> heard;
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> on_caller_thread{false};
+  for (const char* id : {"a1", "a2", "a1"}) {
+    std::vector<event_record> one;
+    one.push_back(event(id));
+    db.append_events_async(std::move(one), [&, id = std::string(id)](auto r) {
+      if (std::this_thread::get_id() == caller) on_caller_thread = true;
+      std::lock_guard lock(mutex);
+      heard.emplace_back(id, std::move(r));
+      cv.notify_all();
+    });
+  }
+  {
+    // Nothing is answered before it is committed.
+    std::lock_guard lock(mutex);
+    EXPECT_TRUE(heard.empty());
+  }
+  db.resume_writer();
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard.size() == 3; }));
+  EXPECT_FALSE(on_caller_thread.load());
+  for (const auto& [id, r] : heard) ASSERT_TRUE(r) << id << ": " << r.error().message;
+  EXPECT_FALSE(heard[0].second->front().duplicate);
+  EXPECT_FALSE(heard[1].second->front().duplicate);
+  EXPECT_TRUE(heard[2].second->front().duplicate);
+  EXPECT_EQ(heard[2].second->front().sequence, heard[0].second->front().sequence);
+  EXPECT_EQ(db.stats().transactions - before.transactions, 1u);
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);
+}
+
+TEST_F(store_test, async_append_refuses_a_bad_event_at_once_and_commits_a_queued_one_at_close) {
+  auto& db = open();
+  // Queued before the close: committed while the store drains its queue.
+  db.pause_writer();
+  std::optional<result<std::vector<append_outcome>>> queued;
+  std::vector<event_record> one;
+  one.push_back(event("queued"));
+  db.append_events_async(std::move(one), [&](auto r) { queued = std::move(r); });
+  std::vector<event_record> bad;
+  bad.push_back(event(""));
+  std::optional<result<std::vector<append_outcome>>> invalid;
+  db.append_events_async(std::move(bad), [&](auto r) { invalid = std::move(r); });
+  ASSERT_TRUE(invalid.has_value());  // refused on the caller's thread
+  EXPECT_FALSE(*invalid);
+  db.resume_writer();
+  close();
+  ASSERT_TRUE(queued.has_value());
+  EXPECT_TRUE(*queued) << queued->error().message;
 }
 
 TEST_F(store_test, batches_are_bounded_by_max_batch) {

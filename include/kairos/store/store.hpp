@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -193,6 +194,14 @@ class database {
       out.push_back(*r);
     }
     return out;
+  }
+  // append_events without waiting: `done` gets the outcome once the events
+  // are committed (or are not). The store calls it on its writer thread, so
+  // it must be quick and must not call back into the store; it may be called
+  // before this returns. This default appends on the caller's thread.
+  using append_callback = std::function<void(result<std::vector<append_outcome>>)>;
+  virtual void append_events_async(std::vector<event_record> events, append_callback done) {
+    done(append_events(std::move(events)));
   }
   virtual result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                         std::size_t limit) = 0;

@@ -19,6 +19,30 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+TEST(http_listener, responses_carry_length_and_the_connection_header_the_version_needs) {
+  outbound_response res = success_reply();
+  EXPECT_EQ(serialize_response(res, 11, true),
+            "HTTP/1.1 200 OK\r\nServer: kairos\r\nContent-Type: application/json\r\n"
+            "Content-Length: 20\r\n\r\n{\"status\":\"success\"}");
+  const auto closing = serialize_response(res, 11, false);
+  EXPECT_NE(closing.find("\r\nConnection: close\r\n"), std::string::npos);
+  const auto old_kept = serialize_response(res, 10, true);
+  EXPECT_EQ(old_kept.rfind("HTTP/1.0 200 OK\r\n", 0), 0u);
+  EXPECT_NE(old_kept.find("\r\nConnection: keep-alive\r\n"), std::string::npos);
+  EXPECT_EQ(serialize_response(res, 10, false).find("Connection:"), std::string::npos);
+
+  auto denied = error_reply(405, "no");
+  denied.headers.emplace_back("Allow", "POST");
+  denied.headers.emplace_back("X-Injected", "a\r\nSet-Cookie: b");
+  const auto text = serialize_response(denied, 11, true);
+  EXPECT_EQ(text.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u);
+  EXPECT_NE(text.find("\r\nAllow: POST\r\n"), std::string::npos);
+  // A header value with a line break is dropped, not sent as two headers.
+  EXPECT_EQ(text.find("Set-Cookie"), std::string::npos);
+  EXPECT_NE(text.find("\r\nContent-Length: " + std::to_string(denied.body.size()) + "\r\n\r\n"),
+            std::string::npos);
+}
+
 // A request whose blocking handler was queued on a pool its owner had
 // already joined must not keep the listener, and through it the pool,
 // alive: once the pool's owner lets go, the queued job and the request's
