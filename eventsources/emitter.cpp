@@ -163,14 +163,16 @@ void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::j
     done(std::move(filtered));
     return;
   }
+  bool refused = false;
   {
     std::lock_guard lock(in_flight_mutex_);
-    if (stopping_) {
-      count_failure(origin);
-      done({emit_status::failed, "the event sources are stopping"});
-      return;
-    }
-    ++in_flight_;
+    refused = stopping_;
+    if (!refused) ++in_flight_;
+  }
+  if (refused) {
+    count_failure(origin);
+    done({emit_status::failed, "the event sources are stopping"});
+    return;
   }
   // Straight to the store's writer, which commits whatever arrived during
   // its last commit together: no thread of our own between the connection
@@ -180,6 +182,14 @@ void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::j
   db_.append_events_async(std::move(one), [this, origin, done = std::move(done),
                                            started = std::chrono::steady_clock::now()](
                                               result<std::vector<store::append_outcome>> appended) {
+    // Counted out however this ends: the destructor waits for the count.
+    struct leave {
+      emitter& self;
+      ~leave() {
+        std::lock_guard lock(self.in_flight_mutex_);
+        if (--self.in_flight_ == 0) self.in_flight_cv_.notify_all();
+      }
+    } counted{*this};
     emit_result r;
     if (!appended) {
       spdlog::warn("event source {}/{} event {}: cannot journal the event: {}", origin.namespace_,
@@ -196,8 +206,6 @@ void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::j
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                 .count());
     done(std::move(r));
-    std::lock_guard lock(in_flight_mutex_);
-    if (--in_flight_ == 0) in_flight_cv_.notify_all();
   });
 }
 
