@@ -883,9 +883,7 @@ TEST_F(store_test, async_appends_are_called_back_after_their_shared_commit) {
   const auto caller = std::this_thread::get_id();
   std::atomic<bool> on_caller_thread{false};
   for (const char* id : {"a1", "a2", "a1"}) {
-    std::vector<event_record> one;
-    one.push_back(event(id));
-    db.append_events_async(std::move(one), [&, id = std::string(id)](auto r) {
+    db.append_events_async({event(id)}, [&, id = std::string(id)](auto r) {
       if (std::this_thread::get_id() == caller) on_caller_thread = true;
       std::lock_guard lock(mutex);
       heard.emplace_back(id, std::move(r));
@@ -917,13 +915,9 @@ TEST_F(store_test, async_append_refuses_a_bad_event_at_once_and_commits_a_queued
   // Queued before the close: committed while the store drains its queue.
   db.pause_writer();
   std::optional<result<std::vector<append_outcome>>> queued;
-  std::vector<event_record> one;
-  one.push_back(event("queued"));
-  db.append_events_async(std::move(one), [&](auto r) { queued = std::move(r); });
-  std::vector<event_record> bad;
-  bad.push_back(event(""));
+  db.append_events_async({event("queued")}, [&](auto r) { queued = std::move(r); });
   std::optional<result<std::vector<append_outcome>>> invalid;
-  db.append_events_async(std::move(bad), [&](auto r) { invalid = std::move(r); });
+  db.append_events_async({event("")}, [&](auto r) { invalid = std::move(r); });
   ASSERT_TRUE(invalid.has_value());  // refused on the caller's thread
   EXPECT_FALSE(*invalid);
   db.resume_writer();
