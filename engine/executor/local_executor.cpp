@@ -85,7 +85,8 @@ struct node_run {
   task t;
   executor::completion done;
   fs::path dir;
-  fs::path private_tmp;  // empty without a mount namespace
+  fs::path private_tmp;   // empty without a mount namespace
+  int namespace_fd = -1;  // from the executor's namespace_pool, while it runs
 
   asio::strand<asio::any_io_executor> strand;
   asio::posix::stream_descriptor pidfd;
@@ -120,6 +121,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   executor_capabilities caps;
   detail::process_identity self;
   std::unique_ptr<detail::group_registry> groups;
+  detail::namespace_pool namespaces;
   std::atomic<bool> stopping{false};
 
   std::mutex mutex;
@@ -291,6 +293,17 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
                            ? work_host.string()
                            : p.working_dir;
     spec.mount_namespace = caps.private_mounts;
+    // A pooled namespace keeps what earlier nodes mounted, covered: only
+    // nodes whose mounts all cover part of /tmp, from sources outside it,
+    // may use one (see namespace_pool).
+    const bool poolable = std::all_of(binds.begin(), binds.end(), [](const auto& b) {
+      return detail::is_within(fs::path(b.target), "/tmp") &&
+             !detail::is_within(fs::absolute(b.source).lexically_normal(), "/tmp");
+    });
+    if (caps.private_mounts && poolable) {
+      if (auto ns = namespaces.acquire()) n.namespace_fd = *ns;
+    }
+    spec.namespace_fd = n.namespace_fd;
     spec.binds = std::move(binds);
     spec.stdout_fd = pipe_fds[1];
     spec.stderr_fd = n.log_fd;
@@ -298,6 +311,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     ::close(pipe_fds[1]);
     if (!pid) {
       ::close(pipe_fds[0]);
+      release_namespace(n);
       why = failure(outcome::kind::failed_to_start, std::move(pid).error().message);
       return -1;
     }
@@ -305,6 +319,12 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     n.group_slot = groups->add({*pid, start.value_or(0)});
     n.out.assign(pipe_fds[0]);  // not yet used by any handler; safe off the strand
     return *pid;
+  }
+
+  void release_namespace(node_run& n) {
+    const int retired = namespaces.release(n.namespace_fd);
+    n.namespace_fd = -1;
+    if (retired >= 0) asio::post(pool, [retired] { ::close(retired); });
   }
 
   fs::path log_file(const node_run& n) const { return n.dir / "main.log"; }
@@ -446,6 +466,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     n->log_fd = -1;
     groups->remove(n->group_slot);
     n->group_slot = -1;
+    release_namespace(*n);
     outcome o = outcome_of(*n);
     // Reading output files blocks; a node without outputs skips the hop to
     // the pool, one thread wake-up fewer on every no-output node.

@@ -37,6 +37,8 @@ enum class stage : int {
   chdir,
   exec,
   mount_tmpfs,
+  enter_namespace,
+  open_namespace,
 };
 
 struct child_report {
@@ -142,6 +144,10 @@ std::string describe(const child_report& r, const spawn_spec& spec) {
       return "cannot execute " + spec.executable + ": " + why;
     case stage::mount_tmpfs:
       return "cannot mount a tmpfs: " + why;
+    case stage::enter_namespace:
+      return "cannot enter the node's mount namespace: " + why;
+    case stage::open_namespace:
+      return "cannot open the new mount namespace: " + why;
   }
   return "cannot start: " + why;
 }
@@ -158,6 +164,7 @@ struct child_args {
   int out_fd = -1;
   int err_fd = -1;
   bool mount_namespace = false;
+  int namespace_fd = -1;
   const std::vector<std::string>* sources = nullptr;
   const std::vector<std::string>* targets = nullptr;
   const std::vector<char>* read_only = nullptr;
@@ -190,9 +197,14 @@ __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
     const auto& targets = *a.targets;
     auto& source_fds = *a.source_fds;
     auto& fd_paths = *a.fd_paths;
-    if (::unshare(CLONE_NEWNS) != 0) report_and_exit(report_fd, stage::unshare, -1);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-      report_and_exit(report_fd, stage::make_private, -1);
+    if (a.namespace_fd >= 0) {
+      if (::setns(a.namespace_fd, CLONE_NEWNS) != 0)
+        report_and_exit(report_fd, stage::enter_namespace, -1);
+    } else {
+      if (::unshare(CLONE_NEWNS) != 0) report_and_exit(report_fd, stage::unshare, -1);
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        report_and_exit(report_fd, stage::make_private, -1);
+    }
     for (std::size_t i = 0; i < sources.size(); ++i) {
       source_fds[i] = ::open(sources[i].c_str(), O_PATH | O_CLOEXEC);
       if (source_fds[i] < 0) report_and_exit(report_fd, stage::bind, static_cast<int>(i));
@@ -214,6 +226,25 @@ __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
   if (a.working_dir && ::chdir(a.working_dir) != 0) report_and_exit(report_fd, stage::chdir, -1);
   ::execve(a.executable, a.argv, a.env);
   report_and_exit(report_fd, stage::exec, -1);
+}
+
+// Runs `fn` in a child that shares this memory (and whatever `flags` add)
+// and returns once the child has exec'd or exited. Signals stay blocked
+// across the clone so that no handler of ours runs on the child's side of
+// the shared memory.
+result<pid_t> clone_vfork(int (*fn)(void*), void* arg, int flags) {
+  std::vector<char> stack(child_stack_size);
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid =
+      ::clone(fn, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD | flags, arg);
+  const int clone_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0)
+    return make_error(errc::internal, std::string("clone: ") + std::strerror(clone_errno));
+  return pid;
 }
 
 }  // namespace
@@ -258,6 +289,7 @@ result<pid_t> spawn_process(const spawn_spec& spec) {
   args.out_fd = spec.stdout_fd;
   args.err_fd = spec.stderr_fd;
   args.mount_namespace = spec.mount_namespace;
+  args.namespace_fd = spec.mount_namespace ? spec.namespace_fd : -1;
   args.sources = &sources;
   args.targets = &targets;
   args.read_only = &read_only;
@@ -268,19 +300,9 @@ result<pid_t> spawn_process(const spawn_spec& spec) {
   // copy-on-write faults and TLB shootdowns in the parent. A vfork-style
   // clone shares the memory and suspends only this thread until the child
   // execs, as posix_spawn does; posix_spawn itself cannot unshare and mount.
-  // Signals stay blocked across the clone so that no handler of ours runs
-  // on the child's side of the shared memory.
-  std::vector<char> stack(child_stack_size);
-  sigset_t all;
-  sigset_t old;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  const pid_t pid =
-      ::clone(child_main, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-  const int clone_errno = errno;
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0)
-    return make_error(errc::internal, std::string("clone: ") + std::strerror(clone_errno));
+  auto cloned = clone_vfork(child_main, &args, 0);
+  if (!cloned) return std::move(cloned).error();
+  const pid_t pid = *cloned;
 
   // Closing our copy first avoids a race where the group does not exist yet
   // when the caller signals it.
@@ -320,6 +342,85 @@ namespace_probe probe_mount_namespace() {
   std::string reason = describe(report, none);
   if (report.err == EPERM) reason += " (needs root or CAP_SYS_ADMIN)";
   return {false, reason};
+}
+
+namespace {
+
+struct namespace_args {
+  stage where{};
+  int err = 0;
+  int fd = -1;
+};
+
+// Shares memory and the descriptor table with the parent: the namespace's
+// fd it opens stays with the parent after it exits.
+__attribute__((no_sanitize("address", "undefined"))) int namespace_main(void* p) {
+  auto& a = *static_cast<namespace_args*>(p);
+  auto fail = [&](stage where) {
+    a.where = where;
+    a.err = errno;
+    ::_exit(1);
+  };
+  if (::unshare(CLONE_NEWNS) != 0) fail(stage::unshare);
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(stage::make_private);
+  a.fd = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (a.fd < 0) fail(stage::open_namespace);
+  ::_exit(0);
+}
+
+result<int> make_namespace() {
+  namespace_args args;
+  auto pid = clone_vfork(namespace_main, &args, CLONE_FILES);
+  if (!pid) return std::move(pid).error();
+  reap(*pid);
+  if (args.fd < 0) {
+    spawn_spec none;
+    return make_error(errc::failed_precondition, describe({args.where, args.err, -1}, none));
+  }
+  return args.fd;
+}
+
+}  // namespace
+
+namespace_pool::~namespace_pool() {
+  for (int fd : idle_) ::close(fd);
+}
+
+result<int> namespace_pool::acquire() {
+  int fd = -1;
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      fd = idle_.back();
+      idle_.pop_back();
+    }
+  }
+  if (fd < 0) {
+    auto made = make_namespace();
+    if (!made) return made;
+    fd = *made;
+  }
+  std::lock_guard lock(mutex_);
+  ++uses_[fd];
+  return fd;
+}
+
+int namespace_pool::release(int fd) {
+  if (fd < 0) return -1;
+  std::lock_guard lock(mutex_);
+  auto it = uses_.find(fd);
+  const bool worn = it == uses_.end() || it->second >= max_uses;
+  if (worn || idle_.size() >= max_idle) {
+    if (it != uses_.end()) uses_.erase(it);
+    return fd;
+  }
+  idle_.push_back(fd);
+  return -1;
+}
+
+std::size_t namespace_pool::idle() const {
+  std::lock_guard lock(mutex_);
+  return idle_.size();
 }
 
 result<void> run_tool(const std::vector<std::string>& args) {

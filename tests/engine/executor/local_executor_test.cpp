@@ -24,6 +24,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "../../core/http_test_server.hpp"
+#include "spawn.hpp"
 
 namespace kairos::engine {
 namespace {
@@ -336,6 +337,72 @@ TEST_F(local_executor_test, parallel_nodes_writing_the_same_tmp_file_do_not_coll
     EXPECT_EQ(*o.parameters["out"], me + "\n");
   }
   EXPECT_FALSE(fs::exists(host_file)) << "a node wrote the host's /tmp";
+}
+
+// Nodes whose data directory is outside /tmp share pooled namespaces; the
+// default root of these tests is under /tmp, which keeps to one per node.
+TEST_F(local_executor_test, nodes_reusing_a_pooled_namespace_see_only_their_own_tmp) {
+  const fs::path outside =
+      fs::path("/var/tmp") / ("kairos-executor-pool-test-" + std::to_string(::getpid()));
+  struct cleanup {
+    fs::path dir;
+    ~cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove_outside{outside};
+  local_executor_settings s;
+  s.nodes_root = outside / "nodes";
+  s.artifacts_root = outside / "artifacts";
+  make(s);
+  if (!private_mounts()) GTEST_SKIP() << exec().capabilities().private_mounts_reason;
+  const fs::path volume = outside / "volumes" / "v";
+  write_file(volume / "in.txt", "volume data");
+  // One after another, so each node can take the namespace the last one
+  // gave back.
+  for (int i = 0; i < 3; ++i) {
+    const std::string me = "pooled-" + std::to_string(i);
+    // The first node has a volume within /tmp; the later ones must see
+    // neither it nor the files the nodes before them wrote.
+    const std::string look = i == 0 ? "test -e /tmp/vol/in.txt || echo no-volume; "
+                                    : "ls -A /tmp; test ! -e /tmp/vol/in.txt || echo leaked; ";
+    task t = shell(me, look + "echo " + me + " > /tmp/mine.txt");
+    if (i == 0) proc(t).mounts = {{volume, "/tmp/vol", false}};
+    t.output_parameters = {{"mine", "/tmp/mine.txt"}};
+    auto o = run(std::move(t));
+    ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+    EXPECT_EQ(o.exit_code, 0);
+    EXPECT_EQ(o.result, "") << "node " << i << " saw an earlier node's /tmp";
+    ASSERT_TRUE(o.parameters["mine"].has_value());
+    EXPECT_EQ(*o.parameters["mine"], me + "\n");
+  }
+  EXPECT_EQ(read_file(volume / "in.txt"), "volume data");
+  EXPECT_FALSE(fs::exists("/tmp/mine.txt")) << "a node wrote the host's /tmp";
+}
+
+TEST(namespace_pool, hands_a_released_namespace_out_again_and_retires_it_after_max_uses) {
+  detail::namespace_pool pool;
+  auto first = pool.acquire();
+  if (!first) GTEST_SKIP() << first.error().message;
+  EXPECT_EQ(pool.idle(), 0u);
+  // Held namespaces are never handed out twice.
+  auto second = pool.acquire();
+  ASSERT_TRUE(second);
+  EXPECT_NE(*first, *second);
+  EXPECT_EQ(pool.release(*second), -1);
+  EXPECT_EQ(pool.release(*first), -1);
+  EXPECT_EQ(pool.idle(), 2u);
+  int fd = -1;
+  int retired = -1;
+  for (int use = 2; use <= detail::namespace_pool::max_uses + 1 && retired < 0; ++use) {
+    auto again = pool.acquire();
+    ASSERT_TRUE(again);
+    fd = *again;
+    retired = pool.release(fd);
+  }
+  EXPECT_EQ(retired, fd) << "a namespace is retired after max_uses nodes";
+  EXPECT_EQ(pool.idle(), 1u);
+  ::close(retired);
 }
 
 TEST_F(local_executor_test, volume_is_visible_at_its_mount_path) {
