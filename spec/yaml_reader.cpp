@@ -205,25 +205,27 @@ map_reader::map_reader(const YAML::Node& node, std::string path, reader_context&
     return;
   }
   if (node.IsMap()) {
-    std::vector<std::string> seen;
+    entries_.reserve(node.size());
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar()) {
         ctx_.error(it->first, path_, "expected a string key");
         continue;
       }
       const std::string& key = it->first.Scalar();
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      const bool duplicate = std::any_of(entries_.begin(), entries_.end(),
+                                         [&](const auto& e) { return e.first == key; });
+      if (duplicate) {
         ctx_.error(it->first, child_path(path_, key), "duplicate key");
+        continue;  // the first one is the one read, as before
       }
-      seen.push_back(key);
+      entries_.emplace_back(key, it->second);
     }
   }
 }
 
 YAML::Node map_reader::lookup(std::string_view key) const {
-  if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  for (const auto& [k, v] : entries_) {
+    if (k == key) return v;
   }
   return YAML::Node(YAML::NodeType::Undefined);
 }
