@@ -20,7 +20,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "kairos/core/text.hpp"
 #include "kairos/engine/local_sync_manager.hpp"
@@ -78,8 +77,7 @@ class runtime::impl {
         secrets_(settings_.data_dir),
         work_(asio::make_work_guard(ioc_)),
         timer_(ioc_),
-        timer_strand_(asio::make_strand(ioc_)),
-        blocking_(std::max<std::size_t>(1, settings_.blocking_threads)) {
+        timer_strand_(asio::make_strand(ioc_)) {
     sync_.set_on_available([this](const std::string& holder) { wake_holder(holder); });
     for (std::size_t i = 0; i < std::max<std::size_t>(1, settings_.threads); ++i)
       threads_.emplace_back([this] { ioc_.run(); });
@@ -99,7 +97,6 @@ class runtime::impl {
     }
     work_.reset();
     asio::post(timer_strand_, [this] { timer_.cancel(); });
-    blocking_.join();
     ioc_.stop();
     for (auto& t : threads_)
       if (t.joinable()) t.join();
@@ -308,18 +305,28 @@ class runtime::impl {
       return;
     }
     st->persisting = true;
-    asio::post(blocking_, [this, st, wf = std::move(wf), nodes = std::move(nodes),
-                           out = std::move(out)]() mutable {
-      persist(wf, nodes);
-      asio::post(st->strand, [this, st, out = std::move(out)]() mutable {
-        st->persisting = false;
-        act_on(st, std::move(out));
-        if (st->dirty && !st->done) {
-          st->dirty = false;
-          step(st);
-        }
-      });
-    });
+    // Nodes and the workflow commit together (a workflow stored as finished
+    // always has its final nodes); the store calls back on its writer
+    // thread, which hands straight back to the strand.
+    auto pending = std::make_shared<operate_outcome>(std::move(out));
+    db_.put_nodes_and_workflow_async(
+        std::move(nodes), std::move(wf),
+        [this, life = life_, weak = std::weak_ptr(st), pending](result<void> stored) {
+          if (!stored)
+            spdlog::error("engine: cannot store workflow state: {}", stored.error().message);
+          std::lock_guard lock(life->mutex);
+          if (!life->alive) return;
+          auto st = weak.lock();
+          if (!st) return;
+          asio::post(st->strand, [this, st, pending] {
+            st->persisting = false;
+            act_on(st, std::move(*pending));
+            if (st->dirty && !st->done) {
+              st->dirty = false;
+              step(st);
+            }
+          });
+        });
   }
 
   static store::node_record node_record_of(const std::string& uid, const workflow_operator& op,
@@ -331,20 +338,6 @@ class runtime::impl {
     n.name = n.body.value("name", std::string());
     n.phase = n.body.value("phase", std::string());
     return n;
-  }
-
-  void persist(const std::optional<store::workflow_record>& wf,
-               const std::vector<store::node_record>& nodes) {
-    // Nodes first: a workflow stored as finished always has its final nodes.
-    if (!nodes.empty()) {
-      if (auto r = db_.put_nodes(nodes); !r)
-        spdlog::error("engine: cannot store nodes: {}", r.error().message);
-    }
-    if (wf) {
-      if (auto r = db_.update_workflow(*wf); !r)
-        spdlog::error("engine: cannot store workflow {}/{}: {}", wf->namespace_, wf->name,
-                      r.error().message);
-    }
   }
 
   void act_on(const state_ptr& st, operate_outcome out) {
@@ -675,7 +668,6 @@ class runtime::impl {
   asio::strand<asio::io_context::executor_type> timer_strand_;
   std::mutex timer_mutex_;
   std::multimap<clock::time_point, std::weak_ptr<workflow_state>> timers_;
-  asio::thread_pool blocking_;
   std::vector<std::thread> threads_;
 
   mutable std::mutex mutex_;

@@ -923,34 +923,49 @@ result<workflow_record> sqlite_database::create_workflow_with_nodes(
   });
 }
 
+namespace {
+
+result<workflow_record> write_workflow_update(connection& c, workflow_record w) {
+  const auto what = describe("Workflow", w.namespace_, w.name);
+  auto existing = find_workflow(c, w.namespace_, w.name);
+  if (!existing) return make_error(errc::not_found, what + " not found");
+  if (!w.uid.empty() && w.uid != existing->uid) {
+    return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + w.uid);
+  }
+  w.uid = existing->uid;
+  w.created_at = existing->created_at;
+  w.resource_version = next_resource_version(c);
+  fill_workflow_columns(w);
+  stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
+  auto st_lease = c.statement(
+      "UPDATE workflows SET phase = ?, resource_version = ?, finished_at = ?, "
+      "body = ? WHERE namespace = ? AND name = ?");
+  auto& st = *st_lease;
+  st.bind(1, w.phase);
+  st.bind(2, w.resource_version);
+  bind_optional_text(st, 3, w.finished_at);
+  st.bind(4, to_text(w.body));
+  st.bind(5, w.namespace_);
+  st.bind(6, w.name);
+  st.exec();
+  return w;
+}
+
+result<void> check_nodes(const std::vector<node_record>& nodes) {
+  for (const auto& n : nodes) {
+    if (n.workflow_uid.empty() || n.node_id.empty()) {
+      return make_error(errc::invalid_argument, "a workflow node needs a workflow uid and an id");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 result<workflow_record> sqlite_database::update_workflow(workflow_record w) {
   if (auto ok = check_workflow(w); !ok) return std::move(ok).error();
   return submit<workflow_record>(
-      [w = std::move(w)](connection& c) mutable -> result<workflow_record> {
-        const auto what = describe("Workflow", w.namespace_, w.name);
-        auto existing = find_workflow(c, w.namespace_, w.name);
-        if (!existing) return make_error(errc::not_found, what + " not found");
-        if (!w.uid.empty() && w.uid != existing->uid) {
-          return make_error(errc::conflict, what + " has uid " + existing->uid + ", not " + w.uid);
-        }
-        w.uid = existing->uid;
-        w.created_at = existing->created_at;
-        w.resource_version = next_resource_version(c);
-        fill_workflow_columns(w);
-        stamp_metadata(w.body, w.namespace_, w.name, w.uid, w.resource_version, w.created_at);
-        auto st_lease = c.statement(
-            "UPDATE workflows SET phase = ?, resource_version = ?, finished_at = ?, "
-            "body = ? WHERE namespace = ? AND name = ?");
-        auto& st = *st_lease;
-        st.bind(1, w.phase);
-        st.bind(2, w.resource_version);
-        bind_optional_text(st, 3, w.finished_at);
-        st.bind(4, to_text(w.body));
-        st.bind(5, w.namespace_);
-        st.bind(6, w.name);
-        st.exec();
-        return std::move(w);
-      },
+      [w = std::move(w)](connection& c) mutable { return write_workflow_update(c, std::move(w)); },
       durability::process_crash);
 }
 
@@ -1022,13 +1037,30 @@ result<void> sqlite_database::delete_workflow(const std::string& ns, const std::
 
 result<void> sqlite_database::put_nodes(const std::vector<node_record>& nodes) {
   if (nodes.empty()) return {};
-  for (const auto& n : nodes) {
-    if (n.workflow_uid.empty() || n.node_id.empty()) {
-      return make_error(errc::invalid_argument, "a workflow node needs a workflow uid and an id");
-    }
-  }
+  if (auto ok = check_nodes(nodes); !ok) return ok;
   return submit<void>([nodes](connection& c) { return insert_nodes(c, nodes); },
                       durability::process_crash);
+}
+
+void sqlite_database::put_nodes_and_workflow_async(std::vector<node_record> nodes,
+                                                   std::optional<workflow_record> workflow,
+                                                   write_callback done) {
+  if (auto ok = check_nodes(nodes); !ok) return done(std::move(ok));
+  if (workflow) {
+    if (auto ok = check_workflow(*workflow); !ok) return done(std::move(ok).error());
+  }
+  submit_async<void>(
+      [nodes = std::move(nodes), workflow = std::move(workflow)](connection& c) -> result<void> {
+        if (!nodes.empty()) {
+          if (auto put = insert_nodes(c, nodes); !put) return put;
+        }
+        if (workflow) {
+          if (auto updated = write_workflow_update(c, *workflow); !updated)
+            return std::move(updated).error();
+        }
+        return {};
+      },
+      std::move(done), durability::process_crash);
 }
 
 result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& workflow_uid) {

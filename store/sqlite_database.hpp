@@ -125,6 +125,9 @@ class sqlite_database final : public database {
                                                       std::size_t limit = 0) override;
   result<void> delete_workflow(const std::string& ns, const std::string& name) override;
   result<void> put_nodes(const std::vector<node_record>& nodes) override;
+  void put_nodes_and_workflow_async(std::vector<node_record> nodes,
+                                    std::optional<workflow_record> workflow,
+                                    write_callback done) override;
   result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) override;
 
   result<append_outcome> append_event(event_record e) override;

@@ -523,6 +523,41 @@ TEST_F(store_test, create_workflow_with_nodes_stores_both_or_neither) {
   EXPECT_EQ(kept->size(), 1u);
 }
 
+TEST_F(store_test, async_node_and_workflow_write_commits_both_or_neither_then_calls_back) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<result<void>> heard;
+  auto remember = [&](result<void> r) {
+    std::lock_guard lock(mutex);
+    heard.push_back(std::move(r));
+    cv.notify_all();
+  };
+  auto finished = *w;
+  finished.phase = "Succeeded";
+  db.put_nodes_and_workflow_async({{w->uid, "hello", "hello", "Succeeded", {}}}, finished,
+                                  remember);
+  // A workflow that is not there: its nodes are rolled back with it.
+  auto missing = workflow("default", "gone");
+  db.put_nodes_and_workflow_async({{w->uid, "orphan", "orphan", "Running", {}}}, missing,
+                                  remember);
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard.size() == 2; }));
+  ASSERT_TRUE(heard[0]) << heard[0].error().message;
+  ASSERT_FALSE(heard[1]);
+  EXPECT_EQ(heard[1].error().code, errc::not_found);
+  auto stored = db.get_workflow("default", "hello");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->phase, "Succeeded");
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].node_id, "hello");
+  EXPECT_EQ((*listed)[0].phase, "Succeeded");
+}
+
 TEST_F(store_test, node_and_phase_updates_commit_without_an_fsync_and_creations_with_one) {
   auto& db = open();
   const auto before = db.stats();

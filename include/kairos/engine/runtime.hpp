@@ -35,8 +35,7 @@ struct runtime_settings {
   // secrets/<name>/<key>, configmaps/<name>/<key> (semaphore limits) and
   // volumes/<workflow uid>/<volume> live here.
   std::filesystem::path data_dir = ".kairos";
-  std::size_t threads = 2;           // run operate() and timers
-  std::size_t blocking_threads = 2;  // store writes and reads
+  std::size_t threads = 2;  // run operate() and timers
   // Semaphore limits by key ("<ns>/semaphore/<configmap>/<key>"); they
   // override <data_dir>/configmaps/<configmap>/<key>.
   std::map<std::string, std::int64_t> semaphore_limits;

@@ -175,6 +175,24 @@ class database {
   // Inserts or replaces the given nodes in one transaction; not_found when a
   // node names a workflow uid that is not stored.
   virtual result<void> put_nodes(const std::vector<node_record>& nodes) = 0;
+  // put_nodes and then, when given, update_workflow, in one transaction and
+  // without waiting: `done` gets the outcome once both are committed (or
+  // neither is). It is called as append_events_async's callback is: on the
+  // writer thread, quickly, without calling back into the store, perhaps
+  // before this returns. This default writes on the caller's thread.
+  using write_callback = std::function<void(result<void>)>;
+  virtual void put_nodes_and_workflow_async(std::vector<node_record> nodes,
+                                            std::optional<workflow_record> workflow,
+                                            write_callback done) {
+    if (!nodes.empty()) {
+      if (auto put = put_nodes(nodes); !put) return done(std::move(put).error());
+    }
+    if (workflow) {
+      if (auto updated = update_workflow(std::move(*workflow)); !updated)
+        return done(std::move(updated).error());
+    }
+    done({});
+  }
   virtual result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) = 0;
 
   // The event journal. append returns only after the event is committed; an

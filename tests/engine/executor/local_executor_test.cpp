@@ -222,11 +222,18 @@ TEST_F(local_executor_test, env_holds_the_task_values_and_basics_but_not_the_ser
   EXPECT_EQ(o.result, "hi there|unset|has-path");
 }
 
-TEST_F(local_executor_test, working_dir_defaults_to_the_nodes_work_dir) {
-  auto o = run(shell("pwd-default", "pwd -P"));
+TEST_F(local_executor_test, working_dir_defaults_to_the_nodes_private_tmp_or_work_dir) {
+  auto o = run(shell("pwd-default", "pwd; echo here > relative.txt; cat /tmp/relative.txt"));
   ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
-  EXPECT_EQ(fs::path(o.result).filename(), "work");
-  EXPECT_NE(o.result.find("pwd-default"), std::string::npos) << o.result;
+  if (private_mounts()) {
+    // The node's own /tmp, where relative and /tmp paths meet.
+    EXPECT_EQ(o.result, "/tmp\nhere");
+  } else {
+    EXPECT_EQ(fs::path(o.result.substr(0, o.result.find('\n'))).filename(), "work") << o.result;
+  }
+  EXPECT_EQ(read_file(exec().log_path("wf-uid", "pwd-default").parent_path() /
+                      (private_mounts() ? "tmp" : "work") / "relative.txt"),
+            "here\n");
 
   task t = shell("pwd-root", "pwd");
   proc(t).working_dir = "/";
