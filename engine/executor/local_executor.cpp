@@ -78,6 +78,7 @@ struct node_run {
       : strand(asio::make_strand(io)),
         pidfd(strand),
         out(strand),
+        err(strand),
         kill_timer(strand),
         drain_timer(strand) {}
 
@@ -91,11 +92,14 @@ struct node_run {
   asio::strand<asio::any_io_executor> strand;
   asio::posix::stream_descriptor pidfd;
   asio::posix::stream_descriptor out;
+  asio::posix::stream_descriptor err;
   asio::steady_timer kill_timer;
   asio::steady_timer drain_timer;
   std::array<char, 64 * 1024> buffer{};
+  std::array<char, 16 * 1024> err_buffer{};
 
-  int log_fd = -1;
+  int log_fd = -1;  // opened with the first byte the node writes
+  bool log_failed = false;
   pid_t pid = -1;
   int group_slot = -1;  // in the executor's group_registry
   // The group to kill when the executor goes away; any thread reads it.
@@ -103,6 +107,7 @@ struct node_run {
   bool launched = false;
   bool exited = false;
   bool out_eof = false;
+  bool err_eof = false;
   bool killed = false;
   bool finished = false;
   int wait_status = 0;
@@ -268,16 +273,18 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       }
     }
 
-    n.log_fd =
-        ::open(log_file(n).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (n.log_fd < 0) {
-      why = failure(outcome::kind::error,
-                    "cannot open the log: " + std::string(std::strerror(errno)));
-      return -1;
-    }
+    // stderr comes through a pipe too, so that the log file is created with
+    // the first byte the node writes: a silent node costs no inode for it.
     int pipe_fds[2];
+    int err_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
       why = failure(outcome::kind::error, "pipe: " + std::string(std::strerror(errno)));
+      return -1;
+    }
+    if (::pipe2(err_fds, O_CLOEXEC) != 0) {
+      why = failure(outcome::kind::error, "pipe: " + std::string(std::strerror(errno)));
+      ::close(pipe_fds[0]);
+      ::close(pipe_fds[1]);
       return -1;
     }
 
@@ -306,11 +313,13 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     spec.namespace_fd = n.namespace_fd;
     spec.binds = std::move(binds);
     spec.stdout_fd = pipe_fds[1];
-    spec.stderr_fd = n.log_fd;
+    spec.stderr_fd = err_fds[1];
     auto pid = detail::spawn_process(spec);
     ::close(pipe_fds[1]);
+    ::close(err_fds[1]);
     if (!pid) {
       ::close(pipe_fds[0]);
+      ::close(err_fds[0]);
       release_namespace(n);
       why = failure(outcome::kind::failed_to_start, std::move(pid).error().message);
       return -1;
@@ -318,6 +327,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     const auto start = detail::process_start_time(*pid);
     n.group_slot = groups->add({*pid, start.value_or(0)});
     n.out.assign(pipe_fds[0]);  // not yet used by any handler; safe off the strand
+    n.err.assign(err_fds[0]);
     return *pid;
   }
 
@@ -378,6 +388,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       });
     }
     read_output(n);
+    read_errors(n);
     if (n->killed) signal_group(n);
   }
 
@@ -389,11 +400,39 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
                         });
   }
 
+  void append_log(node_run& n, const char* data, std::size_t size) {
+    if (n.log_fd < 0) {
+      if (n.log_failed) return;
+      n.log_fd =
+          ::open(log_file(n).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+      if (n.log_fd < 0) {
+        n.log_failed = true;
+        spdlog::warn("local executor: node {}: cannot open its log {}: {}", n.t.node_id,
+                     log_file(n).string(), std::strerror(errno));
+        return;
+      }
+    }
+    write_all(n.log_fd, data, size);
+  }
+
+  void read_errors(const std::shared_ptr<node_run>& n) {
+    n->err.async_read_some(asio::buffer(n->err_buffer),
+                           [self = shared_from_this(), n](error_code ec, std::size_t size) {
+                             if (size > 0) self->append_log(*n, n->err_buffer.data(), size);
+                             if (ec) {
+                               n->err_eof = true;
+                               self->maybe_finish(n);
+                               return;
+                             }
+                             self->read_errors(n);
+                           });
+  }
+
   void read_output(const std::shared_ptr<node_run>& n) {
     n->out.async_read_some(asio::buffer(n->buffer), [self = shared_from_this(), n](
                                                         error_code ec, std::size_t size) {
       if (size > 0) {
-        write_all(n->log_fd, n->buffer.data(), size);
+        self->append_log(*n, n->buffer.data(), size);
         // One byte past the cap tells a trailing newline from a cut.
         const std::size_t room = n->result_cap + 1 - std::min(n->result.size(), n->result_cap + 1);
         n->result.append(n->buffer.data(), std::min(room, size));
@@ -422,13 +461,14 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     // Like a container whose main process ended: the rest of the group goes.
     ::kill(-n->pid, SIGKILL);
     n->kill_timer.cancel();
-    if (!n->out_eof) {
+    if (!n->out_eof || !n->err_eof) {
       n->drain_timer.expires_after(settings.drain_after_exit);
       n->drain_timer.async_wait([n](error_code ec) {
         if (ec) return;
-        // Someone left the group holding stdout; stop waiting for them.
+        // Someone left the group holding stdout or stderr; stop waiting.
         error_code ignored;
         n->out.cancel(ignored);
+        n->err.cancel(ignored);
       });
     }
     maybe_finish(n);
@@ -479,13 +519,14 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   }
 
   void maybe_finish(const std::shared_ptr<node_run>& n) {
-    if (n->finished || !n->exited || !n->out_eof) return;
+    if (n->finished || !n->exited || !n->out_eof || !n->err_eof) return;
     n->finished = true;
     n->kill_timer.cancel();
     n->drain_timer.cancel();
     error_code ignored;
     n->pidfd.close(ignored);
     n->out.close(ignored);
+    n->err.close(ignored);
     if (n->log_fd >= 0) ::close(n->log_fd);
     n->log_fd = -1;
     groups->remove(n->group_slot);

@@ -190,6 +190,19 @@ TEST_F(local_executor_test, stderr_and_stdout_both_reach_the_log) {
   EXPECT_NE(log.find("to-err"), std::string::npos) << log;
 }
 
+TEST_F(local_executor_test, a_silent_node_leaves_no_log_and_stderr_alone_makes_one) {
+  auto quiet = run(shell("quiet", "true"));
+  ASSERT_EQ(quiet.what, outcome::kind::exited) << quiet.message;
+  EXPECT_FALSE(fs::exists(exec().log_path("wf-uid", "quiet")));
+  EXPECT_TRUE(fs::is_directory(exec().log_path("wf-uid", "quiet").parent_path()));
+
+  auto err_only = run(shell("err-only", "echo complaint >&2; exit 3"));
+  ASSERT_EQ(err_only.what, outcome::kind::exited) << err_only.message;
+  EXPECT_EQ(err_only.exit_code, 3);
+  EXPECT_EQ(err_only.result, "");
+  EXPECT_EQ(read_file(exec().log_path("wf-uid", "err-only")), "complaint\n");
+}
+
 TEST_F(local_executor_test, result_is_bounded_but_log_keeps_everything) {
   local_executor_settings s;
   s.max_result_bytes = 10;
