@@ -288,35 +288,41 @@ namespace {
 // The JSON tree as yaml-cpp nodes, without printing and re-parsing it.
 // Strings carry the quoted-scalar tag, so "1" stays a string as it would in
 // the printed text. False when the tree nests deeper than max_depth.
-bool json_to_yaml(const nlohmann::json& j, std::size_t depth, YAML::Node& out) {
+// Fills `out` in place. Children are made through out[key] and out[i], which
+// allocate them in the document's own memory: a fresh YAML::Node per value,
+// assigned in, made yaml-cpp merge memory sets at every level, which was
+// most of the cost of reading a large workflow back from JSON.
+bool json_to_yaml(const nlohmann::json& j, std::size_t depth, YAML::Node out) {
   if (depth > max_depth) return false;
   switch (j.type()) {
     case nlohmann::json::value_t::null:
     case nlohmann::json::value_t::discarded:
-      out = YAML::Node(YAML::NodeType::Null);
+      out = YAML::Null;
       return true;
     case nlohmann::json::value_t::object:
-      out = YAML::Node(YAML::NodeType::Map);
+      if (j.empty()) {
+        out = YAML::Node(YAML::NodeType::Map);
+        return true;
+      }
       for (const auto& [key, value] : j.items()) {
-        YAML::Node child;
-        if (!json_to_yaml(value, depth + 1, child)) return false;
-        out[key] = child;
+        if (!json_to_yaml(value, depth + 1, out[key])) return false;
       }
       return true;
     case nlohmann::json::value_t::array:
-      out = YAML::Node(YAML::NodeType::Sequence);
-      for (const auto& value : j) {
-        YAML::Node child;
-        if (!json_to_yaml(value, depth + 1, child)) return false;
-        out.push_back(child);
+      if (j.empty()) {
+        out = YAML::Node(YAML::NodeType::Sequence);
+        return true;
+      }
+      for (std::size_t i = 0; i < j.size(); ++i) {
+        if (!json_to_yaml(j[i], depth + 1, out[i])) return false;
       }
       return true;
     case nlohmann::json::value_t::string:
-      out = YAML::Node(j.get_ref<const std::string&>());
+      out = j.get_ref<const std::string&>();
       out.SetTag("!");
       return true;
     default:  // numbers and booleans print as YAML reads them back
-      out = YAML::Node(j.dump());
+      out = j.dump();
       return true;
   }
 }
@@ -327,7 +333,7 @@ load_result load_json(const nlohmann::json& document, std::string_view source_na
   // Workflows reach the loader as JSON on every submission (API, cron,
   // sensors), so the tree is read directly. Only a document with findings
   // goes through the printed text, whose lines the diagnostics can cite.
-  YAML::Node doc;
+  YAML::Node doc(YAML::NodeType::Null);  // made now: json_to_yaml fills it through copies
   if (json_to_yaml(document, 0, doc) && !doc.IsNull()) {
     load_result result;
     reader_context ctx{std::string(source_name)};
