@@ -541,8 +541,7 @@ TEST_F(store_test, async_node_and_workflow_write_commits_both_or_neither_then_ca
                                   remember);
   // A workflow that is not there: its nodes are rolled back with it.
   auto missing = workflow("default", "gone");
-  db.put_nodes_and_workflow_async({{w->uid, "orphan", "orphan", "Running", {}}}, missing,
-                                  remember);
+  db.put_nodes_and_workflow_async({{w->uid, "orphan", "orphan", "Running", {}}}, missing, remember);
   std::unique_lock lock(mutex);
   ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard.size() == 2; }));
   ASSERT_TRUE(heard[0]) << heard[0].error().message;
