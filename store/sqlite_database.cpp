@@ -1102,6 +1102,9 @@ struct timed_event {
   event_record e;
   std::int64_t time_unix = 0;
   std::string body;
+  // The text reads back as exactly e.body, so the parsed body can stand in
+  // for it (invalid UTF-8 is replaced in the text, so such a body cannot).
+  bool exact = true;
 };
 
 result<std::vector<timed_event>> timed_events(std::vector<event_record> events) {
@@ -1112,9 +1115,15 @@ result<std::vector<timed_event>> timed_events(std::vector<event_record> events) 
     if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
     const auto parsed = parse_rfc3339(e.time);
     const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
-    auto body = to_text(e.body);
-    e.body = nullptr;
-    timed.push_back({std::move(e), time_unix, std::move(body)});
+    std::string body;
+    bool exact = true;
+    try {
+      body = e.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    } catch (const nlohmann::json::exception&) {
+      body = to_text(e.body);
+      exact = false;
+    }
+    timed.push_back({std::move(e), time_unix, std::move(body), exact});
   }
   return timed;
 }
@@ -1131,7 +1140,8 @@ result<std::vector<append_outcome>> insert_events(connection& c,
   std::optional<statement_lease> find;
   std::vector<append_outcome> out;
   out.reserve(timed.size());
-  for (const auto& [e, time_unix, body] : timed) {
+  for (const auto& t : timed) {
+    const auto& e = t.e;
     st.reset();
     st.bindNoCopy(1, e.id);
     st.bindNoCopy(2, e.namespace_);
@@ -1139,8 +1149,8 @@ result<std::vector<append_outcome>> insert_events(connection& c,
     st.bindNoCopy(4, e.subject);
     st.bindNoCopy(5, e.type);
     st.bindNoCopy(6, e.time);
-    st.bind(7, time_unix);
-    st.bindNoCopy(8, body);
+    st.bind(7, t.time_unix);
+    st.bindNoCopy(8, t.body);
     if (st.exec() == 1) {
       out.push_back({c.db().getLastInsertRowid(), false});
       continue;
@@ -1158,10 +1168,14 @@ result<std::vector<append_outcome>> insert_events(connection& c,
 
 result<std::vector<append_outcome>> sqlite_database::append_events(
     std::vector<event_record> events) {
-  auto timed = timed_events(std::move(events));
-  if (!timed) return std::move(timed).error();
-  return submit<std::vector<append_outcome>>(
-      [timed = std::move(*timed)](connection& c) { return insert_events(c, timed); });
+  // Through the writer's callback, so the events reach the cache in commit
+  // order before this returns.
+  std::promise<result<std::vector<append_outcome>>> promise;
+  auto future = promise.get_future();
+  append_events_async(std::move(events), [&promise](result<std::vector<append_outcome>> r) {
+    promise.set_value(std::move(r));
+  });
+  return future.get();
 }
 
 void sqlite_database::append_events_async(std::vector<event_record> events, append_callback done) {
@@ -1170,14 +1184,103 @@ void sqlite_database::append_events_async(std::vector<event_record> events, appe
     done(std::move(timed).error());
     return;
   }
+  {
+    // Events the cache let go of are freed here, on the appending thread,
+    // as they were before there was a cache, not on the single writer.
+    std::vector<cached_event> evicted;
+    {
+      std::lock_guard lock(cache_mutex_);
+      evicted.swap(cache_evicted_);
+    }
+  }
+  auto shared = std::make_shared<std::vector<timed_event>>(std::move(*timed));
   submit_async<std::vector<append_outcome>>(
-      [timed = std::move(*timed)](connection& c) { return insert_events(c, timed); },
-      std::move(done));
+      [shared](connection& c) { return insert_events(c, *shared); },
+      [this, shared, done = std::move(done)](result<std::vector<append_outcome>> appended) {
+        // On the writer thread, right after the commit: readers find the
+        // events in the cache from now on.
+        if (appended && settings_.event_cache_events > 0 &&
+            cache_wanted_.load(std::memory_order_relaxed)) {
+          std::vector<cached_event> committed;
+          committed.reserve(shared->size());
+          for (std::size_t i = 0; i < shared->size() && i < appended->size(); ++i) {
+            const auto& outcome = (*appended)[i];
+            if (outcome.duplicate) continue;
+            auto& t = (*shared)[i];
+            t.e.sequence = outcome.sequence;
+            if (!t.exact) t.e.id.clear();  // marks a gap; see cache_events
+            committed.push_back({std::move(t.e), t.body.size()});
+          }
+          cache_events(std::move(committed));
+        }
+        done(std::move(appended));
+      });
+}
+
+void sqlite_database::cache_events(std::vector<cached_event> committed) {
+  std::lock_guard lock(cache_mutex_);
+  for (auto& c : committed) {
+    const auto sequence = c.record.sequence;
+    if (sequence != cache_top_ + 1 || c.record.id.empty() ||
+        c.bytes > settings_.event_cache_bytes) {
+      // Something between the last cached event and this one is not here,
+      // or this one cannot be: start over after it.
+      cache_.clear();
+      cache_bytes_ = 0;
+      cache_base_ =
+          c.record.id.empty() || c.bytes > settings_.event_cache_bytes ? sequence : sequence - 1;
+      cache_top_ = sequence;
+      if (cache_base_ == sequence) continue;
+    }
+    cache_bytes_ += c.bytes;
+    cache_.push_back(std::move(c));
+    cache_top_ = sequence;
+    while (!cache_.empty() && (cache_.size() > settings_.event_cache_events ||
+                               cache_bytes_ > settings_.event_cache_bytes)) {
+      cache_base_ = cache_.front().record.sequence;
+      cache_bytes_ -= cache_.front().bytes;
+      cache_evicted_.push_back(std::move(cache_.front()));
+      cache_.pop_front();
+    }
+  }
+}
+
+std::size_t sqlite_database::cached_events() {
+  std::lock_guard lock(cache_mutex_);
+  return cache_.size();
+}
+
+void sqlite_database::cache_reset() {
+  std::lock_guard lock(cache_mutex_);
+  cache_.clear();
+  cache_bytes_ = 0;
+  cache_base_ = cache_top_;
 }
 
 result<std::vector<event_record>> sqlite_database::read_events(std::int64_t after_sequence,
                                                                std::size_t limit) {
-  return read<std::vector<event_record>>([&](connection& c) {
+  // Appends fill the cache once someone reads the journal: a server with
+  // event sources and no sensors keeps none.
+  cache_wanted_.store(true, std::memory_order_relaxed);
+  std::vector<event_record> out;
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (!cache_.empty() && after_sequence >= cache_base_) {
+      // Sequences in the cache are contiguous: the first one wanted is at
+      // a known distance from the front.
+      const auto skip = static_cast<std::size_t>(
+          std::max<std::int64_t>(0, after_sequence - cache_.front().record.sequence + 1));
+      for (auto it = cache_.begin() + static_cast<std::ptrdiff_t>(std::min(skip, cache_.size()));
+           it != cache_.end() && (limit == 0 || out.size() < limit); ++it)
+        out.push_back(it->record);
+    }
+  }
+  // Whatever follows is left to the next read: asking SQLite for it cost as
+  // much as the copies (a read snapshot per call), and a reader that caught
+  // up with the cache asks SQLite anyway, which also finds what another
+  // process appended.
+  if (!out.empty()) return out;
+  return read<std::vector<event_record>>([&](connection& c) -> result<std::vector<event_record>> {
     std::string sql =
         "SELECT sequence, id, namespace, source, subject, type, time, body FROM events "
         "WHERE sequence > ? ORDER BY sequence";
@@ -1185,9 +1288,8 @@ result<std::vector<event_record>> sqlite_database::read_events(std::int64_t afte
     auto st_lease = c.statement(sql);
     auto& st = *st_lease;
     st.bind(1, after_sequence);
-    std::vector<event_record> out;
     while (st.executeStep()) out.push_back(read_event(st));
-    return out;
+    return std::move(out);
   });
 }
 
@@ -1198,15 +1300,19 @@ result<std::size_t> sqlite_database::trim_events(const std::string& before, std:
                       "trim_events: '" + before + "' is not an RFC 3339 time");
   }
   const std::int64_t cutoff_unix = unix_seconds(*cutoff);
-  return submit<std::size_t>([cutoff_unix, keep_last](connection& c) -> result<std::size_t> {
-    auto st_lease = c.statement(
-        "DELETE FROM events WHERE time_unix < ? AND sequence NOT IN "
-        "(SELECT sequence FROM events ORDER BY sequence DESC LIMIT ?)");
-    auto& st = *st_lease;
-    st.bind(1, cutoff_unix);
-    st.bind(2, static_cast<std::int64_t>(keep_last));
-    return static_cast<std::size_t>(st.exec());
-  });
+  auto trimmed =
+      submit<std::size_t>([cutoff_unix, keep_last](connection& c) -> result<std::size_t> {
+        auto st_lease = c.statement(
+            "DELETE FROM events WHERE time_unix < ? AND sequence NOT IN "
+            "(SELECT sequence FROM events ORDER BY sequence DESC LIMIT ?)");
+        auto& st = *st_lease;
+        st.bind(1, cutoff_unix);
+        st.bind(2, static_cast<std::int64_t>(keep_last));
+        return static_cast<std::size_t>(st.exec());
+      });
+  // The cache may hold what was just dropped.
+  if (trimmed && *trimmed > 0) cache_reset();
+  return trimmed;
 }
 
 // ---- state -------------------------------------------------------------------

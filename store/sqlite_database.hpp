@@ -155,6 +155,8 @@ class sqlite_database final : public database {
   void wait_until_queued(std::size_t n);
   // Makes the next batch's COMMIT fail as if the disk had.
   void fail_next_commit();
+  // Journal events held parsed in memory.
+  std::size_t cached_events();
   // Statements prepared so far by the idle reader connections (a test seam:
   // with one reader at a time, a repeated read prepares nothing new).
   std::size_t reader_statements_prepared();
@@ -200,6 +202,26 @@ class sqlite_database final : public database {
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<connection>> idle_readers_;
+
+  // The newest journal events, parsed. Every stored event with a sequence
+  // in (cache_base_, cache_top_] is in cache_, in order, so a read after
+  // cache_base_ takes them from here and asks SQLite only for what follows
+  // cache_top_. Filled on the writer thread after each commit, in commit
+  // order; any gap (an event this process did not append, or one it could
+  // not keep) restarts it after the gap.
+  struct cached_event {
+    event_record record;
+    std::size_t bytes = 0;
+  };
+  void cache_events(std::vector<cached_event> committed);
+  void cache_reset();
+  std::mutex cache_mutex_;
+  std::deque<cached_event> cache_;
+  std::int64_t cache_base_ = 0;
+  std::int64_t cache_top_ = -1;  // -1: nothing appended yet by this process
+  std::size_t cache_bytes_ = 0;
+  std::vector<cached_event> cache_evicted_;  // freed by the next append's caller
+  std::atomic<bool> cache_wanted_{false};    // set by the first read_events
 
   std::thread writer_thread_;  // last: starts after everything above exists
 };

@@ -707,6 +707,116 @@ TEST_F(store_test, journal_survives_reopen_and_sequences_continue) {
   EXPECT_GT(next->sequence, first->sequence);
 }
 
+// A second store on the same files, as another process would have: it
+// reads everything from SQLite.
+std::unique_ptr<sqlite_database> open_beside(const settings& s) {
+  auto opened = sqlite_database::open_sqlite(s);
+  if (!opened) ADD_FAILURE() << opened.error().message;
+  return opened ? std::move(opened).value() : nullptr;
+}
+
+TEST_F(store_test, events_read_back_from_memory_equal_what_sqlite_holds) {
+  auto& db = open();
+  ASSERT_TRUE(db.read_events(0, 0));  // a reader: appends are kept in memory from now on
+  std::vector<event_record> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(event(numbered("e", i)));
+  batch[1].body["data"]["n"] = 42;
+  batch[0].body["data"]["bytes"] = std::string("caf\xe9");  // invalid UTF-8: stored replaced
+  ASSERT_TRUE(db.append_events(std::move(batch)));
+  // The one with invalid UTF-8 cannot be kept as it reads back: the cache
+  // starts after it, and reads after it are served from memory.
+  EXPECT_EQ(db.cached_events(), 3u);
+
+  auto other = open_beside(settings_);
+  ASSERT_TRUE(other);
+  auto from_disk = other->read_events(0, 0);
+  ASSERT_TRUE(from_disk);
+  for (std::int64_t after : {std::int64_t{0}, (*from_disk)[0].sequence}) {
+    for (std::size_t limit : {std::size_t{0}, std::size_t{2}}) {
+      auto mine = db.read_events(after, limit);
+      auto theirs = other->read_events(after, limit);
+      ASSERT_TRUE(mine);
+      ASSERT_TRUE(theirs);
+      ASSERT_EQ(mine->size(), theirs->size()) << "after " << after << " limit " << limit;
+      for (std::size_t i = 0; i < mine->size(); ++i) {
+        EXPECT_EQ((*mine)[i].sequence, (*theirs)[i].sequence);
+        EXPECT_EQ((*mine)[i].id, (*theirs)[i].id);
+        EXPECT_EQ((*mine)[i].time, (*theirs)[i].time);
+        EXPECT_EQ((*mine)[i].body.dump(), (*theirs)[i].body.dump());
+      }
+    }
+  }
+  EXPECT_EQ((*from_disk)[0].body["data"]["bytes"], "caf\xef\xbf\xbd");
+}
+
+TEST_F(store_test, events_are_kept_in_memory_only_once_someone_reads_the_journal) {
+  auto& db = open();
+  ASSERT_TRUE(db.append_event(event("unread")));
+  EXPECT_EQ(db.cached_events(), 0u);
+  auto read = db.read_events(0, 0);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->size(), 1u);
+  ASSERT_TRUE(db.append_event(event("read")));
+  EXPECT_EQ(db.cached_events(), 1u);
+  auto next = db.read_events((*read)[0].sequence, 0);
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].id, "read");
+  EXPECT_EQ((*next)[0].body["data"]["id"], "read");
+}
+
+TEST_F(store_test, events_another_process_appends_between_ours_are_read_in_order) {
+  auto& db = open();
+  ASSERT_TRUE(db.read_events(0, 0));  // a reader: appends are kept in memory from now on
+  auto other = open_beside(settings_);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(db.append_event(event("mine-1")));
+  ASSERT_TRUE(other->append_event(event("theirs")));
+  ASSERT_TRUE(db.append_event(event("mine-2")));
+  ASSERT_TRUE(other->append_event(event("theirs-last")));
+
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  std::vector<std::string> ids;
+  for (const auto& e : *all) ids.push_back(e.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"mine-1", "theirs", "mine-2", "theirs-last"}));
+  auto after_first = db.read_events((*all)[0].sequence, 2);
+  ASSERT_TRUE(after_first);
+  ASSERT_EQ(after_first->size(), 2u);
+  EXPECT_EQ((*after_first)[0].id, "theirs");
+  EXPECT_EQ((*after_first)[1].id, "mine-2");
+  // After the last event this store appended, only SQLite knows the rest.
+  auto after_mine = db.read_events((*all)[2].sequence, 0);
+  ASSERT_TRUE(after_mine);
+  ASSERT_EQ(after_mine->size(), 1u);
+  EXPECT_EQ((*after_mine)[0].id, "theirs-last");
+}
+
+TEST_F(store_test, events_beyond_the_memory_bound_and_trimmed_ones_read_as_sqlite_has_them) {
+  settings_.event_cache_events = 2;
+  auto& db = open();
+  ASSERT_TRUE(db.read_events(0, 0));  // a reader: appends are kept in memory from now on
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(db.append_event(event(numbered("old", i), "2024-01-01T00:00:00Z")));
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ((*all)[i].id, numbered("old", i));
+
+  auto trimmed = db.trim_events("2024-03-01T00:00:00Z", 0);
+  ASSERT_TRUE(trimmed);
+  EXPECT_EQ(*trimmed, 5u);
+  auto left = db.read_events(0, 0);
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->empty());
+  auto next = db.append_event(event("new"));
+  ASSERT_TRUE(next);
+  auto after_trim = db.read_events(0, 0);
+  ASSERT_TRUE(after_trim);
+  ASSERT_EQ(after_trim->size(), 1u);
+  EXPECT_EQ((*after_trim)[0].sequence, next->sequence);
+}
+
 // ---- state -------------------------------------------------------------------
 
 TEST_F(store_test, state_put_get_replace_and_delete) {

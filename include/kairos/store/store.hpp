@@ -24,6 +24,11 @@ struct settings {
   std::chrono::microseconds commit_window{0};
   // Upper bound on operations per transaction.
   std::size_t max_batch = 1024;
+  // The newest journal events are also kept parsed in memory, up to this
+  // many and this many bytes of JSON text, so sensors reading right behind
+  // the event sources do not parse them back from SQLite. Zero turns it off.
+  std::size_t event_cache_events = 8192;
+  std::size_t event_cache_bytes = 8 << 20;
 };
 
 // A stored manifest of one of the kinds other than Workflow
@@ -197,7 +202,9 @@ class database {
 
   // The event journal. append returns only after the event is committed; an
   // empty id is invalid_argument. read_events returns events with a sequence
-  // above after_sequence, in sequence order; limit 0 means no limit.
+  // above after_sequence, in sequence order; limit 0 means no limit. It may
+  // return fewer than are stored (the first ones, never with a gap): read
+  // again after the last one until a read comes back empty.
   virtual result<append_outcome> append_event(event_record e) = 0;
   // Several events, with outcomes in the same order; it returns only after
   // all of them are committed, and on an error none may count as committed.
