@@ -46,6 +46,14 @@ struct kafka_source_settings {
   std::int64_t max_journal_backlog = 100000;
   // How often the journal backlog is looked at.
   std::chrono::milliseconds backlog_check_interval{50};
+  // Polling stops (partitions are not paused: a pause makes librdkafka drop
+  // what it prefetched and fetch it again) while the journal is this many
+  // events ahead of the slowest sensor, and goes on at half of it. Sensors
+  // then find the newest events in the store's memory instead of parsing
+  // them from SQLite, and Kafka, itself a durable log, keeps the rest. Zero
+  // turns it off. While holding, the backlog is looked at this often.
+  std::int64_t hold_journal_backlog = 4096;
+  std::chrono::milliseconds hold_check_interval{2};
   std::size_t append_threads = 4;
   // Messages journaled in one transaction, at most.
   std::size_t append_batch = 4096;

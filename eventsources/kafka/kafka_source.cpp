@@ -269,11 +269,14 @@ void kafka_source::consume_loop() {
   auto last_error_log = steady::time_point{};
   while (!stopping_) {
     flow_control();
-    if (hold_while_in_flight()) continue;
+    const bool held = hold_while_behind() || hold_while_in_flight();
+    // Also while held: what is journaled gets committed however long the
+    // sensors take.
     if (steady::now() - last_commit >= settings_.commit_interval) {
       commit_ready(false);
       last_commit = steady::now();
     }
+    if (held) continue;
     if (settings_.limit_events_per_second > 0) {
       const auto now = steady::now();
       if (now - window_start >= std::chrono::seconds(1)) {
@@ -359,6 +362,38 @@ bool kafka_source::hold_while_in_flight() {
   const bool still = in_flight_.load() > settings_.max_in_flight / 2;
   holding_ = still;
   return still;
+}
+
+bool kafka_source::hold_while_behind() {
+  const auto limit = settings_.hold_journal_backlog;
+  if (limit <= 0 || !journal_backlog_) return false;
+  const bool hold = behind_ ? backlog_ > limit / 2 : backlog_ >= limit;
+  if (!hold) {
+    if (behind_) {
+      behind_ = false;
+      holding_ = false;
+    }
+    return false;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (!behind_) {
+    behind_ = true;
+    behind_since_ = now;
+  } else if (now - behind_since_ >= std::chrono::seconds(1)) {
+    // One poll a second, far inside max.poll.interval.ms, keeps this
+    // consumer in its group while a sensor is stuck; it takes at most a
+    // message.
+    behind_since_ = now;
+    return false;
+  }
+  holding_ = true;
+  {
+    std::unique_lock lock(track_mutex_);
+    track_cv_.wait_for(lock, settings_.hold_check_interval, [&] { return stopping_.load(); });
+  }
+  backlog_ = journal_backlog_();
+  backlog_read_ = std::chrono::steady_clock::now();
+  return true;
 }
 
 void kafka_source::flow_control() {

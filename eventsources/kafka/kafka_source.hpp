@@ -95,6 +95,9 @@ class kafka_source final : public source {
   void flow_control();
   // Waits while too many messages are in flight; false when not needed.
   bool hold_while_in_flight();
+  // Waits while the sensors are hold_journal_backlog behind; false when not
+  // needed, and once a second during a long hold so the group keeps us.
+  bool hold_while_behind();
   // Commits what is ready; `only` limits it to some partitions.
   void commit_ready(bool sync, const std::vector<std::int32_t>* only = nullptr);
   std::string state_name(std::int32_t partition) const;
@@ -103,6 +106,8 @@ class kafka_source final : public source {
   std::function<std::int64_t()> journal_backlog_;
   std::int64_t backlog_ = 0;  // last value read, on the consumer thread
   std::chrono::steady_clock::time_point backlog_read_{};
+  bool behind_ = false;  // holding for the backlog; consumer thread
+  std::chrono::steady_clock::time_point behind_since_{};
   event_origin origin_;
   kafka_source_settings settings_;
   std::string id_prefix_;
@@ -114,7 +119,7 @@ class kafka_source final : public source {
   std::atomic<bool> draining_{false};  // append threads end once their queue is empty
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> paused_{false};   // partitions paused for the backlog
-  std::atomic<bool> holding_{false};  // polling held for the in-flight bound
+  std::atomic<bool> holding_{false};  // polling held for the in-flight bound or the backlog
   bool started_ = false;
 
   std::mutex track_mutex_;

@@ -243,6 +243,30 @@ TEST_F(kafka, consumption_pauses_while_the_sensors_lag_behind_the_journal) {
   src->stop();
 }
 
+TEST_F(kafka, polling_holds_while_the_sensors_are_behind_and_goes_on_once_they_catch_up) {
+  cluster_.create_topic("held", 1);
+  producer p(cluster_.bootstraps());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(p.send("held", 0, std::to_string(i)));
+  ASSERT_TRUE(p.flush());
+  auto s = settings("held");
+  s.max_journal_backlog = 0;  // no pausing: only the hold
+  s.hold_journal_backlog = 100;
+  s.backlog_check_interval = std::chrono::milliseconds(0);
+  s.hold_check_interval = std::chrono::milliseconds(1);
+  backlog_ = 150;  // the sensors are 150 events behind
+  auto src = make(s);
+  ASSERT_TRUE(src->start().ok());
+  ASSERT_TRUE(eventually([&] { return src->paused(); }));
+  // Held before the first poll; a hold lets one poll through a second, so
+  // a very slow run may have taken one message.
+  EXPECT_LE(journaled(), 1u);
+  backlog_ = 40;  // below half of the bound: polling goes on
+  ASSERT_TRUE(eventually([&] { return journaled() == 10; }));
+  EXPECT_FALSE(src->paused());
+  src->stop();
+  EXPECT_EQ(committed_offset(cluster_.bootstraps(), "kairos-test", "held", 0), 10);
+}
+
 TEST_F(kafka, fixed_partition_without_group_resumes_from_the_stored_offset) {
   cluster_.create_topic("fixed", 2);
   producer p(cluster_.bootstraps());
