@@ -1208,8 +1208,7 @@ void sqlite_database::append_events_async(std::vector<event_record> events, appe
             if (outcome.duplicate) continue;
             auto& t = (*shared)[i];
             t.e.sequence = outcome.sequence;
-            if (!t.exact) t.e.id.clear();  // marks a gap; see cache_events
-            committed.push_back({std::move(t.e), t.body.size()});
+            committed.push_back({std::move(t.e), t.body.size(), t.exact});
           }
           cache_events(std::move(committed));
         }
@@ -1221,16 +1220,15 @@ void sqlite_database::cache_events(std::vector<cached_event> committed) {
   std::lock_guard lock(cache_mutex_);
   for (auto& c : committed) {
     const auto sequence = c.record.sequence;
-    if (sequence != cache_top_ + 1 || c.record.id.empty() ||
-        c.bytes > settings_.event_cache_bytes) {
+    const bool keepable = c.exact && c.bytes <= settings_.event_cache_bytes;
+    if (sequence != cache_top_ + 1 || !keepable) {
       // Something between the last cached event and this one is not here,
-      // or this one cannot be: start over after it.
+      // or this one cannot be: start over after the gap.
       cache_.clear();
       cache_bytes_ = 0;
-      cache_base_ =
-          c.record.id.empty() || c.bytes > settings_.event_cache_bytes ? sequence : sequence - 1;
+      cache_base_ = keepable ? sequence - 1 : sequence;
       cache_top_ = sequence;
-      if (cache_base_ == sequence) continue;
+      if (!keepable) continue;
     }
     cache_bytes_ += c.bytes;
     cache_.push_back(std::move(c));

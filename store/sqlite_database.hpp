@@ -205,13 +205,14 @@ class sqlite_database final : public database {
 
   // The newest journal events, parsed. Every stored event with a sequence
   // in (cache_base_, cache_top_] is in cache_, in order, so a read after
-  // cache_base_ takes them from here and asks SQLite only for what follows
-  // cache_top_. Filled on the writer thread after each commit, in commit
-  // order; any gap (an event this process did not append, or one it could
-  // not keep) restarts it after the gap.
+  // cache_base_ is served from here; one that has caught up with it reads
+  // SQLite. Filled on the writer thread after each commit, in commit order;
+  // any gap (an event this process did not append, or one it could not
+  // keep) restarts it after the gap.
   struct cached_event {
     event_record record;
-    std::size_t bytes = 0;
+    std::size_t bytes = 0;  // of its JSON text
+    bool exact = true;      // the text reads back as `record.body`
   };
   void cache_events(std::vector<cached_event> committed);
   void cache_reset();
