@@ -91,6 +91,7 @@ class local_executor_test : public ::testing::Test {
     thread_.join();
     std::error_code ec;
     fs::remove_all(root_, ec);
+    if (!outside_.empty()) fs::remove_all(outside_, ec);
   }
 
   local_executor& make(local_executor_settings s = {}) {
@@ -100,6 +101,18 @@ class local_executor_test : public ::testing::Test {
     if (std::getenv("KAIROS_EXECUTOR_TEST_NO_MOUNTS")) s.private_mounts = false;
     executor_ = std::make_unique<local_executor>(io_.get_executor(), s);
     return *executor_;
+  }
+
+  // An executor whose data lives outside /tmp, where the default root of
+  // these tests is; returns that directory (removed after the test).
+  fs::path make_outside_tmp(const std::string& tag) {
+    outside_ =
+        fs::path("/var/tmp") / ("kairos-executor-" + tag + "-test-" + std::to_string(::getpid()));
+    local_executor_settings s;
+    s.nodes_root = outside_ / "nodes";
+    s.artifacts_root = outside_ / "artifacts";
+    make(s);
+    return outside_;
   }
 
   local_executor& exec() {
@@ -158,6 +171,7 @@ class local_executor_test : public ::testing::Test {
   }
 
   fs::path root_;
+  fs::path outside_;  // see make_outside_tmp
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
@@ -359,22 +373,50 @@ TEST_F(local_executor_test, parallel_nodes_writing_the_same_tmp_file_do_not_coll
   EXPECT_FALSE(fs::exists(host_file)) << "a node wrote the host's /tmp";
 }
 
+// A node that wrote nothing anywhere gives its directory to the next node
+// (a rename instead of new inodes); one that left a file, or wrote a log,
+// keeps its directory, and no node sees what another left.
+TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_next_one) {
+  // Outside /tmp: under it, the node's directory is bound back inside its
+  // private /tmp, which then is never empty.
+  make_outside_tmp("spare");
+  auto dir_of = [&](const std::string& node) {
+    return exec().log_path("wf-uid", node).parent_path();
+  };
+  const std::string work = private_mounts() ? "tmp" : "work";
+
+  auto quiet = run(process("quiet", {"true"}));
+  ASSERT_EQ(quiet.what, outcome::kind::exited) << quiet.message;
+  EXPECT_TRUE(fs::is_directory(dir_of("quiet") / work));
+
+  // Takes over quiet's directory, finds it empty, and leaves a file in it.
+  auto leaves = run(shell("leaves", "ls -A; touch left.txt"));
+  ASSERT_EQ(leaves.what, outcome::kind::exited) << leaves.message;
+  EXPECT_EQ(leaves.result, "");
+  EXPECT_FALSE(fs::exists(dir_of("quiet")));
+  EXPECT_TRUE(fs::exists(dir_of("leaves") / work / "left.txt"));
+
+  // leaves's directory is not empty, so this node gets a new one.
+  auto next = run(shell("next", "ls -A"));
+  ASSERT_EQ(next.what, outcome::kind::exited) << next.message;
+  EXPECT_EQ(next.result, "") << "a node saw the files another node left";
+  EXPECT_TRUE(fs::exists(dir_of("leaves") / work / "left.txt"));
+  EXPECT_TRUE(fs::is_directory(dir_of("next") / work));
+
+  // A node that writes a log keeps its directory, log included.
+  auto talks = run(shell("talks", "echo hi"));
+  ASSERT_EQ(talks.what, outcome::kind::exited) << talks.message;
+  EXPECT_FALSE(fs::exists(dir_of("next")));
+  auto after = run(process("after", {"true"}));
+  ASSERT_EQ(after.what, outcome::kind::exited) << after.message;
+  EXPECT_EQ(read_file(exec().log_path("wf-uid", "talks")), "hi\n");
+  EXPECT_TRUE(fs::is_directory(dir_of("after") / work));
+}
+
 // Nodes whose data directory is outside /tmp share pooled namespaces; the
 // default root of these tests is under /tmp, which keeps to one per node.
 TEST_F(local_executor_test, nodes_reusing_a_pooled_namespace_see_only_their_own_tmp) {
-  const fs::path outside =
-      fs::path("/var/tmp") / ("kairos-executor-pool-test-" + std::to_string(::getpid()));
-  struct cleanup {
-    fs::path dir;
-    ~cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } remove_outside{outside};
-  local_executor_settings s;
-  s.nodes_root = outside / "nodes";
-  s.artifacts_root = outside / "artifacts";
-  make(s);
+  const fs::path outside = make_outside_tmp("pool");
   if (!private_mounts()) GTEST_SKIP() << exec().capabilities().private_mounts_reason;
   const fs::path volume = outside / "volumes" / "v";
   write_file(volume / "in.txt", "volume data");
