@@ -873,9 +873,12 @@ result<workflow_record> insert_workflow(connection& c, workflow_record w) {
 result<void> insert_nodes(connection& c, const std::vector<node_record>& nodes) {
   auto exists_lease = c.statement("SELECT 1 FROM workflows WHERE uid = ?");
   auto& exists = *exists_lease;
+  // An upsert rewrites the row in place; OR REPLACE deleted it and inserted
+  // it again, each node write paying for two b-tree edits.
   auto put_lease = c.statement(
-      "INSERT OR REPLACE INTO nodes (workflow_uid, node_id, name, phase, body) "
-      "VALUES (?, ?, ?, ?, ?)");
+      "INSERT INTO nodes (workflow_uid, node_id, name, phase, body) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (workflow_uid, node_id) DO UPDATE SET "
+      "name = excluded.name, phase = excluded.phase, body = excluded.body");
   auto& put = *put_lease;
   std::string checked;
   for (const auto& n : nodes) {
