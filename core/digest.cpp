@@ -7,8 +7,20 @@
 namespace kairos::digest {
 namespace {
 
+// Fetched once: OpenSSL 3 looks a legacy EVP_sha256() up again in its
+// provider tables on every EVP_Digest, which cost more than hashing a short
+// string (a sensor hashes every firing's event ids). A fetch that fails
+// falls back to the legacy handle.
 const EVP_MD* md_of(algorithm a) {
-  return a == algorithm::sha1 ? EVP_sha1() : EVP_sha256();
+  static const EVP_MD* const sha1 = [] {
+    const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    return md ? md : EVP_sha1();
+  }();
+  static const EVP_MD* const sha256 = [] {
+    const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md ? md : EVP_sha256();
+  }();
+  return a == algorithm::sha1 ? sha1 : sha256;
 }
 
 }  // namespace

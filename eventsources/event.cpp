@@ -18,15 +18,21 @@ store::event_record make_event(const event_origin& origin, std::string id,
   e.subject = origin.subject;
   e.type = origin.type;
   e.time = format_rfc3339(time);
-  e.body = {{"context",
-             {{"id", e.id},
-              {"source", e.source},
-              {"type", e.type},
-              {"subject", e.subject},
-              {"time", e.time},
-              {"datacontenttype", std::string(content_type)},
-              {"specversion", "1.0"}}},
-            {"data", std::move(data)}};
+  // Built member by member: a braced initializer list builds every pair as
+  // a two-element array first and then copies it apart.
+  nlohmann::json context = nlohmann::json::object();
+  auto& c = context.get_ref<nlohmann::json::object_t&>();
+  c.emplace("id", e.id);
+  c.emplace("source", e.source);
+  c.emplace("type", e.type);
+  c.emplace("subject", e.subject);
+  c.emplace("time", e.time);
+  c.emplace("datacontenttype", std::string(content_type));
+  c.emplace("specversion", "1.0");
+  e.body = nlohmann::json::object();
+  auto& body = e.body.get_ref<nlohmann::json::object_t&>();
+  body.emplace("context", std::move(context));
+  body.emplace("data", std::move(data));
   return e;
 }
 

@@ -125,7 +125,7 @@ struct manager::impl {
     if (!e.runner) return;
     if (journal) {
       e.journal_queued = false;
-      if (auto r = e.runner->process_journal(); !r)
+      if (auto r = e.runner->process_journal([&e](std::int64_t seq) { e.handled = seq; }); !r)
         spdlog::error("sensor {}/{}: reading the journal failed: {}", e.namespace_, e.name,
                       r.error().message);
       e.handled = e.runner->last_sequence();

@@ -507,7 +507,8 @@ result<void> sensor_runner::load() {
   return {};
 }
 
-result<std::size_t> sensor_runner::process_journal() {
+result<std::size_t> sensor_runner::process_journal(
+    const std::function<void(std::int64_t)>& on_page) {
   auto& s = *impl_;
   std::size_t total = 0;
   const std::size_t batch = std::max<std::size_t>(s.settings.batch, 1);
@@ -528,6 +529,7 @@ result<std::size_t> sensor_runner::process_journal() {
     // the same firings with the same keys.
     if (s.unsaved_firings == 0 && s.saved_sequence != s.last_sequence)
       if (auto r = s.save(); !r) return r.error();
+    if (on_page) on_page(s.last_sequence);
     if (count < batch) break;
     // More pages follow: act on this one's firings first, so what a crash
     // replays stays one page large instead of growing with the backlog.

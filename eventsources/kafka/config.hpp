@@ -47,8 +47,9 @@ struct kafka_source_settings {
   // How often the journal backlog is looked at.
   std::chrono::milliseconds backlog_check_interval{50};
   // Polling stops (partitions are not paused: a pause makes librdkafka drop
-  // what it prefetched and fetch it again) while the journal is this many
-  // events ahead of the slowest sensor, and goes on at half of it. Sensors
+  // what it prefetched and fetch it again) while the messages in flight and
+  // the journal's lead over the slowest sensor add up to this many, and goes
+  // on at half of it. Sensors
   // then find the newest events in the store's memory instead of parsing
   // them from SQLite, and Kafka, itself a durable log, keeps the rest. Zero
   // turns it off. While holding, the backlog is looked at this often.

@@ -57,26 +57,27 @@ std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool
   // last value), timestamp is Go's time.String(), and the body is the raw
   // JSON with jsonBody, else []byte, which Go's encoder writes as base64.
   nlohmann::json data = nlohmann::json::object();
-  data["topic"] = m.topic;
-  data["key"] = m.key.value_or("");
-  data["partition"] = m.partition;
+  auto& d = data.get_ref<nlohmann::json::object_t&>();
+  d.emplace("topic", m.topic);
+  d.emplace("key", m.key.value_or(""));
+  d.emplace("partition", m.partition);
   const auto ts =
       m.timestamp_ms >= 0
           ? std::chrono::system_clock::time_point(std::chrono::milliseconds(m.timestamp_ms))
           : std::chrono::system_clock::time_point{};
-  data["timestamp"] = go_time_string(ts, "UTC");
+  d.emplace("timestamp", go_time_string(ts, "UTC"));
   nlohmann::json headers = nlohmann::json::object();
   for (const auto& [k, v] : m.headers) headers[k] = v;
-  data["headers"] = std::move(headers);
-  if (!metadata.empty()) data["metadata"] = metadata;
+  d.emplace("headers", std::move(headers));
+  if (!metadata.empty()) d.emplace("metadata", metadata);
   if (!m.value) {
-    data["body"] = nullptr;
+    d.emplace("body", nullptr);
   } else if (json_body) {
     auto parsed = nlohmann::json::parse(*m.value, nullptr, false);
     if (parsed.is_discarded()) return std::nullopt;
-    data["body"] = std::move(parsed);
+    d.emplace("body", std::move(parsed));
   } else {
-    data["body"] = base64_encode(*m.value);
+    d.emplace("body", base64_encode(*m.value));
   }
   return data;
 }
@@ -367,7 +368,11 @@ bool kafka_source::hold_while_in_flight() {
 bool kafka_source::hold_while_behind() {
   const auto limit = settings_.hold_journal_backlog;
   if (limit <= 0 || !journal_backlog_) return false;
-  const bool hold = behind_ ? backlog_ > limit / 2 : backlog_ >= limit;
+  // What is in flight joins the journal's backlog within milliseconds: left
+  // out, the sensors fell up to max_in_flight events further behind, out of
+  // the store's cache, and parsed those events from SQLite again.
+  const auto ahead = backlog_ + static_cast<std::int64_t>(in_flight_.load());
+  const bool hold = behind_ ? ahead > limit / 2 : ahead >= limit;
   if (!hold) {
     if (behind_) {
       behind_ = false;
@@ -458,16 +463,17 @@ void kafka_source::journal(std::vector<item>& items) {
       mark_done(it);
       continue;
     }
-    events.push_back({fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset),
-                      std::move(*data), std::nullopt});
+    events.push_back({event_id(it), std::move(*data), std::nullopt});
     journaled.push_back(&it);
   }
   if (events.empty()) return;
   auto backoff = std::chrono::milliseconds(50);
   for (;;) {
-    // A retry may find some of the batch already journaled; their ids make
-    // them duplicates, which count as done.
-    auto results = out_->emit_batch(origin_, events, settings_.filter);
+    // The batch is handed over, not copied (a copy of every event's data
+    // cost as much as building it); a retry builds it again. A retry may
+    // find some of it already journaled; their ids make them duplicates,
+    // which count as done.
+    auto results = out_->emit_batch(origin_, std::move(events), settings_.filter);
     const bool failed = std::any_of(results.begin(), results.end(), [](const emit_result& r) {
       return r.status == emit_status::failed;
     });
@@ -476,15 +482,27 @@ void kafka_source::journal(std::vector<item>& items) {
       return;
     }
     if (stopping_) break;  // not committed: consumed again after a restart
-    std::unique_lock lock(track_mutex_);
-    track_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+    {
+      std::unique_lock lock(track_mutex_);
+      track_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+    }
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    events.clear();
+    for (const auto* it : journaled)
+      events.push_back({event_id(*it),
+                        kafka_event_data(it->message, settings_.json_body, settings_.metadata)
+                            .value_or(nlohmann::json()),
+                        std::nullopt});
   }
   {
     std::lock_guard lock(track_mutex_);
     in_flight_ -= journaled.size();
   }
   track_cv_.notify_all();
+}
+
+std::string kafka_source::event_id(const item& it) const {
+  return fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset);
 }
 
 void kafka_source::mark_done(const item& it) {

@@ -91,6 +91,7 @@ class kafka_source final : public source {
   void consume_loop();
   void append_loop(worker& w);
   void journal(std::vector<item>& items);
+  std::string event_id(const item& it) const;
   void mark_done(const item& it);
   void flow_control();
   // Waits while too many messages are in flight; false when not needed.

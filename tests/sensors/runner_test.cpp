@@ -98,6 +98,17 @@ TEST(sensor_runner, a_backlog_of_many_pages_is_handled_once_each_in_journal_orde
   EXPECT_EQ(*r->process_journal(), 0u);
 }
 
+TEST(sensor_runner, a_long_catch_up_reports_its_progress_after_every_page) {
+  fixture f;
+  auto r = f.runner(push_sensor(), true, 4);
+  for (int i = 0; i < 10; ++i) f.append("e" + std::to_string(i), "push");
+  std::vector<std::int64_t> progress;
+  EXPECT_EQ(*r->process_journal([&](std::int64_t seq) { progress.push_back(seq); }), 10u);
+  // An event source holding back for this sensor sees it move page by page,
+  // not only once the whole backlog is done.
+  EXPECT_EQ(progress, (std::vector<std::int64_t>{4, 8, 10}));
+}
+
 TEST(sensor_runner, replay_after_crash_does_not_submit_twice) {
   fixture f;
   f.append("e0", "other");  // handled, fires nothing

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,7 +53,10 @@ class sensor_runner {
   // Reads the stored progress (or starts it). Call once before the others.
   result<void> load();
   // Handles every journal event after the stored sequence; returns how many.
-  result<std::size_t> process_journal();
+  // `on_page` hears the last sequence read after each page: a long catch-up
+  // reports its progress as it goes, so that an event source holding back
+  // for this sensor goes on before the sensor has caught up completely.
+  result<std::size_t> process_journal(const std::function<void(std::int64_t)>& on_page = {});
   // Executes pending firings that are due; returns how many actions ran.
   std::size_t run_due();
   // Clears conditions whose conditionsReset schedule has passed.
