@@ -1,5 +1,7 @@
 #include "emitter.hpp"
 
+#include <future>
+
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
@@ -113,54 +115,56 @@ std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
                                              std::vector<pending_event> events,
                                              const std::optional<std::string>& filter_expression,
                                              std::string_view content_type) {
-  const auto started = std::chrono::steady_clock::now();
-  std::vector<emit_result> results(events.size());
-  std::vector<std::size_t> journaled;  // indexes of the events appended
-  std::vector<store::event_record> records;
-  records.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    auto record =
-        prepare(origin, std::move(events[i]), filter_expression, content_type, results[i]);
-    if (!record) continue;
-    records.push_back(std::move(*record));
-    journaled.push_back(i);
-  }
-
-  std::size_t committed = 0;
-  if (!records.empty()) {
-    auto appended = db_.append_events(std::move(records));
-    if (!appended) {
-      spdlog::warn("event source {}/{} event {}: cannot journal {} event(s): {}", origin.namespace_,
-                   origin.source, origin.subject, journaled.size(), appended.error().message);
-      for (auto i : journaled) {
-        count_failure(origin);
-        results[i] = {emit_status::failed, appended.error().message};
-      }
-    } else {
-      for (std::size_t k = 0; k < journaled.size(); ++k) {
-        results[journaled[k]] = settle(origin, (*appended)[k]);
-        if (results[journaled[k]].status == emit_status::committed) ++committed;
-      }
-    }
-  }
-
-  // One duration for the whole batch, observed once per event, as each
-  // event waited for all of it.
-  observe(origin, events.size(), committed,
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-              .count());
-  if (committed > 0 && on_committed_) on_committed_();
-  return results;
+  std::promise<std::vector<emit_result>> promise;
+  auto future = promise.get_future();
+  emit_batch_async(
+      origin, std::move(events), filter_expression,
+      [&promise](std::vector<emit_result> results) { promise.set_value(std::move(results)); },
+      content_type);
+  return future.get();
 }
 
-void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::json data,
-                         const std::optional<std::string>& filter_expression, emit_callback done,
-                         std::string_view content_type) {
-  emit_result filtered;
-  auto record = prepare(origin, {std::move(id), std::move(data), std::nullopt}, filter_expression,
-                        content_type, filtered);
-  if (!record) {
-    done(std::move(filtered));
+void emitter::emit_batch_async(const event_origin& origin, std::vector<pending_event> events,
+                               const std::optional<std::string>& filter_expression,
+                               batch_callback done, std::string_view content_type) {
+  append_prepared_async(origin,
+                        prepare_batch(origin, std::move(events), filter_expression, content_type),
+                        std::move(done));
+}
+
+emitter::prepared_batch emitter::prepare_batch(const event_origin& origin,
+                                               std::vector<pending_event> events,
+                                               const std::optional<std::string>& filter_expression,
+                                               std::string_view content_type) {
+  prepared_batch b;
+  b.started = std::chrono::steady_clock::now();
+  b.results.resize(events.size());
+  b.records.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto record =
+        prepare(origin, std::move(events[i]), filter_expression, content_type, b.results[i]);
+    if (!record) continue;
+    try {
+      record->text = record->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    } catch (const nlohmann::json::exception&) {
+      // Not valid UTF-8: the store prints it its own way.
+    }
+    b.records.push_back(std::move(*record));
+    b.journaled.push_back(i);
+  }
+  return b;
+}
+
+void emitter::append_prepared_async(const event_origin& origin, prepared_batch batch,
+                                    batch_callback done) {
+  const auto elapsed_ms = [started = batch.started] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+        .count();
+  };
+  const std::size_t count = batch.results.size();
+  if (batch.records.empty()) {
+    observe(origin, count, 0, elapsed_ms());
+    done(std::move(batch.results));
     return;
   }
   bool refused = false;
@@ -170,43 +174,63 @@ void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::j
     if (!refused) ++in_flight_;
   }
   if (refused) {
-    count_failure(origin);
-    done({emit_status::failed, "the event sources are stopping"});
+    for (auto i : batch.journaled) {
+      count_failure(origin);
+      batch.results[i] = {emit_status::failed, "the event sources are stopping"};
+    }
+    done(std::move(batch.results));
     return;
   }
+  db_.append_events_async(
+      std::move(batch.records),
+      [this, origin, count, elapsed_ms, results = std::move(batch.results),
+       journaled = std::move(batch.journaled),
+       done = std::move(done)](result<std::vector<store::append_outcome>> appended) mutable {
+        // Counted out however this ends: the destructor waits for the count.
+        struct leave {
+          emitter& self;
+          ~leave() {
+            std::lock_guard lock(self.in_flight_mutex_);
+            if (--self.in_flight_ == 0) self.in_flight_cv_.notify_all();
+          }
+        } counted{*this};
+        std::size_t committed = 0;
+        if (!appended) {
+          spdlog::warn("event source {}/{} event {}: cannot journal {} event(s): {}",
+                       origin.namespace_, origin.source, origin.subject, journaled.size(),
+                       appended.error().message);
+          for (auto i : journaled) {
+            count_failure(origin);
+            results[i] = {emit_status::failed, appended.error().message};
+          }
+        } else {
+          for (std::size_t k = 0; k < journaled.size() && k < appended->size(); ++k) {
+            results[journaled[k]] = settle(origin, (*appended)[k]);
+            if (results[journaled[k]].status == emit_status::committed) ++committed;
+          }
+        }
+        // The sensors are woken before the caller hears back: both can start
+        // now. One duration for the whole batch, observed once per event, as
+        // each event waited for all of it.
+        if (committed > 0 && on_committed_) on_committed_();
+        observe(origin, count, committed, elapsed_ms());
+        done(std::move(results));
+      });
+}
+
+void emitter::emit_async(const event_origin& origin, std::string id, nlohmann::json data,
+                         const std::optional<std::string>& filter_expression, emit_callback done,
+                         std::string_view content_type) {
   // Straight to the store's writer, which commits whatever arrived during
   // its last commit together: no thread of our own between the connection
   // and the journal.
-  std::vector<store::event_record> one;
-  one.push_back(std::move(*record));
-  db_.append_events_async(std::move(one), [this, origin, done = std::move(done),
-                                           started = std::chrono::steady_clock::now()](
-                                              result<std::vector<store::append_outcome>> appended) {
-    // Counted out however this ends: the destructor waits for the count.
-    struct leave {
-      emitter& self;
-      ~leave() {
-        std::lock_guard lock(self.in_flight_mutex_);
-        if (--self.in_flight_ == 0) self.in_flight_cv_.notify_all();
-      }
-    } counted{*this};
-    emit_result r;
-    if (!appended) {
-      spdlog::warn("event source {}/{} event {}: cannot journal the event: {}", origin.namespace_,
-                   origin.source, origin.subject, appended.error().message);
-      count_failure(origin);
-      r = {emit_status::failed, appended.error().message};
-    } else {
-      r = settle(origin, appended->front());
-    }
-    const bool committed = r.status == emit_status::committed;
-    // The sensors are woken before the caller hears back: both can start now.
-    if (committed && on_committed_) on_committed_();
-    observe(origin, 1, committed ? 1 : 0,
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count());
-    done(std::move(r));
-  });
+  std::vector<pending_event> one;
+  one.push_back({std::move(id), std::move(data), std::nullopt});
+  append_prepared_async(origin,
+                        prepare_batch(origin, std::move(one), filter_expression, content_type),
+                        [done = std::move(done)](std::vector<emit_result> results) {
+                          done(std::move(results.front()));
+                        });
 }
 
 }  // namespace kairos::eventsources

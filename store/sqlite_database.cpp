@@ -1120,11 +1120,16 @@ result<std::vector<timed_event>> timed_events(std::vector<event_record> events) 
     const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
     std::string body;
     bool exact = true;
-    try {
-      body = e.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
-    } catch (const nlohmann::json::exception&) {
-      body = to_text(e.body);
-      exact = false;
+    if (!e.text.empty()) {
+      body = std::move(e.text);
+      e.text.clear();
+    } else {
+      try {
+        body = e.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+      } catch (const nlohmann::json::exception&) {
+        body = to_text(e.body);
+        exact = false;
+      }
     }
     timed.push_back({std::move(e), time_unix, std::move(body), exact});
   }

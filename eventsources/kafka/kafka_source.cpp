@@ -164,11 +164,12 @@ result<void> kafka_source::start() {
 
   stopping_ = false;
   draining_ = false;
-  for (std::size_t i = 0; i < settings_.append_threads; ++i) {
-    workers_.push_back(std::make_unique<worker>());
-    auto* w = workers_.back().get();
-    w->thread = std::thread([this, w] { append_loop(*w); });
-  }
+  next_ticket_ = turn_ = 0;
+  outstanding_ = 0;
+  retry_at_ = {};
+  retry_backoff_ = std::chrono::milliseconds(50);
+  for (std::size_t i = 0; i < settings_.append_threads; ++i)
+    workers_.emplace_back([this] { append_loop(); });
   consumer_ = std::thread([this] { consume_loop(); });
   started_ = true;
   spdlog::info("{}: consuming {} from {}{}", where, settings_.topic, settings_.brokers,
@@ -186,11 +187,22 @@ void kafka_source::stop() {
   // What was taken from Kafka is journaled before the last commit, unless
   // the journal refuses it (then it is not committed and comes again).
   draining_ = true;
-  for (auto& w : workers_) {
-    w->cv.notify_all();
-    if (w->thread.joinable()) w->thread.join();
-  }
+  queue_cv_.notify_all();
+  for (auto& w : workers_)
+    if (w.joinable()) w.join();
   workers_.clear();
+  {
+    // The last chunks are still with the journal: their offsets are
+    // committed below once they are back.
+    std::unique_lock lock(turn_mutex_);
+    turn_cv_.wait(lock, [&] { return outstanding_ == 0; });
+  }
+  {
+    // Refused chunks queued again after the threads ended: not committed,
+    // so consumed again after a restart.
+    std::lock_guard lock(queue_mutex_);
+    queue_.clear();
+  }
   commit_ready(true);
   if (settings_.group) rd_kafka_consumer_close(rk_);
   rd_kafka_destroy(rk_);
@@ -337,12 +349,11 @@ void kafka_source::consume_loop() {
       found->second.pending.emplace(it.message.offset, false);
     }
     ++in_flight_;
-    auto& w = *workers_[static_cast<std::size_t>(it.message.partition) % workers_.size()];
     {
-      std::lock_guard lock(w.mutex);
-      w.queue.push_back(std::move(it));
+      std::lock_guard lock(queue_mutex_);
+      queue_.push_back(std::move(it));
     }
-    w.cv.notify_one();
+    queue_cv_.notify_one();
   }
 }
 
@@ -428,30 +439,45 @@ void kafka_source::flow_control() {
       backlog_);
 }
 
-void kafka_source::append_loop(worker& w) {
-  std::vector<item> items;
+void kafka_source::append_loop() {
+  // Fewer than this many queued messages are not split between threads: a
+  // chunk costs the journal a savepoint and a callback.
+  constexpr std::size_t smallest_share = 64;
+  const std::size_t threads = std::max<std::size_t>(settings_.append_threads, 1);
   for (;;) {
+    auto chunk = std::make_shared<std::vector<item>>();
+    std::uint64_t ticket = 0;
     {
-      std::unique_lock lock(w.mutex);
-      w.cv.wait(lock, [&] { return draining_ || !w.queue.empty(); });
-      if (w.queue.empty()) return;
-      // What arrived meanwhile goes in one journal transaction.
-      const auto n = std::min(w.queue.size(), std::max<std::size_t>(1, settings_.append_batch));
-      for (std::size_t i = 0; i < n; ++i) {
-        items.push_back(std::move(w.queue.front()));
-        w.queue.pop_front();
+      std::unique_lock lock(queue_mutex_);
+      for (;;) {
+        queue_cv_.wait(lock, [&] { return draining_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        if (draining_ || std::chrono::steady_clock::now() >= retry_at_) break;
+        queue_cv_.wait_until(lock, retry_at_, [&] { return draining_.load(); });
       }
+      // A fetch brings a burst of one partition: it is shared among the
+      // threads, which build their chunks side by side.
+      const auto share = std::max((queue_.size() + threads - 1) / threads,
+                                  std::min(queue_.size(), smallest_share));
+      const auto n = std::min(share, std::max<std::size_t>(1, settings_.append_batch));
+      chunk->reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        chunk->push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      ticket = next_ticket_++;
     }
-    journal(items);
-    items.clear();
+    journal(std::move(chunk), ticket);
   }
 }
 
-void kafka_source::journal(std::vector<item>& items) {
+void kafka_source::journal(std::shared_ptr<std::vector<item>> chunk, std::uint64_t ticket) {
   std::vector<emitter::pending_event> events;
-  std::vector<const item*> journaled;
-  events.reserve(items.size());
-  for (auto& it : items) {
+  std::vector<std::size_t> appended;  // indexes in the chunk of the events built
+  std::vector<const item*> dropped;
+  events.reserve(chunk->size());
+  for (std::size_t i = 0; i < chunk->size(); ++i) {
+    const auto& it = (*chunk)[i];
     auto data = kafka_event_data(it.message, settings_.json_body, settings_.metadata);
     if (!data) {
       // Argo cannot marshal such an event and drops it; so does kairos, but
@@ -460,65 +486,95 @@ void kafka_source::journal(std::vector<item>& items) {
                    origin_.namespace_, origin_.source, origin_.subject, it.message.topic,
                    it.message.partition, it.message.offset);
       out_->count_failure(origin_);
-      mark_done(it);
+      dropped.push_back(&it);
       continue;
     }
     events.push_back({event_id(it), std::move(*data), std::nullopt});
-    journaled.push_back(&it);
+    appended.push_back(i);
   }
-  if (events.empty()) return;
-  auto backoff = std::chrono::milliseconds(50);
-  for (;;) {
-    // The batch is handed over, not copied (a copy of every event's data
-    // cost as much as building it); a retry builds it again. A retry may
-    // find some of it already journaled; their ids make them duplicates,
-    // which count as done.
-    auto results = out_->emit_batch(origin_, std::move(events), settings_.filter);
-    const bool failed = std::any_of(results.begin(), results.end(), [](const emit_result& r) {
-      return r.status == emit_status::failed;
-    });
-    if (!failed) {
-      for (const auto* it : journaled) mark_done(*it);
-      return;
-    }
-    if (stopping_) break;  // not committed: consumed again after a restart
+  if (!dropped.empty()) mark_done(dropped);
+  // Everything but queueing the append happens before this chunk's turn.
+  auto prepared = out_->prepare_batch(origin_, std::move(events), settings_.filter);
+  {
+    std::unique_lock lock(turn_mutex_);
+    turn_cv_.wait(lock, [&] { return turn_ == ticket; });
+    if (!appended.empty()) ++outstanding_;
+  }
+  if (!appended.empty())
+    out_->append_prepared_async(
+        origin_, std::move(prepared),
+        [this, chunk, appended = std::move(appended)](std::vector<emit_result> results) {
+          journaled(chunk, appended, results);
+        });
+  {
+    std::lock_guard lock(turn_mutex_);
+    ++turn_;
+  }
+  turn_cv_.notify_all();
+}
+
+void kafka_source::journaled(const std::shared_ptr<std::vector<item>>& chunk,
+                             const std::vector<std::size_t>& appended,
+                             const std::vector<emit_result>& results) {
+  // Duplicates (a retry that finds part of its chunk journaled) and
+  // filtered events are done; refused ones are not.
+  std::vector<const item*> done;
+  std::vector<item> refused;
+  for (std::size_t k = 0; k < appended.size(); ++k) {
+    auto& it = (*chunk)[appended[k]];
+    if (k < results.size() && results[k].status == emit_status::failed)
+      refused.push_back(std::move(it));
+    else
+      done.push_back(&it);
+  }
+  if (!done.empty()) mark_done(done);
+  if (refused.empty()) {
+    std::lock_guard lock(queue_mutex_);
+    retry_backoff_ = std::chrono::milliseconds(50);
+  } else if (stopping_) {
+    // Not committed: consumed again after a restart.
     {
-      std::unique_lock lock(track_mutex_);
-      track_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+      std::lock_guard lock(track_mutex_);
+      in_flight_ -= refused.size();
     }
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-    events.clear();
-    for (const auto* it : journaled)
-      events.push_back({event_id(*it),
-                        kafka_event_data(it->message, settings_.json_body, settings_.metadata)
-                            .value_or(nlohmann::json()),
-                        std::nullopt});
+    track_cv_.notify_all();
+  } else {
+    // Ahead of everything taken after it. Chunks already with the journal
+    // may land before it; its offsets are not committed until it does.
+    std::lock_guard lock(queue_mutex_);
+    retry_at_ = std::chrono::steady_clock::now() + retry_backoff_;
+    retry_backoff_ = std::min(retry_backoff_ * 2, std::chrono::milliseconds(5000));
+    queue_.insert(queue_.begin(), std::make_move_iterator(refused.begin()),
+                  std::make_move_iterator(refused.end()));
+    queue_cv_.notify_all();
   }
   {
-    std::lock_guard lock(track_mutex_);
-    in_flight_ -= journaled.size();
+    std::lock_guard lock(turn_mutex_);
+    --outstanding_;
   }
-  track_cv_.notify_all();
+  turn_cv_.notify_all();
 }
 
 std::string kafka_source::event_id(const item& it) const {
   return fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset);
 }
 
-void kafka_source::mark_done(const item& it) {
+void kafka_source::mark_done(const std::vector<const item*>& items) {
   {
     std::lock_guard lock(track_mutex_);
-    auto found = tracks_.find(it.message.partition);
-    if (found != tracks_.end() && found->second.generation == it.generation) {
-      auto& t = found->second;
-      t.pending[it.message.offset] = true;
-      while (!t.pending.empty() && t.pending.begin()->second) {
-        t.ready = t.pending.begin()->first + 1;
-        t.pending.erase(t.pending.begin());
+    for (const auto* it : items) {
+      auto found = tracks_.find(it->message.partition);
+      if (found != tracks_.end() && found->second.generation == it->generation) {
+        auto& t = found->second;
+        t.pending[it->message.offset] = true;
+        while (!t.pending.empty() && t.pending.begin()->second) {
+          t.ready = t.pending.begin()->first + 1;
+          t.pending.erase(t.pending.begin());
+        }
       }
     }
     // Under the lock, so a consumer about to wait for it cannot miss it.
-    --in_flight_;
+    in_flight_ -= items.size();
   }
   track_cv_.notify_all();
 }

@@ -1,9 +1,11 @@
 #pragma once
 
-// Argo's Kafka event source on librdkafka. A consumer thread polls and hands
-// messages to append threads (one per partition slot, so a partition's
-// messages are journaled in order); an offset is committed only once its
-// message and every earlier one of its partition are in the journal. With a
+// Argo's Kafka event source on librdkafka. A consumer thread polls and queues
+// messages; append threads take them in chunks, build their events side by
+// side, and hand the chunks to the journal in the order they were taken, so
+// a partition's messages are journaled in order however a fetch spreads
+// over the threads. An offset is committed only once its message and every
+// earlier one of its partition are in the journal. With a
 // consumer group offsets go to Kafka; with a fixed partition (no group) the
 // next offset is kept in the store (scope "kafka"), so a restart resumes
 // where the journal ends instead of at Argo's "newest".
@@ -70,12 +72,6 @@ class kafka_source final : public source {
     kafka_message_view message;
     std::uint64_t generation = 0;
   };
-  struct worker {
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::deque<item> queue;
-    std::thread thread;
-  };
   // Offsets of one partition between "taken" and "committed".
   struct partition_track {
     std::uint64_t generation = 0;
@@ -89,10 +85,14 @@ class kafka_source final : public source {
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts);
   void consume_loop();
-  void append_loop(worker& w);
-  void journal(std::vector<item>& items);
+  void append_loop();
+  // Builds a chunk's events, waits for its turn and queues its append.
+  void journal(std::shared_ptr<std::vector<item>> chunk, std::uint64_t ticket);
+  // On the store's writer thread, once the chunk's append is over.
+  void journaled(const std::shared_ptr<std::vector<item>>& chunk,
+                 const std::vector<std::size_t>& appended, const std::vector<emit_result>& results);
   std::string event_id(const item& it) const;
-  void mark_done(const item& it);
+  void mark_done(const std::vector<const item*>& items);
   void flow_control();
   // Waits while too many messages are in flight; false when not needed.
   bool hold_while_in_flight();
@@ -115,9 +115,23 @@ class kafka_source final : public source {
 
   rd_kafka_t* rk_ = nullptr;
   std::thread consumer_;
-  std::vector<std::unique_ptr<worker>> workers_;
+  std::vector<std::thread> workers_;
+  // Messages taken from Kafka, in the order they were taken.
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<item> queue_;
+  std::uint64_t next_ticket_ = 0;  // numbers the chunks as they are taken
+  // A chunk the journal refused goes back to the front of the queue and is
+  // taken again no sooner than this.
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::milliseconds retry_backoff_{50};
+  // Chunks go to the journal in ticket order.
+  std::mutex turn_mutex_;
+  std::condition_variable turn_cv_;
+  std::uint64_t turn_ = 0;             // the ticket whose chunk goes next
+  std::size_t outstanding_ = 0;        // chunks with the journal, not yet back
   std::atomic<bool> stopping_{false};  // consumer loop ends
-  std::atomic<bool> draining_{false};  // append threads end once their queue is empty
+  std::atomic<bool> draining_{false};  // append threads end once the queue is empty
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> paused_{false};   // partitions paused for the backlog
   std::atomic<bool> holding_{false};  // polling held for the in-flight bound or the backlog

@@ -77,6 +77,10 @@ struct event_record {
   std::string type;     // event source type (webhook, github, ...)
   std::string time;     // RFC 3339
   nlohmann::json body;  // the whole envelope: context and data
+  // `body` printed, when the appender printed it already (so that the
+  // printing can happen before a step that must keep appends in order); it
+  // must read back as `body`. Empty: the store prints `body`.
+  std::string text;
 };
 
 struct append_outcome {
