@@ -117,19 +117,10 @@ std::vector<emit_result> emitter::emit_batch(const event_origin& origin,
                                              std::string_view content_type) {
   std::promise<std::vector<emit_result>> promise;
   auto future = promise.get_future();
-  emit_batch_async(
-      origin, std::move(events), filter_expression,
-      [&promise](std::vector<emit_result> results) { promise.set_value(std::move(results)); },
-      content_type);
+  append_prepared_async(
+      origin, prepare_batch(origin, std::move(events), filter_expression, content_type),
+      [&promise](std::vector<emit_result> results) { promise.set_value(std::move(results)); });
   return future.get();
-}
-
-void emitter::emit_batch_async(const event_origin& origin, std::vector<pending_event> events,
-                               const std::optional<std::string>& filter_expression,
-                               batch_callback done, std::string_view content_type) {
-  append_prepared_async(origin,
-                        prepare_batch(origin, std::move(events), filter_expression, content_type),
-                        std::move(done));
 }
 
 emitter::prepared_batch emitter::prepare_batch(const event_origin& origin,

@@ -72,10 +72,13 @@ class emitter {
                                       const std::optional<std::string>& filter_expression,
                                       std::string_view content_type = "application/json");
 
-  // emit_batch_async() in two steps, for a caller that keeps its batches in
-  // order across threads: prepare_batch() does the work (filter, envelope,
-  // printing) on any thread; append_prepared_async() only queues the append,
-  // and batches are journaled in the order they are queued.
+  // emit_batch() in two steps and without blocking, for a caller that keeps
+  // its batches in order across threads: prepare_batch() does the work
+  // (filter, envelope, printing) on any thread; append_prepared_async() only
+  // queues the append, and batches are journaled in the order they are
+  // queued. `done` hears the results on the store's writer thread, right
+  // after the commit (at once on the caller's thread when nothing is left to
+  // append, or while the emitter is being destroyed).
   struct prepared_batch {
     std::vector<emit_result> results;
     std::vector<std::size_t> journaled;  // indexes of the events to append
@@ -87,14 +90,6 @@ class emitter {
                                std::string_view content_type = "application/json");
   using batch_callback = std::function<void(std::vector<emit_result>)>;
   void append_prepared_async(const event_origin& origin, prepared_batch batch, batch_callback done);
-
-  // emit_batch() without blocking: `done` hears the results on the store's
-  // writer thread, right after the commit (at once on the caller's thread
-  // when nothing is left to append, or while the emitter is being
-  // destroyed). Batches from one thread are journaled in the order given.
-  void emit_batch_async(const event_origin& origin, std::vector<pending_event> events,
-                        const std::optional<std::string>& filter_expression, batch_callback done,
-                        std::string_view content_type = "application/json");
 
   // The same as emit() without blocking: the event goes to the store's
   // writer, which commits what arrives during one commit in the next, and

@@ -489,7 +489,8 @@ void kafka_source::journal(std::shared_ptr<std::vector<item>> chunk, std::uint64
       dropped.push_back(&it);
       continue;
     }
-    events.push_back({event_id(it), std::move(*data), std::nullopt});
+    events.push_back({fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset),
+                      std::move(*data), std::nullopt});
     appended.push_back(i);
   }
   if (!dropped.empty()) mark_done(dropped);
@@ -553,10 +554,6 @@ void kafka_source::journaled(const std::shared_ptr<std::vector<item>>& chunk,
     --outstanding_;
   }
   turn_cv_.notify_all();
-}
-
-std::string kafka_source::event_id(const item& it) const {
-  return fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset);
 }
 
 void kafka_source::mark_done(const std::vector<const item*>& items) {

@@ -91,7 +91,6 @@ class kafka_source final : public source {
   // On the store's writer thread, once the chunk's append is over.
   void journaled(const std::shared_ptr<std::vector<item>>& chunk,
                  const std::vector<std::size_t>& appended, const std::vector<emit_result>& results);
-  std::string event_id(const item& it) const;
   void mark_done(const std::vector<const item*>& items);
   void flow_control();
   // Waits while too many messages are in flight; false when not needed.
