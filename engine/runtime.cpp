@@ -166,14 +166,20 @@ class runtime::impl {
                           "metadata.name or metadata.generateName is required");
       name = workflow.metadata.generate_name + random_suffix(5);
     }
-    return submit_manifest(std::move(manifest), ns, name, options);
+    return submit_manifest(std::move(manifest), ns, name, options,
+                           std::get_if<spec::workflow_spec>(&workflow.spec));
   }
 
+  // `parsed`: the spec module's reading of this manifest's spec, if the
+  // caller has one.
   result<store::workflow_record> submit_manifest(json manifest, const std::string& ns,
                                                  const std::string& name,
-                                                 const submit_options& options) {
+                                                 const submit_options& options,
+                                                 const spec::workflow_spec* parsed = nullptr) {
     auto& spec = manifest["spec"];
     if (!spec.is_object()) spec = json::object();
+    // Merged templates and submit-time parameters change the spec.
+    if (spec.contains("workflowTemplateRef") || !options.parameters.empty()) parsed = nullptr;
     if (auto ref = spec.find("workflowTemplateRef"); ref != spec.end() && ref->is_object()) {
       const std::string tname = ref->value("name", std::string());
       if (tname.empty())
@@ -209,7 +215,9 @@ class runtime::impl {
 
     // Specs the operator rejects never reach the store: submit fails with
     // the operator's message.
-    auto op = factory_(manifest, environment());
+    auto env = environment();
+    env.parsed_spec = parsed;
+    auto op = factory_(manifest, std::move(env));
     if (!op) return std::move(op).error();
 
     // One name is operated by one submitter at a time, and never while a

@@ -338,11 +338,11 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       why = failure(outcome::kind::failed_to_start, std::move(pid).error().message);
       return -1;
     }
-    const auto start = detail::process_start_time(*pid);
-    n.group_slot = groups->add({*pid, start.value_or(0)});
+    const auto start = pid->start_ticks ? pid->start_ticks : detail::process_start_time(pid->pid);
+    n.group_slot = groups->add({pid->pid, start.value_or(0)});
     n.out.assign(pipe_fds[0]);  // not yet used by any handler; safe off the strand
     n.err.assign(err_fds[0]);
-    return *pid;
+    return pid->pid;
   }
 
   void release_namespace(node_run& n) {

@@ -1,9 +1,11 @@
 #include "spawn.hpp"
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,16 @@ struct child_report {
   int err;
   int index;  // which bind mount, for stage::bind and stage::remount_read_only
 };
+
+// For a child that shares the parent's memory (clone_vfork): the parent
+// reads the report after the child has exec'd or exited, as posix_spawn
+// does, so no status pipe is made and none is waited on.
+[[noreturn]] void report_in_place(child_report* r, stage where, int index) {
+  r->where = where;
+  r->err = errno;
+  r->index = index;
+  ::_exit(127);
+}
 
 // Async-signal-safe: only raw write, then _exit.
 [[noreturn]] void report_and_exit(int fd, stage where, int index) {
@@ -159,7 +171,8 @@ struct child_args {
   char** argv = nullptr;
   char** env = nullptr;
   const char* working_dir = nullptr;
-  int report_fd = -1;
+  child_report* report = nullptr;  // stays zero when the child reaches exec
+  long long boot_ns = 0;           // CLOCK_BOOTTIME as the child starts
   int in_fd = -1;
   int out_fd = -1;
   int err_fd = -1;
@@ -177,9 +190,15 @@ constexpr std::size_t child_stack_size = 64 * 1024;
 // Async-signal-safe calls only, from here to execve. Not instrumented: its
 // frames live on a heap block the parent frees once the child has exec'd.
 __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
-  const auto& a = *static_cast<child_args*>(p);
-  const int report_fd = a.report_fd;
-  if (::setpgid(0, 0) != 0) report_and_exit(report_fd, stage::setpgid, -1);
+  auto& a = *static_cast<child_args*>(p);
+  {
+    // A raw syscall: the vDSO is not worth trusting under sanitizers here.
+    struct timespec ts {};
+    if (::syscall(SYS_clock_gettime, CLOCK_BOOTTIME, &ts) == 0)
+      a.boot_ns = static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+  }
+  child_report* const report = a.report;
+  if (::setpgid(0, 0) != 0) report_in_place(report, stage::setpgid, -1);
   // Handlers are the parent's; every caught or ignored signal goes back to
   // its default before the mask opens.
   struct sigaction dfl {};
@@ -199,33 +218,33 @@ __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
     auto& fd_paths = *a.fd_paths;
     if (a.namespace_fd >= 0) {
       if (::setns(a.namespace_fd, CLONE_NEWNS) != 0)
-        report_and_exit(report_fd, stage::enter_namespace, -1);
+        report_in_place(report, stage::enter_namespace, -1);
     } else {
-      if (::unshare(CLONE_NEWNS) != 0) report_and_exit(report_fd, stage::unshare, -1);
+      if (::unshare(CLONE_NEWNS) != 0) report_in_place(report, stage::unshare, -1);
       if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-        report_and_exit(report_fd, stage::make_private, -1);
+        report_in_place(report, stage::make_private, -1);
     }
     for (std::size_t i = 0; i < sources.size(); ++i) {
       source_fds[i] = ::open(sources[i].c_str(), O_PATH | O_CLOEXEC);
-      if (source_fds[i] < 0) report_and_exit(report_fd, stage::bind, static_cast<int>(i));
+      if (source_fds[i] < 0) report_in_place(report, stage::bind, static_cast<int>(i));
       format_fd_path(source_fds[i], fd_paths[i]);
     }
     for (std::size_t i = 0; i < targets.size(); ++i) {
       if (::mount(fd_paths[i].data(), targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-        report_and_exit(report_fd, stage::bind, static_cast<int>(i));
+        report_in_place(report, stage::bind, static_cast<int>(i));
       if ((*a.read_only)[i] && ::mount(nullptr, targets[i].c_str(), nullptr,
                                        MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
-        report_and_exit(report_fd, stage::remount_read_only, static_cast<int>(i));
+        report_in_place(report, stage::remount_read_only, static_cast<int>(i));
     }
   }
   if (::dup2(a.in_fd, 0) < 0 || ::dup2(a.out_fd, 1) < 0 || ::dup2(a.err_fd, 2) < 0)
-    report_and_exit(report_fd, stage::redirect, -1);
+    report_in_place(report, stage::redirect, -1);
   // Descriptors other modules opened without O_CLOEXEC must not leak into
   // the node; older kernels without close_range just keep them.
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-  if (a.working_dir && ::chdir(a.working_dir) != 0) report_and_exit(report_fd, stage::chdir, -1);
+  if (a.working_dir && ::chdir(a.working_dir) != 0) report_in_place(report, stage::chdir, -1);
   ::execve(a.executable, a.argv, a.env);
-  report_and_exit(report_fd, stage::exec, -1);
+  report_in_place(report, stage::exec, -1);
 }
 
 // Runs `fn` in a child that shares this memory (and whatever `flags` add)
@@ -247,17 +266,43 @@ result<pid_t> clone_vfork(int (*fn)(void*), void* arg, int flags) {
   return pid;
 }
 
+// Every node's stdin, opened once and kept.
+int shared_dev_null() {
+  static std::atomic<int> fd{-1};
+  int current = fd.load(std::memory_order_acquire);
+  if (current >= 0) return current;
+  const int opened = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (opened < 0) return -1;
+  if (!fd.compare_exchange_strong(current, opened, std::memory_order_acq_rel)) {
+    ::close(opened);  // another thread was first
+    return current;
+  }
+  return opened;
+}
+
+long long boot_time_ns() {
+  struct timespec ts {};
+  if (::clock_gettime(CLOCK_BOOTTIME, &ts) != 0) return 0;
+  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
 }  // namespace
 
-result<pid_t> spawn_process(const spawn_spec& spec) {
+std::optional<unsigned long long> start_ticks_between(long long before_ns, long long after_ns) {
+  static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  // /proc divides nanoseconds since boot by the tick length when it is whole.
+  if (before_ns <= 0 || after_ns < before_ns || ticks_per_second <= 0 ||
+      1000000000L % ticks_per_second != 0)
+    return std::nullopt;
+  const long long tick = 1000000000LL / ticks_per_second;
+  if (before_ns / tick != after_ns / tick) return std::nullopt;
+  return static_cast<unsigned long long>(before_ns / tick);
+}
+
+result<spawned> spawn_process(const spawn_spec& spec) {
   if (spec.argv.empty()) return make_error(errc::invalid_argument, "no command to run");
-  int status_pipe[2];
-  if (::pipe2(status_pipe, O_CLOEXEC) != 0)
-    return make_error(errc::internal, std::string("pipe: ") + std::strerror(errno));
-  fd_guard status_read(status_pipe[0]);
-  fd_guard status_write(status_pipe[1]);
-  fd_guard dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (dev_null.get() < 0)
+  const int dev_null = shared_dev_null();
+  if (dev_null < 0)
     return make_error(errc::internal, std::string("/dev/null: ") + std::strerror(errno));
 
   // The child opens every bind source right after unshare (a mount of the
@@ -284,8 +329,9 @@ result<pid_t> spawn_process(const spawn_spec& spec) {
   args.argv = argv_p.data();
   args.env = env_p.data();
   args.working_dir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
-  args.report_fd = status_write.get();
-  args.in_fd = dev_null.get();
+  child_report report{};
+  args.report = &report;
+  args.in_fd = dev_null;
   args.out_fd = spec.stdout_fd;
   args.err_fd = spec.stderr_fd;
   args.mount_namespace = spec.mount_namespace;
@@ -300,6 +346,7 @@ result<pid_t> spawn_process(const spawn_spec& spec) {
   // copy-on-write faults and TLB shootdowns in the parent. A vfork-style
   // clone shares the memory and suspends only this thread until the child
   // execs, as posix_spawn does; posix_spawn itself cannot unshare and mount.
+  const long long boot_before = boot_time_ns();
   auto cloned = clone_vfork(child_main, &args, 0);
   if (!cloned) return std::move(cloned).error();
   const pid_t pid = *cloned;
@@ -307,13 +354,17 @@ result<pid_t> spawn_process(const spawn_spec& spec) {
   // Closing our copy first avoids a race where the group does not exist yet
   // when the caller signals it.
   ::setpgid(pid, pid);
-  status_write.reset();
-  child_report report{};
-  if (read_report(status_read.get(), report)) {
+  if (report.where != stage{}) {
     reap(pid);
     return make_error(errc::failed_precondition, describe(report, spec));
   }
-  return pid;
+  spawned out;
+  out.pid = pid;
+  // The kernel stamps the child's start between the two readings; when both
+  // fall in one clock tick, that tick is the start /proc/<pid>/stat shows,
+  // and reading it from there (a file open per node) is saved.
+  out.start_ticks = start_ticks_between(boot_before, args.boot_ns);
+  return out;
 }
 
 namespace_probe probe_mount_namespace() {

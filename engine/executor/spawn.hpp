@@ -6,6 +6,7 @@
 // and short helper tools such as tar.
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,9 +39,21 @@ struct spawn_spec {
   int stderr_fd = -1;
 };
 
-// Forks and execs. Returns the child's pid (also its process group id) once
-// exec succeeded, or why the child could not get there.
-result<pid_t> spawn_process(const spawn_spec& spec);
+struct spawned {
+  pid_t pid = -1;  // also the process group id
+  // The start time /proc/<pid>/stat gives (clock ticks since boot), when
+  // the spawn could tell it without reading that file.
+  std::optional<unsigned long long> start_ticks;
+};
+
+// Forks and execs. Returns the child once exec succeeded, or why the child
+// could not get there.
+result<spawned> spawn_process(const spawn_spec& spec);
+
+// The tick a process started in, given CLOCK_BOOTTIME readings (ns) taken
+// before it was created and after it began running: known only when both
+// fall in the same tick.
+std::optional<unsigned long long> start_ticks_between(long long before_ns, long long after_ns);
 
 struct namespace_probe {
   bool available = false;

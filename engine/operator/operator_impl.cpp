@@ -146,6 +146,24 @@ bool uses_volume_mounts(const spec::template_spec& t) {
   return false;
 }
 
+// The typed spec, read by the spec module. workflowTemplateRef was merged
+// in by the runtime; the reader would refuse it beside templates.
+result<spec::workflow_spec> read_spec(const json& workflow, const std::string& name) {
+  json doc = workflow;
+  if (doc.contains("spec") && doc["spec"].is_object()) doc["spec"].erase("workflowTemplateRef");
+  doc["apiVersion"] = "argoproj.io/v1alpha1";
+  doc["kind"] = "Workflow";
+  auto loaded = spec::load_json(doc, "workflow " + name);
+  if (!loaded.ok() || loaded.resources.empty()) {
+    std::string why = loaded.diagnostics.empty() ? std::string("no workflow spec")
+                                                 : spec::to_string(loaded.diagnostics);
+    return make_error(errc::invalid_argument, why);
+  }
+  auto* wspec = std::get_if<spec::workflow_spec>(&loaded.resources.front().spec);
+  if (wspec == nullptr) return make_error(errc::invalid_argument, "not a Workflow");
+  return std::move(*wspec);
+}
+
 }  // namespace
 
 result<std::unique_ptr<workflow_operator>> operator_impl::make(json workflow,
@@ -166,21 +184,14 @@ result<std::unique_ptr<workflow_operator>> operator_impl::make(json workflow,
   if (self->name_.empty()) return make_error(errc::invalid_argument, "metadata.name is required");
   if (auto t = time_of(meta, "creationTimestamp")) self->created_ = *t;
 
-  // The typed spec, read by the spec module. workflowTemplateRef was merged
-  // in by the runtime; the reader would refuse it beside templates.
-  json doc = workflow;
-  if (doc.contains("spec") && doc["spec"].is_object()) doc["spec"].erase("workflowTemplateRef");
-  doc["apiVersion"] = "argoproj.io/v1alpha1";
-  doc["kind"] = "Workflow";
-  auto loaded = spec::load_json(doc, "workflow " + self->name_);
-  if (!loaded.ok() || loaded.resources.empty()) {
-    std::string why = loaded.diagnostics.empty() ? std::string("no workflow spec")
-                                                 : spec::to_string(loaded.diagnostics);
-    return make_error(errc::invalid_argument, why);
+  if (self->env_.parsed_spec != nullptr) {
+    self->spec_ = *self->env_.parsed_spec;
+    self->env_.parsed_spec = nullptr;
+  } else if (auto read = read_spec(workflow, self->name_); !read) {
+    return std::move(read).error();
+  } else {
+    self->spec_ = std::move(*read);
   }
-  auto* wspec = std::get_if<spec::workflow_spec>(&loaded.resources.front().spec);
-  if (wspec == nullptr) return make_error(errc::invalid_argument, "not a Workflow");
-  self->spec_ = std::move(*wspec);
   auto& s = self->spec_;
   if (s.entrypoint.empty())
     return make_error(errc::invalid_argument, "spec.entrypoint is required");

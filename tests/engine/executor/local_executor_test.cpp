@@ -24,6 +24,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "../../core/http_test_server.hpp"
+#include "node_files.hpp"
 #include "spawn.hpp"
 
 namespace kairos::engine {
@@ -465,6 +466,59 @@ TEST(namespace_pool, hands_a_released_namespace_out_again_and_retires_it_after_m
   EXPECT_EQ(retired, fd) << "a namespace is retired after max_uses nodes";
   EXPECT_EQ(pool.idle(), 1u);
   ::close(retired);
+}
+
+TEST(start_ticks_between, is_the_tick_both_readings_share_and_unknown_across_a_boundary) {
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  if (hz <= 0 || 1000000000L % hz != 0) GTEST_SKIP() << "tick length is not whole nanoseconds";
+  const long long tick = 1000000000LL / hz;
+  EXPECT_EQ(detail::start_ticks_between(5 * tick + 1, 6 * tick - 1), 5u);
+  EXPECT_EQ(detail::start_ticks_between(5 * tick, 5 * tick), 5u);
+  EXPECT_FALSE(detail::start_ticks_between(5 * tick - 1, 5 * tick).has_value());
+  EXPECT_FALSE(detail::start_ticks_between(6 * tick, 5 * tick).has_value()) << "readings reversed";
+  EXPECT_FALSE(detail::start_ticks_between(0, 5 * tick).has_value()) << "no reading before";
+}
+
+// The start time keys the orphan registry; it must be the one /proc shows,
+// or a later server would spare (or kill) the wrong process group.
+TEST(spawn_process, knows_the_start_time_that_proc_shows_without_reading_it) {
+  int known = 0;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    detail::spawn_spec spec;
+    spec.executable = "/bin/sleep";
+    spec.argv = {"sleep", "5"};
+    const int sink = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    spec.stdout_fd = sink;
+    spec.stderr_fd = sink;
+    auto child = detail::spawn_process(spec);
+    ::close(sink);
+    ASSERT_TRUE(child) << child.error().message;
+    const auto from_proc = detail::process_start_time(child->pid);
+    ::kill(child->pid, SIGKILL);
+    int status = 0;
+    ::waitpid(child->pid, &status, 0);
+    ASSERT_TRUE(from_proc.has_value());
+    // Unknown only when the spawn straddled a tick boundary.
+    if (!child->start_ticks) continue;
+    EXPECT_EQ(*child->start_ticks, *from_proc);
+    ++known;
+  }
+  EXPECT_GT(known, 0) << "every spawn straddled a clock tick";
+}
+
+TEST(spawn_process, a_child_that_cannot_exec_reports_why) {
+  detail::spawn_spec spec;
+  spec.executable = "/nonexistent/kairos-no-such-tool";
+  spec.argv = {"kairos-no-such-tool"};
+  const int sink = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  spec.stdout_fd = sink;
+  spec.stderr_fd = sink;
+  auto child = detail::spawn_process(spec);
+  ::close(sink);
+  ASSERT_FALSE(child);
+  EXPECT_NE(child.error().message.find("cannot execute /nonexistent/kairos-no-such-tool"),
+            std::string::npos)
+      << child.error().message;
 }
 
 TEST_F(local_executor_test, volume_is_visible_at_its_mount_path) {
