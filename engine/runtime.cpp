@@ -314,8 +314,8 @@ class runtime::impl {
     }
     st->persisting = true;
     // Nodes and the workflow commit together (a workflow stored as finished
-    // always has its final nodes); the store calls back on its writer
-    // thread, which hands straight back to the strand.
+    // always has its final nodes); the store calls back on this thread or
+    // its writer's, and either way the outcome is acted on from the strand.
     auto pending = std::make_shared<operate_outcome>(std::move(out));
     db_.put_nodes_and_workflow_async(
         std::move(nodes), std::move(wf),

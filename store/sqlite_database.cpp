@@ -445,7 +445,8 @@ result<T> sqlite_database::submit(F&& fn, durability needs) {
 }
 
 template <class T, class F>
-void sqlite_database::submit_async(F&& fn, std::function<void(result<T>)> done, durability needs) {
+void sqlite_database::submit_async(F&& fn, std::function<void(result<T>)> done, durability needs,
+                                   bool in_place) {
   std::unique_ptr<callback_write<T>> op;
   try {
     op = std::make_unique<callback_write<T>>(std::forward<F>(fn), std::move(done));
@@ -454,6 +455,10 @@ void sqlite_database::submit_async(F&& fn, std::function<void(result<T>)> done, 
     return;
   }
   op->needs = needs;
+  if (in_place) {
+    run_in_place(std::move(op));
+    return;
+  }
   // A refused operation is destroyed unfinished, which reports the refusal.
   static_cast<void>(enqueue(std::move(op)));
 }
@@ -572,7 +577,9 @@ void sqlite_database::writer_loop() {
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [&] { return stopping_ || (!paused_ && !queue_.empty()); });
+      queue_cv_.wait(lock, [&] {
+        return (stopping_ && !writing_) || (!paused_ && !writing_ && !queue_.empty());
+      });
       if (queue_.empty()) {
         if (stopping_) return;
         continue;
@@ -590,11 +597,37 @@ void sqlite_database::writer_loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      writing_ = true;
     }
     queue_cv_.notify_all();
     run_batch(batch);
     batch.clear();
+    std::lock_guard lock(queue_mutex_);
+    writing_ = false;
+    queue_cv_.notify_all();
   }
+}
+
+void sqlite_database::run_in_place(std::unique_ptr<pending_write> op) {
+  {
+    std::unique_lock lock(queue_mutex_);
+    if (stopping_ || paused_ || writing_ || !queue_.empty() ||
+        settings_.commit_window.count() > 0) {
+      lock.unlock();
+      static_cast<void>(enqueue(std::move(op)));
+      return;
+    }
+    writing_ = true;
+  }
+  std::vector<std::unique_ptr<pending_write>> batch;
+  batch.push_back(std::move(op));
+  run_batch(batch);
+  batch.clear();
+  // Under the lock: the writer may have work that arrived meanwhile, and a
+  // closing database waits for this batch before it can go.
+  std::lock_guard lock(queue_mutex_);
+  writing_ = false;
+  queue_cv_.notify_all();
 }
 
 namespace {
@@ -1063,7 +1096,7 @@ void sqlite_database::put_nodes_and_workflow_async(std::vector<node_record> node
         }
         return {};
       },
-      std::move(done), durability::process_crash);
+      std::move(done), durability::process_crash, /*in_place=*/true);
 }
 
 result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& workflow_uid) {

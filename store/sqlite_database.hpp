@@ -173,12 +173,15 @@ class sqlite_database final : public database {
   // The same without blocking: `done` runs on the writer thread.
   template <class T, class F>
   void submit_async(F&& fn, std::function<void(result<T>)> done,
-                    durability needs = durability::power_loss);
+                    durability needs = durability::power_loss, bool in_place = false);
   template <class T, class F>
   result<T> read(F&& fn);
 
   void writer_loop();
   void run_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+  // Runs `op` as a batch of its own on the calling thread when nothing is
+  // queued or being written; otherwise queues it for the writer.
+  void run_in_place(std::unique_ptr<pending_write> op);
 
   reader_lease acquire_reader();
   void release_reader(std::unique_ptr<connection> c);
@@ -186,14 +189,18 @@ class sqlite_database final : public database {
   settings settings_;
   std::filesystem::path db_path_;
   int schema_version_ = 0;
-  std::unique_ptr<connection> writer_;  // touched only by writer_thread_
-  bool writer_syncs_ = true;            // PRAGMA synchronous is FULL; writer thread only
+  // Touched only by whoever holds `writing_`.
+  std::unique_ptr<connection> writer_;
+  bool writer_syncs_ = true;  // PRAGMA synchronous is FULL
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::deque<std::unique_ptr<pending_write>> queue_;
   bool paused_ = false;
   bool stopping_ = false;
+  // A batch is being written, by the writer thread or by a caller running
+  // its own operation in place (run_in_place); the other waits.
+  bool writing_ = false;
   write_stats stats_;  // guarded by queue_mutex_
   std::atomic<bool> fail_next_commit_{false};
   // Raised after each resource write returns, committed or not: a reader

@@ -557,6 +557,61 @@ TEST_F(store_test, async_node_and_workflow_write_commits_both_or_neither_then_ca
   EXPECT_EQ((*listed)[0].phase, "Succeeded");
 }
 
+TEST_F(store_test, an_idle_writer_lets_the_caller_commit_node_writes_in_place) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  const auto caller = std::this_thread::get_id();
+  std::optional<std::thread::id> heard_on;
+  db.put_nodes_and_workflow_async({{w->uid, "a", "a", "Running", {}}}, std::nullopt,
+                                  [&](result<void> r) {
+                                    EXPECT_TRUE(r) << r.error().message;
+                                    heard_on = std::this_thread::get_id();
+                                  });
+  ASSERT_TRUE(heard_on.has_value()) << "committed before the call returned";
+  EXPECT_EQ(*heard_on, caller);
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+}
+
+TEST_F(store_test, node_writes_queue_behind_a_busy_writer_and_keep_their_order) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  db.pause_writer();
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::string> heard;
+  auto remember = [&](const std::string& what) {
+    return [&, what](result<void> r) {
+      EXPECT_TRUE(r) << r.error().message;
+      std::lock_guard lock(mutex);
+      heard.push_back(what);
+      cv.notify_all();
+    };
+  };
+  // Queued work goes first: a write that found the queue non-empty must not
+  // overtake it on the caller's thread.
+  db.put_nodes_and_workflow_async({{w->uid, "a", "a", "Running", {}}}, std::nullopt,
+                                  remember("running"));
+  db.put_nodes_and_workflow_async({{w->uid, "a", "a", "Succeeded", {}}}, std::nullopt,
+                                  remember("succeeded"));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_TRUE(heard.empty()) << "nothing commits while the writer is paused";
+  }
+  db.resume_writer();
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard.size() == 2; }));
+  EXPECT_EQ(heard, (std::vector<std::string>{"running", "succeeded"}));
+  lock.unlock();
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].phase, "Succeeded");
+}
+
 TEST_F(store_test, node_and_phase_updates_commit_without_an_fsync_and_creations_with_one) {
   auto& db = open();
   const auto before = db.stats();

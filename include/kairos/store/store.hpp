@@ -185,10 +185,14 @@ class database {
   // node names a workflow uid that is not stored.
   virtual result<void> put_nodes(const std::vector<node_record>& nodes) = 0;
   // put_nodes and then, when given, update_workflow, in one transaction and
-  // without waiting: `done` gets the outcome once both are committed (or
-  // neither is). It is called as append_events_async's callback is: on the
-  // writer thread, quickly, without calling back into the store, perhaps
-  // before this returns. This default writes on the caller's thread.
+  // without waiting for the writer: `done` gets the outcome once both are
+  // committed (or neither is). When the writer is idle and nothing is
+  // queued, the commit (without an fsync) runs on the caller's thread and
+  // `done` is called there before this returns, which spares two thread
+  // hops between a node's exit and the next node's start; otherwise it is
+  // called as append_events_async's callback is, on the writer thread. Either
+  // way it must be quick and must not call back into the store. This
+  // default writes on the caller's thread.
   using write_callback = std::function<void(result<void>)>;
   virtual void put_nodes_and_workflow_async(std::vector<node_record> nodes,
                                             std::optional<workflow_record> workflow,
