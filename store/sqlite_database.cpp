@@ -624,10 +624,11 @@ void sqlite_database::run_in_place(std::unique_ptr<pending_write> op) {
   run_batch(batch);
   batch.clear();
   // Under the lock: the writer may have work that arrived meanwhile, and a
-  // closing database waits for this batch before it can go.
+  // closing database waits for this batch before it can go. Otherwise the
+  // writer is left asleep; waking it for nothing cost a CPU wake-up per node.
   std::lock_guard lock(queue_mutex_);
   writing_ = false;
-  queue_cv_.notify_all();
+  if (stopping_ || !queue_.empty()) queue_cv_.notify_all();
 }
 
 namespace {
