@@ -469,6 +469,14 @@ int namespace_pool::release(int fd) {
   return -1;
 }
 
+bool namespace_pool::reuse(int fd) {
+  std::lock_guard lock(mutex_);
+  auto it = uses_.find(fd);
+  if (it == uses_.end() || it->second >= max_uses) return false;
+  ++it->second;
+  return true;
+}
+
 std::size_t namespace_pool::idle() const {
   std::lock_guard lock(mutex_);
   return idle_.size();

@@ -90,6 +90,10 @@ class namespace_pool {
   // that the caller closes on a worker thread: the teardown waits for an
   // RCU grace period.
   [[nodiscard]] int release(int fd);
+  // Counts one more node for a namespace a caller kept between nodes (one
+  // whose /tmp already suits the next node); false once it has served
+  // max_uses, when it should be released instead.
+  bool reuse(int fd);
   std::size_t idle() const;
 
  private:

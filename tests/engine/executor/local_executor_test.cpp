@@ -443,6 +443,28 @@ TEST_F(local_executor_test, nodes_reusing_a_pooled_namespace_see_only_their_own_
   EXPECT_FALSE(fs::exists("/tmp/mine.txt")) << "a node wrote the host's /tmp";
 }
 
+// A silent node leaves its directory and its namespace to the next one,
+// whose /tmp is then already bound; past max_uses the namespace is retired
+// and a fresh one bound as usual. Every node must still find /tmp empty and
+// its own.
+TEST_F(local_executor_test, silent_nodes_in_a_row_each_get_an_empty_tmp_of_their_own) {
+  make_outside_tmp("warm");
+  if (!private_mounts()) GTEST_SKIP() << exec().capabilities().private_mounts_reason;
+  const int nodes = detail::namespace_pool::max_uses + 6;
+  for (int i = 0; i < nodes; ++i) {
+    const std::string me = "silent-" + std::to_string(i);
+    // Silent, so its directory is offered to the next node: the check speaks
+    // through the exit code only.
+    auto o = run(shell(me,
+                       "test -z \"$(ls -A /tmp)\" || exit 3; "
+                       "test \"$(stat -c %d:%i /tmp)\" = \"$(stat -c %d:%i .)\" || exit 4"));
+    ASSERT_EQ(o.what, outcome::kind::exited) << me << ": " << o.message;
+    ASSERT_EQ(o.exit_code, 0) << me
+                              << (o.exit_code == 3 ? ": /tmp was not empty"
+                                                   : ": /tmp is not its work directory");
+  }
+}
+
 TEST(namespace_pool, hands_a_released_namespace_out_again_and_retires_it_after_max_uses) {
   detail::namespace_pool pool;
   auto first = pool.acquire();
