@@ -546,7 +546,32 @@ sqlite_database::sqlite_database(settings s, std::unique_ptr<SQLite::Database> w
       schema_version_(schema_version),
       writer_(std::make_unique<connection>(std::move(writer))) {
   if (settings_.max_batch == 0) settings_.max_batch = 1;
+  // Replaces SQLite's automatic checkpoint, which is itself a WAL hook: a
+  // runtime thread committing in place must not stall on a checkpoint's
+  // fsyncs.
+  sqlite3_wal_hook(writer_->db().getHandle(), &sqlite_database::on_wal_commit, this);
   writer_thread_ = std::thread([this] { writer_loop(); });
+}
+
+int sqlite_database::on_wal_commit(void* self, sqlite3* db, const char*, int pages) {
+  if (pages < checkpoint_pages) return SQLITE_OK;
+  auto* store = static_cast<sqlite_database*>(self);
+  if (std::this_thread::get_id() == store->writer_id_) {
+    store->checkpoint(db);
+  } else {
+    std::lock_guard lock(store->queue_mutex_);
+    store->checkpoint_due_ = true;
+    store->queue_cv_.notify_all();
+  }
+  return SQLITE_OK;
+}
+
+void sqlite_database::checkpoint(sqlite3* db) {
+  // PASSIVE, as the automatic checkpoint: copies what no reader still needs.
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    spdlog::warn("store: checkpoint failed: {}", sqlite3_errstr(rc));
 }
 
 sqlite_database::~sqlite_database() {
@@ -573,13 +598,24 @@ result<void> sqlite_database::enqueue(std::unique_ptr<pending_write> op) {
 }
 
 void sqlite_database::writer_loop() {
+  writer_id_ = std::this_thread::get_id();
   std::vector<std::unique_ptr<pending_write>> batch;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait(lock, [&] {
-        return (stopping_ && !writing_) || (!paused_ && !writing_ && !queue_.empty());
+        return (stopping_ && !writing_) ||
+               (!paused_ && !writing_ && (!queue_.empty() || checkpoint_due_));
       });
+      if (queue_.empty() && checkpoint_due_ && !stopping_ && !writing_) {
+        checkpoint_due_ = false;
+        writing_ = true;
+        lock.unlock();
+        checkpoint(writer_->db().getHandle());
+        lock.lock();
+        writing_ = false;
+        continue;
+      }
       if (queue_.empty()) {
         if (stopping_) return;
         continue;

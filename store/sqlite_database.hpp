@@ -201,6 +201,11 @@ class sqlite_database final : public database {
   // A batch is being written, by the writer thread or by a caller running
   // its own operation in place (run_in_place); the other waits.
   bool writing_ = false;
+  // A commit in place left the WAL past checkpoint_pages: the writer thread
+  // checkpoints next, holding `writing_` so that no commit runs meanwhile
+  // and the WAL can start over. On the writer itself the WAL hook
+  // checkpoints at once, as SQLite's automatic checkpoint did.
+  bool checkpoint_due_ = false;
   write_stats stats_;  // guarded by queue_mutex_
   std::atomic<bool> fail_next_commit_{false};
   // Raised after each resource write returns, committed or not: a reader
@@ -230,6 +235,11 @@ class sqlite_database final : public database {
   std::size_t cache_bytes_ = 0;
   std::vector<cached_event> cache_evicted_;  // freed by the next append's caller
   std::atomic<bool> cache_wanted_{false};    // set by the first read_events
+
+  static constexpr int checkpoint_pages = 1000;  // SQLite's default
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+  void checkpoint(sqlite3* db);
+  std::atomic<std::thread::id> writer_id_{};  // set by the writer thread itself
 
   std::thread writer_thread_;  // last: starts after everything above exists
 };

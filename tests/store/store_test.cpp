@@ -575,6 +575,31 @@ TEST_F(store_test, an_idle_writer_lets_the_caller_commit_node_writes_in_place) {
   ASSERT_EQ(listed->size(), 1u);
 }
 
+// Commits in place leave checkpoints to the writer thread; the WAL must
+// still start over rather than grow with every node written.
+TEST_F(store_test, node_writes_in_place_keep_the_wal_bounded) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  nlohmann::json body = {{"padding", std::string(6000, 'x')}};
+  std::atomic<int> in_place{0};
+  const auto caller = std::this_thread::get_id();
+  const fs::path wal = settings_.data_dir / "kairos.db-wal";
+  std::uintmax_t largest = 0;
+  for (int i = 0; i < 3000; ++i) {
+    db.put_nodes_and_workflow_async({{w->uid, "n" + std::to_string(i % 50), "n", "Running", body}},
+                                    std::nullopt, [&](result<void> r) {
+                                      EXPECT_TRUE(r) << r.error().message;
+                                      if (std::this_thread::get_id() == caller) ++in_place;
+                                    });
+    std::error_code ec;
+    largest = std::max(largest, fs::file_size(wal, ec));
+  }
+  EXPECT_GT(in_place.load(), 0);
+  // 3,000 commits of two pages or more: over 24 MB without checkpoints.
+  EXPECT_LT(largest, 12u * 1024 * 1024) << "the WAL never started over";
+}
+
 TEST_F(store_test, node_writes_queue_behind_a_busy_writer_and_keep_their_order) {
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "hello"));
