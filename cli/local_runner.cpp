@@ -127,6 +127,7 @@ result<nlohmann::json> run_workflow_locally(const spec::resource& workflow,
   if (auto resumed = rt.recover(); !resumed) return std::move(resumed).error();
   engine::submit_options opts;
   opts.parameters = parameters;
+  opts.spec_read_from_manifest = true;  // spec::load_file read both
   auto submitted = rt.submit(workflow, opts);
   if (!submitted) return std::move(submitted).error();
   return rt.wait(submitted->namespace_, submitted->name, settings.timeout);

@@ -167,7 +167,9 @@ class runtime::impl {
       name = workflow.metadata.generate_name + random_suffix(5);
     }
     return submit_manifest(std::move(manifest), ns, name, options,
-                           std::get_if<spec::workflow_spec>(&workflow.spec));
+                           options.spec_read_from_manifest
+                               ? std::get_if<spec::workflow_spec>(&workflow.spec)
+                               : nullptr);
   }
 
   // `parsed`: the spec module's reading of this manifest's spec, if the

@@ -16,6 +16,11 @@ struct submit_options {
   std::vector<std::pair<std::string, std::string>> parameters;
   // Labels added to the workflow's metadata (e.g. the submitting sensor).
   std::vector<std::pair<std::string, std::string>> labels;
+  // The resource's `spec` is the spec module's reading of its very manifest
+  // (spec::load_file or spec::load_json), so the engine may use it instead
+  // of reading the manifest again. Leave false for a resource built by hand
+  // (the cron controller's stamped runs fill in only the manifest).
+  bool spec_read_from_manifest = false;
 };
 
 enum class workflow_action { retry, resubmit, suspend, resume, stop, terminate };

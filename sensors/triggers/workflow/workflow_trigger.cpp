@@ -87,6 +87,7 @@ class action final : public trigger_action {
     engine::submit_options options;
     options.labels = {{"events.argoproj.io/sensor", f.sensor_name},
                       {"events.argoproj.io/trigger", f.trigger_name}};
+    options.spec_read_from_manifest = true;  // load_json just read both
     auto r = workflows_.submit(loaded.resources.front(), options);
     if (!r) {
       if (r.error().code == errc::already_exists) {

@@ -137,6 +137,29 @@ TEST_F(runtime_test, submit_names_stores_and_runs_the_workflow_to_its_final_phas
   EXPECT_EQ(rt.active_count(), 0u);
 }
 
+// The cron controller builds its runs' resources by hand: the manifest is
+// filled in and the typed spec left empty. The engine must read such a
+// workflow from its manifest; only a submitter that says the spec was read
+// from that manifest has it used as is.
+TEST_F(runtime_test, a_resource_whose_spec_was_not_read_is_read_from_its_manifest) {
+  runtime_settings s;
+  s.data_dir = dir_;
+  rt_ = std::make_unique<runtime>(s, *db_, *exec_, clock_, default_operator_factory());
+  auto loaded = load_one(two_leaves);
+  spec::resource by_hand;
+  by_hand.kind = spec::kind::workflow;
+  by_hand.metadata = loaded.metadata;
+  by_hand.manifest = loaded.manifest;
+  auto rec = rt_->submit(by_hand, {});
+  ASSERT_TRUE(rec) << rec.error().message;
+
+  submit_options read;
+  read.spec_read_from_manifest = true;
+  auto again = rt_->submit(loaded, read);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_NE(again->name, rec->name);
+}
+
 TEST_F(runtime_test, a_node_is_stored_as_running_before_the_executor_starts_it) {
   std::vector<std::string> seen;
   std::mutex m;
