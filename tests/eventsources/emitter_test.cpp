@@ -2,15 +2,15 @@
 // its own outcome, and nothing queued is lost when the emitter goes.
 #include "emitter.hpp"
 
+#include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "callback_log.hpp"
 #include "kairos/core/clock.hpp"
 #include "test_support.hpp"
 
@@ -19,27 +19,14 @@ namespace {
 
 const event_origin origin{"default", "hooks", "push", "webhook"};
 
-struct outcomes {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<emit_result> results;
-
+struct outcomes : kairos::testing::callback_log<emit_result> {
   emitter::emit_callback callback() {
-    return [this](emit_result r) {
-      std::lock_guard lock(mutex);
-      results.push_back(std::move(r));
-      cv.notify_all();
-    };
-  }
-  bool wait_for(std::size_t n) {
-    std::unique_lock lock(mutex);
-    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return results.size() >= n; });
+    return [this](emit_result r) { add(std::move(r)); };
   }
   std::size_t count(emit_status s) {
-    std::lock_guard lock(mutex);
-    std::size_t n = 0;
-    for (const auto& r : results) n += r.status == s ? 1 : 0;
-    return n;
+    const auto results = heard();
+    return static_cast<std::size_t>(std::count_if(
+        results.begin(), results.end(), [&](const emit_result& r) { return r.status == s; }));
   }
 };
 
@@ -95,7 +82,7 @@ TEST(emitter, async_append_failure_answers_failed_and_stores_nothing) {
   out.emit_async(origin, "x", {{"n", 1}}, std::nullopt, got.callback());
   ASSERT_TRUE(got.wait_for(1));
   EXPECT_EQ(got.count(emit_status::failed), 1u);
-  EXPECT_NE(got.results[0].message.find("disk full"), std::string::npos);
+  EXPECT_NE(got.heard()[0].message.find("disk full"), std::string::npos);
   EXPECT_TRUE(store.events().empty());
 }
 
@@ -108,7 +95,7 @@ TEST(emitter, events_queued_when_the_emitter_is_destroyed_are_journaled_first) {
     for (int i = 0; i < 100; ++i)
       out.emit_async(origin, "q-" + std::to_string(i), {{"n", i}}, std::nullopt, got.callback());
   }
-  EXPECT_EQ(got.results.size(), 100u);
+  EXPECT_EQ(got.heard().size(), 100u);
   EXPECT_EQ(got.count(emit_status::committed), 100u);
   EXPECT_EQ(store.events().size(), 100u);
 }

@@ -17,6 +17,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
 
+#include "callback_log.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/store/store.hpp"
 #include "migrations.hpp"
@@ -27,6 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using detail::sqlite_database;
+using kairos::testing::callback_log;
 
 class store_test : public ::testing::Test {
  protected:
@@ -528,14 +530,8 @@ TEST_F(store_test, async_node_and_workflow_write_commits_both_or_neither_then_ca
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "hello"));
   ASSERT_TRUE(w);
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<result<void>> heard;
-  auto remember = [&](result<void> r) {
-    std::lock_guard lock(mutex);
-    heard.push_back(std::move(r));
-    cv.notify_all();
-  };
+  callback_log<result<void>> log;
+  auto remember = [&](result<void> r) { log.add(std::move(r)); };
   auto finished = *w;
   finished.phase = "Succeeded";
   db.put_nodes_and_workflow_async({{w->uid, "hello", "hello", "Succeeded", {}}}, finished,
@@ -543,8 +539,9 @@ TEST_F(store_test, async_node_and_workflow_write_commits_both_or_neither_then_ca
   // A workflow that is not there: its nodes are rolled back with it.
   auto missing = workflow("default", "gone");
   db.put_nodes_and_workflow_async({{w->uid, "orphan", "orphan", "Running", {}}}, missing, remember);
-  std::unique_lock lock(mutex);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard.size() == 2; }));
+  ASSERT_TRUE(log.wait_for(2));
+  const auto heard = log.heard();
+  ASSERT_EQ(heard.size(), 2u);
   ASSERT_TRUE(heard[0]) << heard[0].error().message;
   ASSERT_FALSE(heard[1]);
   EXPECT_EQ(heard[1].error().code, errc::not_found);
@@ -592,16 +589,12 @@ TEST_F(store_test, node_writes_in_place_keep_the_wal_bounded) {
   auto w = db.create_workflow(workflow("default", "hello"));
   ASSERT_TRUE(w);
   nlohmann::json body = {{"padding", std::string(6000, 'x')}};
-  std::atomic<int> in_place{0};
-  const auto caller = std::this_thread::get_id();
   const fs::path wal = settings_.data_dir / "kairos.db-wal";
   std::uintmax_t largest = 0;
   for (int i = 0; i < 3000; ++i) {
     db.put_nodes_and_workflow_async({{w->uid, "n" + std::to_string(i % 50), "n", "Running", body}},
-                                    std::nullopt, [&](result<void> r) {
-                                      EXPECT_TRUE(r) << r.error().message;
-                                      if (std::this_thread::get_id() == caller) ++in_place;
-                                    });
+                                    std::nullopt,
+                                    [](result<void> r) { EXPECT_TRUE(r) << r.error().message; });
     std::error_code ec;
     largest = std::max(largest, fs::file_size(wal, ec));
   }
@@ -614,15 +607,11 @@ TEST_F(store_test, node_writes_queue_behind_a_busy_writer_and_keep_their_order) 
   auto w = db.create_workflow(workflow("default", "hello"));
   ASSERT_TRUE(w);
   db.pause_writer();
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<std::string> heard;
+  callback_log<std::string> log;
   auto remember = [&](const std::string& what) {
     return [&, what](result<void> r) {
       EXPECT_TRUE(r) << r.error().message;
-      std::lock_guard lock(mutex);
-      heard.push_back(what);
-      cv.notify_all();
+      log.add(what);
     };
   };
   // Queued work goes first: a write that found the queue non-empty must not
@@ -631,15 +620,10 @@ TEST_F(store_test, node_writes_queue_behind_a_busy_writer_and_keep_their_order) 
                                   remember("running"));
   db.put_nodes_and_workflow_async({{w->uid, "a", "a", "Succeeded", {}}}, std::nullopt,
                                   remember("succeeded"));
-  {
-    std::lock_guard lock(mutex);
-    EXPECT_TRUE(heard.empty()) << "nothing commits while the writer is paused";
-  }
+  EXPECT_TRUE(log.heard().empty()) << "nothing commits while the writer is paused";
   db.resume_writer();
-  std::unique_lock lock(mutex);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard.size() == 2; }));
-  EXPECT_EQ(heard, (std::vector<std::string>{"running", "succeeded"}));
-  lock.unlock();
+  ASSERT_TRUE(log.wait_for(2));
+  EXPECT_EQ(log.heard(), (std::vector<std::string>{"running", "succeeded"}));
   auto listed = db.list_nodes(w->uid);
   ASSERT_TRUE(listed);
   ASSERT_EQ(listed->size(), 1u);
@@ -1110,27 +1094,20 @@ TEST_F(store_test, async_appends_are_called_back_after_their_shared_commit) {
   auto& db = open();
   const auto before = db.stats();
   db.pause_writer();
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<std::pair<std::string, result<std::vector<append_outcome>>>> heard;
+  callback_log<std::pair<std::string, result<std::vector<append_outcome>>>> log;
   const auto caller = std::this_thread::get_id();
   std::atomic<bool> on_caller_thread{false};
   for (const char* id : {"a1", "a2", "a1"}) {
     db.append_events_async({event(id)}, [&, id = std::string(id)](auto r) {
       if (std::this_thread::get_id() == caller) on_caller_thread = true;
-      std::lock_guard lock(mutex);
-      heard.emplace_back(id, std::move(r));
-      cv.notify_all();
+      log.add({id, std::move(r)});
     });
   }
-  {
-    // Nothing is answered before it is committed.
-    std::lock_guard lock(mutex);
-    EXPECT_TRUE(heard.empty());
-  }
+  EXPECT_TRUE(log.heard().empty()) << "nothing is answered before it is committed";
   db.resume_writer();
-  std::unique_lock lock(mutex);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard.size() == 3; }));
+  ASSERT_TRUE(log.wait_for(3));
+  const auto heard = log.heard();
+  ASSERT_EQ(heard.size(), 3u);
   EXPECT_FALSE(on_caller_thread.load());
   for (const auto& [id, r] : heard) ASSERT_TRUE(r) << id << ": " << r.error().message;
   EXPECT_FALSE(heard[0].second->front().duplicate);
