@@ -351,6 +351,7 @@ result<std::unique_ptr<workflow_operator>> operator_impl::make(json workflow,
               "startedAt", "finishedAt", "children", "outboundNodes", "inputs", "outputs"})
           x.extra.erase(k);
         if (x.name.empty()) continue;
+        x.published = true;
         const int idx = static_cast<int>(self->nodes_.size());
         self->by_name_[x.name] = idx;
         self->by_id_[x.id] = idx;
@@ -434,6 +435,8 @@ void operator_impl::add_child(int parent, int child) {
     if (std::find(c.begin(), c.end(), id) != c.end()) return;
   }
   c.push_back(id);
+  auto& by = nodes_[child].listed_by;
+  if (std::find(by.begin(), by.end(), parent) == by.end()) by.push_back(parent);
   mark_changed(parent);
 }
 
@@ -534,9 +537,17 @@ operate_outcome operator_impl::operate(time_point now) {
   }
   for (auto& k : pending_kills_) out_.kills.push_back(std::move(k));
   pending_kills_.clear();
+  // A node published for the first time is new to its parents' stored
+  // children too (it was concealed from them, or they changed with it).
+  for (std::size_t i = 0; i < changed_list_.size(); ++i) {
+    auto& n = nodes_[changed_list_[i]];
+    if (n.published || concealed(n)) continue;
+    n.published = true;
+    for (int p : n.listed_by) mark_changed(p);
+  }
   for (int idx : changed_list_) {
     changed_[idx] = 0;
-    out_.changed_nodes.push_back(nodes_[idx].id);
+    if (!concealed(nodes_[idx])) out_.changed_nodes.push_back(nodes_[idx].id);
   }
   changed_list_.clear();
   out_.status_changed = status_changed_ || (final_now && !was_final);
@@ -604,7 +615,14 @@ json operator_impl::node_json(const std::string& node_id) const {
   if (!n.boundary_id.empty()) j["boundaryID"] = n.boundary_id;
   if (n.started_at) j["startedAt"] = time_text(n.started_at);
   if (n.finished_at) j["finishedAt"] = time_text(n.finished_at);
-  if (!n.children.empty()) j["children"] = n.children;
+  if (!n.children.empty()) {
+    json children = json::array();
+    for (const auto& c : n.children) {
+      auto ci = by_id_.find(c);
+      if (ci == by_id_.end() || !concealed(nodes_[ci->second])) children.push_back(c);
+    }
+    if (!children.empty()) j["children"] = std::move(children);
+  }
   if (!n.outbound.empty()) j["outboundNodes"] = n.outbound;
   if (n.inputs.is_object() && !n.inputs.empty()) j["inputs"] = n.inputs;
   if (n.outputs.is_object() && !n.outputs.empty()) j["outputs"] = n.outputs;
@@ -640,7 +658,8 @@ json operator_impl::workflow_json_without_nodes() const {
 json operator_impl::workflow_json() const {
   json j = workflow_json_without_nodes();
   json nodes = json::object();
-  for (const auto& n : nodes_) nodes[n.id] = node_json(n.id);
+  for (const auto& n : nodes_)
+    if (!concealed(n)) nodes[n.id] = node_json(n.id);
   if (!nodes.empty()) j["status"]["nodes"] = std::move(nodes);
   return j;
 }

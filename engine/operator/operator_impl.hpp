@@ -104,7 +104,19 @@ struct node {
   json outputs;  // null or {parameters, result, exitCode, artifacts}
   json extra;    // other persisted fields, kept as they were
   std::unique_ptr<exec> ex;
+  // In an operate_outcome's changed_nodes once (restored nodes were).
+  bool published = false;
+  // Held back by the workflow's parallelism before it was ever published:
+  // Argo creates no node for such a task, so while it stays Pending it is
+  // left out of changed_nodes, the workflow's nodes and its parents'
+  // children (see concealed()).
+  bool throttled = false;
+  std::vector<int> listed_by;  // nodes whose children name this one
 };
+
+inline bool concealed(const node& n) {
+  return n.throttled && !n.published && n.phase == phase::pending;
+}
 
 // --- depends expressions -----------------------------------------------------
 

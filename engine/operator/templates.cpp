@@ -323,6 +323,9 @@ void operator_impl::advance_leaf(int idx) {
   }
   if (spec_.parallelism && *spec_.parallelism > 0 &&
       static_cast<std::int64_t>(running_leaves_.size()) >= *spec_.parallelism) {
+    // Argo creates the node only once a slot is free (checkParallelism
+    // returns before initializing it); one that was published stays.
+    if (!n.published) n.throttled = true;
     blocked_.push_back(idx);
     return;
   }

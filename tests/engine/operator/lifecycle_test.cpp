@@ -379,6 +379,86 @@ spec:
   EXPECT_EQ(h.launched.size(), 5u);
 }
 
+const char* throttled_yaml = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  parallelism: 1
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: t}
+          - {name: b, template: t}
+          - {name: c, template: t, dependencies: [a]}
+    - name: t
+      container: {image: x, command: ["true"]}
+)";
+
+std::vector<std::string> displays(const harness& h, const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  for (const auto& id : ids) out.push_back(h.display(id));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(operator_lifecycle, workflow_parallelism_creates_no_node_for_a_task_waiting_for_a_slot) {
+  harness h;
+  ASSERT_TRUE(h.create(throttled_yaml));
+  auto out = h.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(h.display(out.launches[0].node_id), "a");
+  // b waits for the slot: as in Argo, it is not a node yet, anywhere.
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "wf"}));
+  EXPECT_EQ(h.wf()["status"]["nodes"].size(), 2u);
+  EXPECT_EQ(h.node_phase("b"), "<none>");
+  const json root = h.node("wf");
+  ASSERT_TRUE(root.contains("children"));
+  EXPECT_EQ(root["children"], json::array({h.node("a")["id"]}));
+
+  h.clock.advance(5s);
+  ASSERT_TRUE(h.finish("a", exited(0)));
+  out = h.step();
+  ASSERT_EQ(out.launches.size(), 1u);
+  EXPECT_EQ(h.display(out.launches[0].node_id), "b");
+  // b appears with the slot, and the DAG node that lists it is stored again;
+  // c (ready now, no slot) does not appear.
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "b", "wf"}));
+  EXPECT_EQ(h.node_phase("b"), "Running");
+  EXPECT_EQ(h.node("b")["startedAt"], "2024-01-01T00:00:05Z");
+  EXPECT_EQ(h.node_phase("c"), "<none>");
+  EXPECT_EQ(h.node("wf")["children"], json::array({h.node("a")["id"], h.node("b")["id"]}));
+  EXPECT_FALSE(h.node("a").contains("children"));
+
+  EXPECT_EQ(h.run(), "Succeeded");
+  EXPECT_EQ(h.node_phase("c"), "Succeeded");
+  EXPECT_EQ(h.node("a")["children"], json::array({h.node("c")["id"]}));
+  EXPECT_EQ(h.launched, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(operator_lifecycle, a_task_that_never_got_a_slot_runs_once_after_a_restore) {
+  harness h;
+  ASSERT_TRUE(h.create(throttled_yaml));
+  h.step();
+  ASSERT_EQ(h.running.size(), 1u);
+  const std::string a_id = h.running.begin()->first;
+  // What the store holds: b was never a node.
+  json stored = h.wf();
+  ASSERT_EQ(stored["status"]["nodes"].size(), 2u);
+
+  harness h2;
+  ASSERT_TRUE(h2.create_json(stored));
+  // a still runs (a restore without recover); its slot is still taken.
+  EXPECT_TRUE(h2.step().launches.empty());
+  h2.op->complete_node(a_id, exited(0), h2.clock.now());
+  EXPECT_EQ(h2.run(), "Succeeded");
+  EXPECT_EQ(h2.count_launched("a"), 0u);
+  EXPECT_EQ(h2.count_launched("b"), 1u);
+  EXPECT_EQ(h2.count_launched("c"), 1u);
+  EXPECT_EQ(h2.wf()["status"]["nodes"].size(), 4u);
+}
+
 TEST(operator_lifecycle, template_parallelism_bounds_a_dag) {
   harness h;
   ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
