@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -16,13 +17,14 @@
 
 namespace kairos::cli {
 
-// The engine as a process runs it: the local process executor (with its own
-// I/O thread) and the runtime over a store. Stopping (or destroying) stops
-// the runtime before the executor.
+// The engine as a process runs it: the local process executor and the
+// runtime over a store, sharing `threads` I/O threads. Stopping (or
+// destroying) stops the runtime, then those threads, then the executor.
 class engine_host {
  public:
   static result<std::unique_ptr<engine_host>> start(store::database& db,
-                                                    const std::filesystem::path& data_dir);
+                                                    const std::filesystem::path& data_dir,
+                                                    std::size_t threads = 2);
   ~engine_host();
   engine_host(const engine_host&) = delete;
   engine_host& operator=(const engine_host&) = delete;

@@ -1,6 +1,7 @@
 #include "kairos/engine/runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <future>
@@ -75,12 +76,16 @@ class runtime::impl {
         factory_(std::move(factory)),
         sync_(sync_settings{settings_.data_dir, settings_.semaphore_limits, 1}),
         secrets_(settings_.data_dir),
+        own_ioc_(settings_.io ? nullptr : std::make_unique<asio::io_context>()),
+        ioc_(settings_.io ? *settings_.io : *own_ioc_),
         work_(asio::make_work_guard(ioc_)),
         timer_(ioc_),
         timer_strand_(asio::make_strand(ioc_)) {
     sync_.set_on_available([this](const std::string& holder) { wake_holder(holder); });
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, settings_.threads); ++i)
-      threads_.emplace_back([this] { ioc_.run(); });
+    if (own_ioc_) {
+      for (std::size_t i = 0; i < std::max<std::size_t>(1, settings_.threads); ++i)
+        threads_.emplace_back([this] { ioc_.run(); });
+    }
   }
 
   ~impl() { stop(); }
@@ -91,13 +96,16 @@ class runtime::impl {
       if (stopped_) return;
       stopped_ = true;
     }
+    halted_ = true;
     {
       std::lock_guard lock(life_->mutex);
       life_->alive = false;
     }
     work_.reset();
     asio::post(timer_strand_, [this] { timer_.cancel(); });
-    ioc_.stop();
+    // A context of the owner's goes on until the owner stops it; halted_
+    // keeps what is queued there from operating or launching meanwhile.
+    if (own_ioc_) ioc_.stop();
     for (auto& t : threads_)
       if (t.joinable()) t.join();
     cv_.notify_all();
@@ -291,7 +299,7 @@ class runtime::impl {
   // --- the per-workflow loop (runs on the workflow's strand) -----------------
 
   void step(const state_ptr& st) {
-    if (st->done) return;
+    if (st->done || halted_) return;
     if (st->persisting) {
       st->dirty = true;
       return;
@@ -351,6 +359,9 @@ class runtime::impl {
   }
 
   void act_on(const state_ptr& st, operate_outcome out) {
+    // Stored and not acted on, as if the server had stopped just before:
+    // recover() finds these nodes Running.
+    if (halted_) return;
     for (const auto& id : out.kills) exec_.kill(st->uid, id);
     for (auto& t : out.launches) {
       const std::string id = t.node_id;
@@ -672,7 +683,9 @@ class runtime::impl {
   local_sync_manager sync_;
   spec::secret_resolver secrets_;
 
-  asio::io_context ioc_;
+  std::unique_ptr<asio::io_context> own_ioc_;  // without settings_.io
+  asio::io_context& ioc_;
+  std::atomic<bool> halted_{false};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer timer_;
   asio::strand<asio::io_context::executor_type> timer_strand_;

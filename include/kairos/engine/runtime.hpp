@@ -29,6 +29,10 @@
 #include "kairos/engine/workflow_service.hpp"
 #include "kairos/store/store.hpp"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace kairos::engine {
 
 struct runtime_settings {
@@ -36,6 +40,12 @@ struct runtime_settings {
   // volumes/<workflow uid>/<volume> live here.
   std::filesystem::path data_dir = ".kairos";
   std::size_t threads = 2;  // run operate() and timers
+  // Given, operate() and the timers run on this context instead, and
+  // `threads` is unused: on the executor's, a node's exit reaches its
+  // workflow without a wake-up of another thread. Its owner runs it, and
+  // stops it (joining its threads) after stop() and before destroying the
+  // runtime.
+  boost::asio::io_context* io = nullptr;
   // Semaphore limits by key ("<ns>/semaphore/<configmap>/<key>"); they
   // override <data_dir>/configmaps/<configmap>/<key>.
   std::map<std::string, std::int64_t> semaphore_limits;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include "fake_engine.hpp"
 #include "kairos/core/clock.hpp"
@@ -80,9 +81,11 @@ class runtime_test : public ::testing::Test {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
-  runtime& make_runtime() {
+  // `io`: the runtime operates there instead of on threads of its own.
+  runtime& make_runtime(boost::asio::io_context* io = nullptr) {
     runtime_settings s;
     s.data_dir = dir_;
+    s.io = io;
     rt_ = std::make_unique<runtime>(s, *db_, *exec_, clock_, testing::fake_operator_factory(log_));
     return *rt_;
   }
@@ -561,6 +564,51 @@ TEST_F(runtime_test, a_submitted_workflow_is_stored_with_its_first_nodes_before_
   std::lock_guard lock(m);
   EXPECT_EQ(phases, (std::vector<std::string>{"Running", "Running"}));
   EXPECT_EQ(node_phases, (std::vector<std::string>{"Running", "Running"}));
+}
+
+// Driven by the test's own io_context, polled on this thread: every step of
+// the workflow runs here, none on a thread of the runtime's.
+TEST_F(runtime_test, a_runtime_given_a_context_operates_on_it_and_starts_no_threads) {
+  boost::asio::io_context io;
+  std::vector<std::thread::id> starters;
+  std::mutex m;
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  exec_->on_start = [&](const task&) {
+    std::lock_guard lock(m);
+    starters.push_back(std::this_thread::get_id());
+  };
+  auto rec = make_runtime(&io).submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec) << rec.error().message;
+  // Nothing runs the context yet, so nothing has started.
+  EXPECT_TRUE(exec_->started().empty());
+  const auto deadline = std::chrono::steady_clock::now() + generous;
+  while (rt_->active_count() > 0 && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(10));
+  auto stored = db_->get_workflow("default", rec->name);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->phase, "Succeeded");
+  {
+    std::lock_guard lock(m);
+    EXPECT_EQ(starters, (std::vector<std::thread::id>(2, std::this_thread::get_id())));
+  }
+  rt_->stop();
+  exec_->drain();
+  rt_.reset();  // before `io`, whose services its strands and timer use
+}
+
+TEST_F(runtime_test, work_queued_on_a_given_context_launches_nothing_once_the_runtime_stopped) {
+  boost::asio::io_context io;
+  exec_->auto_exit = {{"a", 0}, {"b", 0}};
+  auto rec = make_runtime(&io).submit(load_one(two_leaves), {});
+  ASSERT_TRUE(rec) << rec.error().message;
+  rt_->stop();
+  // The owner runs what was queued before it stops its context: the first
+  // launch, stored before submit returned, is left for recover().
+  io.poll();
+  EXPECT_TRUE(exec_->started().empty());
+  EXPECT_EQ(stored_node_phase(rec->uid, "a"), "Running");
+  exec_->drain();
+  rt_.reset();
 }
 
 TEST_F(runtime_test, many_workflows_run_concurrently_and_every_one_finishes) {
