@@ -131,11 +131,13 @@ class controller_test : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  // A new controller on the shared store (a "restart" is a second one).
-  controller& make_controller(controller_settings settings = {}) {
+  // A new controller on the shared store (a "restart" is a second one),
+  // submitting to `service` (the recording one when null).
+  controller& make_controller(controller_settings settings = {},
+                              engine::workflow_service* service = nullptr) {
     if (settings.default_timezone.empty()) settings.default_timezone = "UTC";
-    controllers_.push_back(std::make_unique<controller>(std::move(settings), *db_, *service_,
-                                                        clock_, io_.get_executor()));
+    controllers_.push_back(std::make_unique<controller>(
+        std::move(settings), *db_, service ? *service : *service_, clock_, io_.get_executor()));
     return *controllers_.back();
   }
 
