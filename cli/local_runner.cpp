@@ -1,6 +1,5 @@
 #include "local_runner.hpp"
 
-#include <algorithm>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -53,12 +52,12 @@ struct engine_host::io {
   boost::asio::io_context context;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
       context.get_executor()};
-  std::vector<std::thread> threads;
+  std::thread thread;
 };
 
 result<std::unique_ptr<engine_host>> engine_host::start(store::database& db,
                                                         const fs::path& data_dir,
-                                                        std::size_t threads) {
+                                                        engine_layout layout) {
   std::unique_ptr<engine_host> host(new engine_host());
   host->io_ = std::make_unique<io>();
 #if KAIROS_HAVE_LOCAL_EXECUTOR
@@ -69,13 +68,10 @@ result<std::unique_ptr<engine_host>> engine_host::start(store::database& db,
 #else
   host->executor_ = std::make_unique<unavailable_executor>(data_dir / "nodes");
 #endif
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
-    host->io_->threads.emplace_back([h = host->io_.get()] { h->context.run(); });
+  host->io_->thread = std::thread([h = host->io_.get()] { h->context.run(); });
   engine::runtime_settings rs;
   rs.data_dir = data_dir;
-  // One context for the executor and the runtime: a node's exit is handed
-  // to its workflow on the thread that saw it, not by waking another.
-  rs.io = &host->io_->context;
+  if (layout == engine_layout::one_thread) rs.io = &host->io_->context;
   host->runtime_ =
       std::make_unique<engine::runtime>(rs, db, *host->executor_, system_clock::instance());
   return host;
@@ -83,13 +79,12 @@ result<std::unique_ptr<engine_host>> engine_host::start(store::database& db,
 
 engine_host::~engine_host() {
   if (runtime_) runtime_->stop();
-  // The runtime's handlers run on this context: it stops before the runtime
-  // goes.
+  // With engine_layout::one_thread the runtime's handlers run on this
+  // context: it stops before the runtime goes.
   if (io_) {
     io_->work.reset();
     io_->context.stop();
-    for (auto& t : io_->threads)
-      if (t.joinable()) t.join();
+    if (io_->thread.joinable()) io_->thread.join();
   }
   runtime_.reset();
   executor_.reset();
@@ -130,9 +125,7 @@ result<nlohmann::json> run_workflow_locally(const spec::resource& workflow,
     if (auto applied = (*db)->apply_resource(std::move(record)); !applied)
       return std::move(applied).error();
   }
-  // One workflow: one thread carries it from a node's exit to the next
-  // node's launch.
-  auto host = engine_host::start(**db, dir, 1);
+  auto host = engine_host::start(**db, dir, engine_layout::one_thread);
   if (!host) return std::move(host).error();
   auto& rt = (*host)->runtime();
   if (auto resumed = rt.recover(); !resumed) return std::move(resumed).error();

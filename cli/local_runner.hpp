@@ -17,14 +17,26 @@
 
 namespace kairos::cli {
 
+// Where the engine's work runs.
+enum class engine_layout {
+  // The executor's I/O thread (pidfds, pipes, http templates) apart from the
+  // runtime's two threads (operate() and its commits): a server's I/O never
+  // waits for a workflow's store write.
+  separate,
+  // One thread for both, for a process that runs one workflow (kairos run):
+  // a node's exit reaches its workflow, and the next launch the executor,
+  // without waking another thread.
+  one_thread,
+};
+
 // The engine as a process runs it: the local process executor and the
-// runtime over a store, sharing `threads` I/O threads. Stopping (or
-// destroying) stops the runtime, then those threads, then the executor.
+// runtime over a store. Stopping (or destroying) stops the runtime, then the
+// I/O thread, then the executor.
 class engine_host {
  public:
   static result<std::unique_ptr<engine_host>> start(store::database& db,
                                                     const std::filesystem::path& data_dir,
-                                                    std::size_t threads = 2);
+                                                    engine_layout layout = engine_layout::separate);
   ~engine_host();
   engine_host(const engine_host&) = delete;
   engine_host& operator=(const engine_host&) = delete;
