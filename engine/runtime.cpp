@@ -92,11 +92,10 @@ class runtime::impl {
 
   void stop() {
     {
+      // Under the mutex, for the waiters that read it with cv_.
       std::lock_guard lock(mutex_);
-      if (stopped_) return;
-      stopped_ = true;
+      if (halted_.exchange(true)) return;
     }
-    halted_ = true;
     {
       std::lock_guard lock(life_->mutex);
       life_->alive = false;
@@ -555,7 +554,7 @@ class runtime::impl {
     if (action == workflow_action::resubmit) return resubmit(ns, name);
     {
       std::lock_guard lock(mutex_);
-      if (stopped_) return make_error(errc::unavailable, "the engine is stopping");
+      if (halted_) return make_error(errc::unavailable, "the engine is stopping");
     }
     if (auto st = find_active(ns, name)) {
       std::promise<result<json>> done;
@@ -622,7 +621,7 @@ class runtime::impl {
                     std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     const bool finished = cv_.wait_for(
-        lock, timeout, [&] { return stopped_ || active_.count(key_of(ns, name)) == 0; });
+        lock, timeout, [&] { return halted_ || active_.count(key_of(ns, name)) == 0; });
     lock.unlock();
     if (!finished)
       return make_error(errc::unavailable, "workflow " + key_of(ns, name) + " still running");
@@ -685,6 +684,8 @@ class runtime::impl {
 
   std::unique_ptr<asio::io_context> own_ioc_;  // without settings_.io
   asio::io_context& ioc_;
+  // Set once, by stop(), under mutex_ for the waiters on cv_; the handlers
+  // on the strands read it without the lock.
   std::atomic<bool> halted_{false};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer timer_;
@@ -697,7 +698,6 @@ class runtime::impl {
   std::condition_variable cv_;
   std::map<std::string, state_ptr> active_;
   std::set<std::string> creating_;  // names being operated for submit
-  bool stopped_ = false;
 };
 
 runtime::runtime(runtime_settings settings, store::database& db, engine::executor& exec,

@@ -543,6 +543,7 @@ operate_outcome operator_impl::operate(time_point now) {
     auto& n = nodes_[changed_list_[i]];
     if (n.published || concealed(n)) continue;
     n.published = true;
+    if (n.throttled) --unpublished_throttled_;
     for (int p : n.listed_by) mark_changed(p);
   }
   for (int idx : changed_list_) {
@@ -615,7 +616,9 @@ json operator_impl::node_json(const std::string& node_id) const {
   if (!n.boundary_id.empty()) j["boundaryID"] = n.boundary_id;
   if (n.started_at) j["startedAt"] = time_text(n.started_at);
   if (n.finished_at) j["finishedAt"] = time_text(n.finished_at);
-  if (!n.children.empty()) {
+  if (!n.children.empty() && unpublished_throttled_ == 0) {
+    j["children"] = n.children;
+  } else if (!n.children.empty()) {
     json children = json::array();
     for (const auto& c : n.children) {
       auto ci = by_id_.find(c);

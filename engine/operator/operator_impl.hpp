@@ -331,6 +331,9 @@ class operator_impl final : public workflow_operator {
   std::set<int> running_leaves_;
   std::vector<char> changed_;
   std::vector<int> changed_list_;
+  // Nodes throttled before they were ever published: while there are none,
+  // no node is concealed and children need no filtering.
+  std::size_t unpublished_throttled_ = 0;
   operate_outcome out_;
   std::vector<std::string> pending_kills_;  // from actions, handed out by operate()
   bool status_changed_ = false;

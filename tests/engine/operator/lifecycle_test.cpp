@@ -434,6 +434,9 @@ TEST(operator_lifecycle, workflow_parallelism_creates_no_node_for_a_task_waiting
   EXPECT_EQ(h.run(), "Succeeded");
   EXPECT_EQ(h.node_phase("c"), "Succeeded");
   EXPECT_EQ(h.node("a")["children"], json::array({h.node("c")["id"]}));
+  // Once nothing is held back, the children are listed unfiltered: the
+  // same as while c was.
+  EXPECT_EQ(h.node("wf")["children"], json::array({h.node("a")["id"], h.node("b")["id"]}));
   EXPECT_EQ(h.launched, (std::vector<std::string>{"a", "b", "c"}));
 }
 
