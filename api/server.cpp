@@ -115,11 +115,13 @@ class server::impl {
       return make_error(errc::unavailable, "cannot listen on " + where + ": " + ec.message());
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (acceptor_.bind(endpoint, ec); ec) {
-      acceptor_.close(ec);
+      boost::system::error_code ignored;  // ec says why; closing must not overwrite it
+      acceptor_.close(ignored);
       return make_error(errc::unavailable, "cannot listen on " + where + ": " + ec.message());
     }
     if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
-      acceptor_.close(ec);
+      boost::system::error_code ignored;  // ec says why; closing must not overwrite it
+      acceptor_.close(ignored);
       return make_error(errc::unavailable, "cannot listen on " + where + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint(ec).port();

@@ -99,6 +99,21 @@ TEST_F(api_server, health_readiness_and_metrics_stay_open_when_a_token_is_set) {
   EXPECT_EQ(send(verb::get, "/metrics").status, 200u);
 }
 
+TEST_F(api_server, a_port_already_taken_is_an_error_that_says_so) {
+  start();
+  server_settings second;
+  second.address = "127.0.0.1";
+  second.port = port_;
+  second.handle_signals = false;
+  server other(second, db_, workflows_, clock_);
+  auto started = other.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().message,
+            "cannot listen on 127.0.0.1:" + std::to_string(port_) + ": Address already in use");
+  other.request_stop();
+  other.wait();
+}
+
 TEST_F(api_server, api_request_without_a_token_is_401) {
   server_settings s;
   s.auth_token = "s3cret";

@@ -43,6 +43,25 @@ TEST(http_listener, responses_carry_length_and_the_connection_header_the_version
             std::string::npos);
 }
 
+TEST(http_listener, a_port_already_taken_is_an_error_that_says_so) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor taken(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = taken.local_endpoint().port();
+  auto pool = std::make_shared<asio::thread_pool>(1);
+  auto hub = std::make_shared<http_hub>(hub_settings{}, io.get_executor(), pool);
+  auto r = std::make_shared<route>();
+  r->endpoint = "/hook";
+  r->method = "POST";
+  r->owner = "test/hook";
+  r->handler = [](const inbound_request&) { return success_reply(); };
+  auto added = hub->add_route(port, std::nullopt, r);
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().message,
+            "cannot listen on 127.0.0.1:" + std::to_string(port) + ": Address already in use");
+  hub->stop_all();
+  pool->join();
+}
+
 // A request whose blocking handler was queued on a pool its owner had
 // already joined must not keep the listener, and through it the pool,
 // alive: once the pool's owner lets go, the queued job and the request's
