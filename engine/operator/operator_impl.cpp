@@ -437,7 +437,10 @@ void operator_impl::add_child(int parent, int child) {
   c.push_back(id);
   auto& by = nodes_[child].listed_by;
   if (std::find(by.begin(), by.end(), parent) == by.end()) by.push_back(parent);
-  mark_changed(parent);
+  // Marked at the end of operate(), once it is known whether the child is
+  // concealed: a parent stored for a child it does not show yet would be
+  // stored again when the child is published.
+  children_added_.emplace_back(parent, child);
 }
 
 void operator_impl::mark_changed(int idx) {
@@ -537,6 +540,9 @@ operate_outcome operator_impl::operate(time_point now) {
   }
   for (auto& k : pending_kills_) out_.kills.push_back(std::move(k));
   pending_kills_.clear();
+  for (const auto& [parent, child] : children_added_)
+    if (!concealed(nodes_[child])) mark_changed(parent);
+  children_added_.clear();
   // A node published for the first time is new to its parents' stored
   // children too (it was concealed from them, or they changed with it).
   for (std::size_t i = 0; i < changed_list_.size(); ++i) {

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -334,6 +335,7 @@ class operator_impl final : public workflow_operator {
   // Nodes throttled before they were ever published: while there are none,
   // no node is concealed and children need no filtering.
   std::size_t unpublished_throttled_ = 0;
+  std::vector<std::pair<int, int>> children_added_;  // (parent, child) since the last operate()
   operate_outcome out_;
   std::vector<std::string> pending_kills_;  // from actions, handed out by operate()
   bool status_changed_ = false;

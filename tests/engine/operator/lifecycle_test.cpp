@@ -440,6 +440,46 @@ TEST(operator_lifecycle, workflow_parallelism_creates_no_node_for_a_task_waiting
   EXPECT_EQ(h.launched, (std::vector<std::string>{"a", "b", "c"}));
 }
 
+TEST(operator_lifecycle, a_parent_is_stored_again_for_a_held_back_child_only_once_it_shows) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  parallelism: 2
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: r, template: t}
+          - {name: a, template: t}
+          - {name: b, template: t}
+          - {name: y, template: t}
+          - {name: x, template: t, dependencies: [a, b]}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  auto out = h.step();
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "r", "wf"}));
+  ASSERT_TRUE(h.finish("a", exited(0)));
+  out = h.step();
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "b", "wf"}));
+  // b's end makes x ready, but y has the free slot: x is held back, so a,
+  // whose only change is listing x, is not stored for it yet.
+  ASSERT_TRUE(h.finish("b", exited(0)));
+  out = h.step();
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"b", "wf", "y"}));
+  EXPECT_EQ(h.node_phase("x"), "<none>");
+  EXPECT_FALSE(h.node("a").contains("children"));
+  // x shows once it launches, and both of its parents are stored with it.
+  ASSERT_TRUE(h.finish("y", exited(0)));
+  out = h.step();
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "b", "x", "y"}));
+  EXPECT_EQ(h.node("a")["children"], json::array({h.node("x")["id"]}));
+  EXPECT_EQ(h.node("b")["children"], json::array({h.node("x")["id"]}));
+}
+
 TEST(operator_lifecycle, a_task_that_never_got_a_slot_runs_once_after_a_restore) {
   harness h;
   ASSERT_TRUE(h.create(throttled_yaml));
