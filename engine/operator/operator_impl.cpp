@@ -443,6 +443,27 @@ void operator_impl::add_child(int parent, int child) {
   children_added_.emplace_back(parent, child);
 }
 
+void operator_impl::hold_back(int idx) {
+  auto& n = nodes_[idx];
+  if (n.published || n.throttled) return;
+  n.throttled = true;
+  ++unpublished_throttled_;
+  // The first attempt of a Retry node made in this same pass: the Retry
+  // node waits for the slot with it.
+  const int parent = n.ex ? n.ex->parent : -1;
+  if (n.ex && n.ex->inv.attempt && parent >= 0 && nodes_[parent].type == "Retry" &&
+      nodes_[parent].children.size() == 1)
+    hold_back(parent);
+}
+
+bool operator_impl::concealed(const node& n) const {
+  if (!n.throttled || n.published) return false;
+  if (n.phase == phase::pending) return true;
+  if (n.type != "Retry" || n.children.size() != 1) return false;
+  const auto it = by_id_.find(n.children.front());
+  return it != by_id_.end() && concealed(nodes_[it->second]);
+}
+
 void operator_impl::mark_changed(int idx) {
   if (idx < 0) return;
   if (!changed_[idx]) {
@@ -549,7 +570,11 @@ operate_outcome operator_impl::operate(time_point now) {
     auto& n = nodes_[changed_list_[i]];
     if (n.published || concealed(n)) continue;
     n.published = true;
-    if (n.throttled) --unpublished_throttled_;
+    if (n.throttled) {
+      --unpublished_throttled_;
+      // Argo creates a held-back Retry node when its attempt gets the slot.
+      if (n.type == "Retry") n.started_at = now_;
+    }
     for (int p : n.listed_by) mark_changed(p);
   }
   for (int idx : changed_list_) {

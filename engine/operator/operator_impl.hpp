@@ -110,14 +110,11 @@ struct node {
   // Held back by the workflow's parallelism before it was ever published:
   // Argo creates no node for such a task, so while it stays Pending it is
   // left out of changed_nodes, the workflow's nodes and its parents'
-  // children (see concealed()).
+  // children (see concealed()). A Retry node whose first attempt is held
+  // back is held back with it: Argo creates neither.
   bool throttled = false;
   std::vector<int> listed_by;  // nodes whose children name this one
 };
-
-inline bool concealed(const node& n) {
-  return n.throttled && !n.published && n.phase == phase::pending;
-}
 
 // --- depends expressions -----------------------------------------------------
 
@@ -245,6 +242,8 @@ class operator_impl final : public workflow_operator {
                                  bool keep_unresolved = false) const;
   void advance(int idx);
   void advance_leaf(int idx);
+  void hold_back(int idx);
+  bool concealed(const node& n) const;
   void advance_suspend(int idx);
   void launch(int idx);
   void finish_leaf(int idx, const outcome& o);

@@ -325,10 +325,7 @@ void operator_impl::advance_leaf(int idx) {
       static_cast<std::int64_t>(running_leaves_.size()) >= *spec_.parallelism) {
     // Argo creates the node only once a slot is free (checkParallelism
     // returns before initializing it); one that was published stays.
-    if (!n.published && !n.throttled) {
-      n.throttled = true;
-      ++unpublished_throttled_;
-    }
+    hold_back(idx);
     blocked_.push_back(idx);
     return;
   }

@@ -480,6 +480,50 @@ spec:
   EXPECT_EQ(h.node("b")["children"], json::array({h.node("x")["id"]}));
 }
 
+TEST(operator_lifecycle, a_retrying_task_waiting_for_a_slot_has_neither_retry_nor_attempt_node) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  parallelism: 1
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: t}
+          - {name: b, template: flaky}
+    - name: t
+      container: {image: x, command: ["true"]}
+    - name: flaky
+      retryStrategy: {limit: 1}
+      container: {image: x, command: ["false"]}
+)"));
+  auto out = h.step();
+  // As in Argo, which checks parallelism before it creates the Retry node.
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "wf"}));
+  EXPECT_EQ(h.wf()["status"]["nodes"].size(), 2u);
+  EXPECT_EQ(h.node_phase("b"), "<none>");
+  EXPECT_EQ(h.node_phase("b(0)"), "<none>");
+  EXPECT_EQ(h.node("wf")["children"], json::array({h.node("a")["id"]}));
+
+  h.clock.advance(5s);
+  ASSERT_TRUE(h.finish("a", exited(0)));
+  out = h.step();
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "b", "b(0)", "wf"}));
+  EXPECT_EQ(h.node_phase("b"), "Running");
+  EXPECT_EQ(h.node("b")["startedAt"], "2024-01-01T00:00:05Z");
+  EXPECT_EQ(h.node("b")["children"], json::array({h.node("b(0)")["id"]}));
+  EXPECT_EQ(h.node("wf")["children"], json::array({h.node("a")["id"], h.node("b")["id"]}));
+
+  // The second attempt runs under the Retry node, which stays shown.
+  ASSERT_TRUE(h.finish("b(0)", exited(1)));
+  out = h.step();
+  EXPECT_EQ(h.node_phase("b(1)"), "Running");
+  EXPECT_EQ(h.node("b")["children"].size(), 2u);
+}
+
 TEST(operator_lifecycle, a_task_that_never_got_a_slot_runs_once_after_a_restore) {
   harness h;
   ASSERT_TRUE(h.create(throttled_yaml));
