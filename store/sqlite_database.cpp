@@ -614,6 +614,7 @@ void sqlite_database::writer_loop() {
         checkpoint(writer_->db().getHandle());
         lock.lock();
         writing_ = false;
+        queue_cv_.notify_all();
         continue;
       }
       if (queue_.empty()) {
@@ -770,6 +771,11 @@ void sqlite_database::resume_writer() {
 void sqlite_database::wait_until_queued(std::size_t n) {
   std::unique_lock lock(queue_mutex_);
   queue_cv_.wait(lock, [&] { return queue_.size() >= n; });
+}
+
+void sqlite_database::wait_until_idle() {
+  std::unique_lock lock(queue_mutex_);
+  queue_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
 }
 
 void sqlite_database::fail_next_commit() {

@@ -153,6 +153,8 @@ class sqlite_database final : public database {
   void resume_writer();
   // Blocks until at least n operations are queued.
   void wait_until_queued(std::size_t n);
+  // Blocks until nothing is queued or being written.
+  void wait_until_idle();
   // Makes the next batch's COMMIT fail as if the disk had.
   void fail_next_commit();
   // Journal events held parsed in memory.

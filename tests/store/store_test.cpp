@@ -557,24 +557,19 @@ TEST_F(store_test, an_idle_writer_lets_the_caller_commit_node_writes_in_place) {
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "hello"));
   ASSERT_TRUE(w);
-  // The writer may still be finishing the creation's batch when the call
-  // comes (the creation's caller is released first); then the write queues,
-  // as it must. A write into an idle writer, a moment later, runs in place.
+  // The writer may still be finishing the creation's batch (its caller is
+  // released first), and a write that comes meanwhile queues, as it must.
+  db.wait_until_idle();
   const auto caller = std::this_thread::get_id();
-  bool in_place = false;
-  for (int attempt = 0; attempt < 200 && !in_place; ++attempt) {
-    std::promise<std::thread::id> heard;
-    auto heard_on = heard.get_future();
-    db.put_nodes_and_workflow_async({{w->uid, "a", "a", "Running", {}}}, std::nullopt,
-                                    [&](result<void> r) {
-                                      EXPECT_TRUE(r) << r.error().message;
-                                      heard.set_value(std::this_thread::get_id());
-                                    });
-    ASSERT_EQ(heard_on.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-    in_place = heard_on.get() == caller;
-    if (!in_place) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_TRUE(in_place) << "no write ran on the caller's thread";
+  std::promise<std::thread::id> heard;
+  auto heard_on = heard.get_future();
+  db.put_nodes_and_workflow_async({{w->uid, "a", "a", "Running", {}}}, std::nullopt,
+                                  [&](result<void> r) {
+                                    EXPECT_TRUE(r) << r.error().message;
+                                    heard.set_value(std::this_thread::get_id());
+                                  });
+  ASSERT_EQ(heard_on.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(heard_on.get(), caller) << "the write did not run on the caller's thread";
   auto listed = db.list_nodes(w->uid);
   ASSERT_TRUE(listed);
   ASSERT_EQ(listed->size(), 1u);
