@@ -24,6 +24,12 @@ struct dev_kafka_options {
   std::size_t size = 100;
 };
 
+struct delivery_count {
+  long delivered = 0;
+  long failed = 0;
+  std::string first_error;
+};
+
 // Produces `n` messages of `size` bytes (a JSON object padded to size)
 // round-robin over the topic's partitions, waiting for every delivery.
 int produce(const std::string& bootstraps, const dev_kafka_options& o) {
@@ -31,6 +37,17 @@ int produce(const std::string& bootstraps, const dev_kafka_options& o) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), errstr, sizeof errstr);
   rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof errstr);
+  // Counted, so that a benchmark knows how many messages the topic holds.
+  delivery_count count;
+  rd_kafka_conf_set_opaque(conf, &count);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* c = static_cast<delivery_count*>(opaque);
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++c->delivered;
+    } else {
+      if (c->failed++ == 0) c->first_error = rd_kafka_err2str(m->err);
+    }
+  });
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!rk) {
     std::cerr << "kairos dev kafka: " << errstr << "\n";
@@ -53,8 +70,11 @@ int produce(const std::string& bootstraps, const dev_kafka_options& o) {
   }
   const bool flushed = rd_kafka_flush(rk, 120000) == RD_KAFKA_RESP_ERR_NO_ERROR;
   rd_kafka_destroy(rk);
-  std::cerr << "kairos dev kafka: produced " << o.produce << " messages to " << o.topic << "\n";
-  return flushed ? 0 : 1;
+  std::cerr << "kairos dev kafka: produced " << count.delivered << " messages to " << o.topic;
+  if (count.failed > 0)
+    std::cerr << " (" << count.failed << " not delivered: " << count.first_error << ")";
+  std::cerr << "\n";
+  return flushed && count.failed == 0 ? 0 : 1;
 }
 
 int run_dev_kafka(const dev_kafka_options& o) {

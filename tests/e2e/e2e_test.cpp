@@ -349,4 +349,29 @@ TEST(e2e_server, missing_explicit_manifests_dir_is_an_error) {
   EXPECT_NE(read_file(err).find("does not exist"), std::string::npos) << read_file(err);
 }
 
+TEST(e2e_dev_kafka, reports_how_many_messages_the_cluster_acknowledged) {
+  temp_dir dir;
+  auto out = dir.path / "out";
+  auto err = dir.path / "err";
+  pid_t pid =
+      spawn({"dev", "kafka", "--topic", "t", "--partitions", "3", "--produce", "40"}, out, err);
+  // Bounded wait for the producer's report; the cluster then runs until told.
+  bool reported = false;
+  for (int i = 0; i < 3000 && !reported; ++i) {
+    reported = read_file(err).find("produced") != std::string::npos;
+    if (!reported) std::this_thread::sleep_for(10ms);
+  }
+  ::kill(pid, SIGTERM);
+  auto code = wait_exit(pid, 20s);
+  if (!code) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  ASSERT_TRUE(reported) << read_file(err);
+  EXPECT_NE(read_file(err).find("produced 40 messages to t\n"), std::string::npos)
+      << read_file(err);
+  EXPECT_EQ(read_file(out).rfind("127.0.0.1:", 0), 0u) << read_file(out);
+  EXPECT_EQ(code, std::optional<int>(0)) << read_file(err);
+}
+
 }  // namespace
