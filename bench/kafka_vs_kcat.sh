@@ -39,7 +39,9 @@ t0=$(now)
 # over the time it took.
 got=$( (timeout 120 kcat -C -b "$brokers" -t bench -o beginning -e -q -f '%o\n' || true) | wc -l)
 t1=$(now)
-[ "$got" -eq "$n" ] || echo "kafka_vs_kcat: kcat read $got of $n messages" >&2
+# librdkafka's mock cluster trims the oldest messages of a partition past a
+# few MiB, so a large N leaves fewer to read; both sides are timed on those.
+[ "$got" -eq "$n" ] || echo "kafka_vs_kcat: the mock cluster kept $got of $n messages (it trims the oldest); both consumers are timed on $got" >&2
 kcat_rate=$(python3 -c "print(f'{$got/($t1-$t0):.0f}')")
 
 # kairos: kafka EventSource -> journal -> Sensor with a log trigger.
