@@ -71,18 +71,22 @@ std::optional<int> wait_exit(pid_t pid, std::chrono::steady_clock::duration limi
   }
 }
 
+std::optional<int> wait_exit_or_kill(pid_t pid, std::chrono::steady_clock::duration limit) {
+  auto code = wait_exit(pid, limit);
+  if (!code) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  return code;
+}
+
 cli_result run_cli(const fs::path& dir, const std::vector<std::string>& args,
                    std::chrono::seconds limit) {
   static std::atomic<int> counter{0};
   const auto base = dir / ("cli-" + std::to_string(++counter));
   pid_t pid = spawn(args, base.string() + ".out", base.string() + ".err");
   cli_result r;
-  auto code = wait_exit(pid, limit);
-  if (!code) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
-  r.code = code.value_or(-1);
+  r.code = wait_exit_or_kill(pid, limit).value_or(-1);
   r.out = read_file(base.string() + ".out");
   r.err = read_file(base.string() + ".err");
   return r;

@@ -25,6 +25,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& o
 
 // The exit code (128 + signal when killed), or nullopt when `limit` passed.
 std::optional<int> wait_exit(pid_t pid, std::chrono::steady_clock::duration limit);
+// The same, but a process still running after `limit` is killed with
+// SIGKILL and reaped (and the result is nullopt).
+std::optional<int> wait_exit_or_kill(pid_t pid, std::chrono::steady_clock::duration limit);
 
 struct cli_result {
   int code = -1;

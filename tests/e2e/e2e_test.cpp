@@ -340,11 +340,7 @@ TEST(e2e_server, missing_explicit_manifests_dir_is_an_error) {
   pid_t pid = spawn({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path / "data").string(),
                      "--manifests", (dir.path / "nope").string()},
                     out, err);
-  auto code = wait_exit(pid, 20s);
-  if (!code) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
+  auto code = wait_exit_or_kill(pid, 20s);
   EXPECT_EQ(code, std::optional<int>(1)) << read_file(err);
   EXPECT_NE(read_file(err).find("does not exist"), std::string::npos) << read_file(err);
 }
@@ -362,11 +358,7 @@ TEST(e2e_dev_kafka, reports_how_many_messages_the_cluster_acknowledged) {
     if (!reported) std::this_thread::sleep_for(10ms);
   }
   ::kill(pid, SIGTERM);
-  auto code = wait_exit(pid, 20s);
-  if (!code) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
+  auto code = wait_exit_or_kill(pid, 20s);
   ASSERT_TRUE(reported) << read_file(err);
   EXPECT_NE(read_file(err).find("produced 40 messages to t\n"), std::string::npos)
       << read_file(err);

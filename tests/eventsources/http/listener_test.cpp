@@ -43,17 +43,23 @@ TEST(http_listener, responses_carry_length_and_the_connection_header_the_version
             std::string::npos);
 }
 
+// POST /hook, answered 200 by a blocking handler (run on the pool).
+std::shared_ptr<route> hook_route() {
+  auto r = std::make_shared<route>();
+  r->endpoint = "/hook";
+  r->method = "POST";
+  r->owner = "test/hook";
+  r->handler = [](const inbound_request&) { return success_reply(); };
+  return r;
+}
+
 TEST(http_listener, a_port_already_taken_is_an_error_that_says_so) {
   asio::io_context io;
   asio::ip::tcp::acceptor taken(io, {asio::ip::make_address("127.0.0.1"), 0});
   const auto port = taken.local_endpoint().port();
   auto pool = std::make_shared<asio::thread_pool>(1);
   auto hub = std::make_shared<http_hub>(hub_settings{}, io.get_executor(), pool);
-  auto r = std::make_shared<route>();
-  r->endpoint = "/hook";
-  r->method = "POST";
-  r->owner = "test/hook";
-  r->handler = [](const inbound_request&) { return success_reply(); };
+  auto r = hook_route();
   auto added = hub->add_route(port, std::nullopt, r);
   ASSERT_FALSE(added.ok());
   EXPECT_EQ(added.error().message,
@@ -75,11 +81,7 @@ TEST(http_listener, a_job_queued_on_a_joined_pool_is_freed_with_the_pool) {
   hub_settings settings;
   settings.ephemeral_ports = true;
   auto hub = std::make_shared<http_hub>(settings, io.get_executor(), pool);
-  auto r = std::make_shared<route>();
-  r->endpoint = "/hook";
-  r->method = "POST";
-  r->owner = "test/hook";
-  r->handler = [](const inbound_request&) { return success_reply(); };
+  auto r = hook_route();
   ASSERT_TRUE(hub->add_route(1, std::nullopt, r));
   const auto port = hub->bound_port(1);
   ASSERT_TRUE(port);
