@@ -450,10 +450,10 @@ void operator_impl::hold_back(int idx) {
   ++unpublished_throttled_;
   // The first attempt of a Retry node made in this same pass: the Retry
   // node waits for the slot with it.
-  const int parent = n.ex ? n.ex->parent : -1;
-  if (n.ex && n.ex->inv.attempt && parent >= 0 && nodes_[parent].type == "Retry" &&
-      nodes_[parent].children.size() == 1)
-    hold_back(parent);
+  const exec* ex = n.ex.get();
+  if (ex && ex->inv.attempt && ex->parent >= 0 && nodes_[ex->parent].type == "Retry" &&
+      nodes_[ex->parent].children.size() == 1)
+    hold_back(ex->parent);
 }
 
 bool operator_impl::concealed(const node& n) const {
