@@ -85,19 +85,12 @@ pids+=($!)
 # mock cluster serves both the same records), or until that count stops
 # growing for 10 s. The first journaled message marks the end of start-up,
 # which is mostly the consumer group's join (the cluster's initial
-# rebalance delay, 3 s); kcat -C assigns partitions and has none.
-sent=0 fired=0 last=0 still=0 t1=$(now) tfirst=
-while [ "$fired" -lt "$got" ] && [ "$still" -lt 200 ]; do
-  kill -0 "${pids[1]}" 2>/dev/null || { cat "$work/kairos.log"; exit 1; }
-  metrics=$(curl -fs "http://127.0.0.1:$api_port/metrics" 2>/dev/null || true)
-  sent=$(awk '/^argo_events_events_sent_total\{.*eventsource_name="bench"/ {s += $2} END {printf "%d", s}' <<<"$metrics")
-  fired=$(awk '/^argo_events_action_triggered_total\{.*sensor_name="bench"/ {s += $2} END {printf "%d", s}' <<<"$metrics")
-  sent=${sent:-0} fired=${fired:-0}
-  [ -z "$tfirst" ] && [ "$sent" -gt 0 ] && tfirst=$(now)
-  if [ "$fired" -gt "$last" ]; then last=$fired still=0 t1=$(now); else still=$((still + 1)); fi
-  sleep 0.05
-done
-tfirst=${tfirst:-$t0}
+# rebalance delay, 3 s); kcat -C assigns partitions and has none. One
+# python process polls: a shell loop's forks competed with the server.
+read -r last tfirst t1 < <(python3 "$here/lib/watch_metrics.py" \
+  "http://127.0.0.1:$api_port/metrics" "${pids[1]}" "$got" \
+  'eventsource_name="bench"' 'sensor_name="bench"' 10) || { cat "$work/kairos.log"; exit 1; }
+[ "$tfirst" != 0 ] || tfirst=$t0
 # CPU the server used in all (start-up included), per message fired: steadier
 # than a rate on a shared machine, and what a change to the path moves.
 ticks=$(awk '{print $14 + $15}' "/proc/${pids[1]}/stat" 2>/dev/null || echo 0)
