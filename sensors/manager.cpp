@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
@@ -329,18 +328,8 @@ std::vector<std::string> manager::sensors() const {
 }
 
 result<std::vector<event_summary>> recent_events(store::database& db, std::size_t limit) {
-  std::deque<store::event_record> newest;
-  std::int64_t after = 0;
-  while (true) {
-    auto page = db.read_events(after, 1000);
-    if (!page) return std::move(page).error();
-    if (page->empty()) break;
-    for (auto& r : *page) {
-      after = r.sequence;
-      newest.push_back(std::move(r));
-      if (limit > 0 && newest.size() > limit) newest.pop_front();
-    }
-  }
+  auto newest = db.read_newest_events(limit);
+  if (!newest) return std::move(newest).error();
   std::map<std::string, std::vector<std::string>> by_event;
   auto sensors = db.list_resources("Sensor", "");
   if (!sensors) return std::move(sensors).error();
@@ -359,7 +348,7 @@ result<std::vector<event_summary>> recent_events(store::database& db, std::size_
     }
   }
   std::vector<event_summary> out;
-  for (const auto& r : newest) {
+  for (const auto& r : *newest) {
     event_summary e;
     e.sequence = r.sequence;
     e.id = r.id;

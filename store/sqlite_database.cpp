@@ -263,7 +263,7 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-event_record read_event(SQLite::Statement& st) {
+event_record read_event(SQLite::Statement& st, bool with_body = true) {
   event_record e;
   e.sequence = st.getColumn(0).getInt64();
   e.id = st.getColumn(1).getString();
@@ -272,7 +272,7 @@ event_record read_event(SQLite::Statement& st) {
   e.subject = st.getColumn(4).getString();
   e.type = st.getColumn(5).getString();
   e.time = st.getColumn(6).getString();
-  e.body = from_text(st.getColumn(7).getString());
+  if (with_body) e.body = from_text(st.getColumn(7).getString());
   return e;
 }
 
@@ -1372,6 +1372,24 @@ result<std::vector<event_record>> sqlite_database::read_events(std::int64_t afte
     st.bind(1, after_sequence);
     while (st.executeStep()) out.push_back(read_event(st));
     return std::move(out);
+  });
+}
+
+result<std::vector<event_record>> sqlite_database::read_newest_events(std::size_t limit) {
+  // From the newest end and without bodies, which a listing does not show:
+  // paging through and parsing the whole journal took 1.5 s at 186,000
+  // events, and a week of journal can hold far more.
+  return read<std::vector<event_record>>([&](connection& c) -> result<std::vector<event_record>> {
+    std::string sql =
+        "SELECT sequence, id, namespace, source, subject, type, time FROM events "
+        "ORDER BY sequence DESC";
+    if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+    auto st_lease = c.statement(sql);
+    auto& st = *st_lease;
+    std::vector<event_record> out;
+    while (st.executeStep()) out.push_back(read_event(st, false));
+    std::reverse(out.begin(), out.end());
+    return out;
   });
 }
 

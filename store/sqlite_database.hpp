@@ -135,6 +135,7 @@ class sqlite_database final : public database {
   void append_events_async(std::vector<event_record> events, append_callback done) override;
   result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                 std::size_t limit) override;
+  result<std::vector<event_record>> read_newest_events(std::size_t limit) override;
   result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) override;
 
   result<void> put_state(const std::string& scope, const std::string& ns, const std::string& name,

@@ -465,6 +465,21 @@ TEST_F(api_server, events_without_an_id_header_get_distinct_ids) {
   EXPECT_NE(events[0].id, events[1].id);
 }
 
+TEST_F(api_server, events_list_shows_the_newest_first_up_to_the_limit) {
+  start();
+  for (const char* id : {"e1", "e2", "e3"})
+    ASSERT_EQ(
+        send(verb::post, "/api/v1/events/default/deploy", "{}", {{"X-Request-Id", id}}).status,
+        200u);
+  auto r = send(verb::get, "/api/v1/events?limit=2");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto items = r.json()["items"];
+  ASSERT_EQ(items.size(), 2u) << r.body;
+  EXPECT_EQ(items[0]["id"], "e3");
+  EXPECT_EQ(items[1]["id"], "e2");
+  EXPECT_EQ(items[0]["eventName"], "deploy");
+}
+
 TEST_F(api_server, event_append_failure_is_503) {
   start();
   db_.fail_appends(true);

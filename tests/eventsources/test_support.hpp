@@ -109,6 +109,9 @@ class failing_store final : public store::database {
                                                        std::size_t limit) override {
     return inner_->read_events(after, limit);
   }
+  result<std::vector<store::event_record>> read_newest_events(std::size_t limit) override {
+    return inner_->read_newest_events(limit);
+  }
   result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) override {
     return inner_->trim_events(before, keep_last);
   }

@@ -723,6 +723,25 @@ TEST_F(store_test, events_read_in_sequence_order_after_a_sequence) {
   EXPECT_TRUE(rest->empty());
 }
 
+TEST_F(store_test, newest_events_come_oldest_first_without_their_bodies) {
+  auto& db = open();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(db.append_event(event(numbered("e", i))));
+  auto newest = db.read_newest_events(2);
+  ASSERT_TRUE(newest) << newest.error().message;
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ((*newest)[0].id, "e3");
+  EXPECT_EQ((*newest)[1].id, "e4");
+  EXPECT_LT((*newest)[0].sequence, (*newest)[1].sequence);
+  EXPECT_EQ((*newest)[1].source, "webhook");
+  EXPECT_EQ((*newest)[1].time, "2024-05-01T10:00:00Z");
+  // A listing shows no bodies, so none is read back.
+  EXPECT_TRUE((*newest)[1].body.is_null());
+  auto all = db.read_newest_events(0);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ(all->front().id, "e0");
+}
+
 TEST_F(store_test, trim_drops_old_events_but_keeps_the_newest) {
   auto& db = open();
   for (int i = 0; i < 6; ++i) {

@@ -238,6 +238,25 @@ class database {
   }
   virtual result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                         std::size_t limit) = 0;
+  // The newest `limit` events (all of them for 0), oldest first, for
+  // listings. Their bodies may be left null. The store answers from the
+  // newest end; this default pages through the whole journal.
+  virtual result<std::vector<event_record>> read_newest_events(std::size_t limit) {
+    std::vector<event_record> newest;
+    std::int64_t after = 0;
+    for (;;) {
+      auto page = read_events(after, 1000);
+      if (!page) return std::move(page).error();
+      if (page->empty()) break;
+      for (auto& r : *page) {
+        after = r.sequence;
+        newest.push_back(std::move(r));
+      }
+      if (limit > 0 && newest.size() > limit)
+        newest.erase(newest.begin(), newest.end() - static_cast<std::ptrdiff_t>(limit));
+    }
+    return newest;
+  }
   // Drops events older than `before` (RFC 3339), keeping at least `keep_last`
   // newest ones; returns how many were dropped. Event times that are not
   // RFC 3339 count as the time the event was appended.
