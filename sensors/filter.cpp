@@ -138,10 +138,10 @@ std::string join(const std::vector<std::string>& v) {
 
 result<bool> filter_data(const std::vector<spec::data_filter>& filters, logical_operator op,
                          const event& e) {
-  if (filters.empty() || e.data.is_null()) return true;
+  if (filters.empty() || e.data().is_null()) return true;
   std::vector<std::string> errors;
   for (const auto& f : filters) {
-    auto r = one_data_filter(f, e.data);
+    auto r = one_data_filter(f, e.data());
     if (!r) {
       if (op == logical_operator::or_) {
         errors.push_back(r.error().message);
@@ -161,13 +161,13 @@ result<bool> filter_data(const std::vector<spec::data_filter>& filters, logical_
 
 result<bool> filter_exprs(const std::vector<spec::expr_filter>& filters, logical_operator op,
                           const event& e) {
-  if (filters.empty() || e.data.is_null()) return true;
+  if (filters.empty() || e.data().is_null()) return true;
   std::vector<std::string> errors;
   for (const auto& f : filters) {
     nlohmann::json parameters = nlohmann::json::object();
     bool missing = false;
     for (const auto& field : f.fields) {
-      auto v = json_path::get(e.data, field.path);
+      auto v = json_path::get(e.data(), field.path);
       if (!v) {
         const auto msg = fmt::format("path '{}' does not exist", field.path);
         if (op == logical_operator::and_) return make_error(errc::not_found, msg);
@@ -199,8 +199,8 @@ bool filter_context(const spec::event_context_filter& expected, const event& e) 
   // Argo compares these four members exactly; the others are ignored.
   auto same = [&](const std::string& want, const char* key) {
     if (want.empty()) return true;
-    const auto it = e.context.find(key);
-    return it != e.context.end() && it->is_string() && it->get<std::string>() == want;
+    const auto it = e.context().find(key);
+    return it != e.context().end() && it->is_string() && it->get<std::string>() == want;
   };
   return same(expected.type, "type") && same(expected.subject, "subject") &&
          same(expected.source, "source") && same(expected.datacontenttype, "datacontenttype");
@@ -209,7 +209,7 @@ bool filter_context(const spec::event_context_filter& expected, const event& e) 
 result<bool> filter_time(const spec::time_filter& window, const event& e,
                          const kairos::clock& clock) {
   std::chrono::system_clock::time_point t = clock.now();
-  if (const auto it = e.context.find("time"); it != e.context.end() && it->is_string()) {
+  if (const auto it = e.context().find("time"); it != e.context().end() && it->is_string()) {
     if (auto parsed = parse_rfc3339(it->get<std::string>())) t = *parsed;
   }
   const date::time_zone* zone = nullptr;

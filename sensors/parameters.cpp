@@ -19,11 +19,11 @@ result<parameter_value> resolve_parameter(const spec::trigger_parameter_source& 
   if (it != events.end()) {
     const event& e = it->second;
     if (!src.data_key.empty() || !src.data_template.empty())
-      value = e.data;
+      value = e.data();
     else if (!src.context_key.empty() || !src.context_template.empty())
-      value = e.context;
+      value = e.context();
     else
-      value = nlohmann::json{{"context", e.context}, {"data", e.data}};
+      value = nlohmann::json{{"context", e.context()}, {"data", e.data()}};
   }
   if (value) {
     if (has_template) {

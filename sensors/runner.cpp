@@ -212,7 +212,7 @@ struct sensor_runner::impl {
   result<std::int64_t> journal_end() {
     std::int64_t end = 0;
     while (true) {
-      auto page = db.read_events(end, std::max<std::size_t>(settings.batch, 1));
+      auto page = db.read_events_shared(end, std::max<std::size_t>(settings.batch, 1));
       if (!page) return std::move(page).error();
       if (page->empty()) return end;
       end = page->back().sequence;
@@ -513,7 +513,7 @@ result<std::size_t> sensor_runner::process_journal(
   std::size_t total = 0;
   const std::size_t batch = std::max<std::size_t>(s.settings.batch, 1);
   while (true) {
-    auto page = s.db.read_events(s.last_sequence, batch);
+    auto page = s.db.read_events_shared(s.last_sequence, batch);
     if (!page) return std::move(page).error();
     if (page->empty()) break;
     const auto count = page->size();

@@ -1194,6 +1194,10 @@ result<std::vector<timed_event>> timed_events(std::vector<event_record> events) 
     if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
     const auto parsed = parse_rfc3339(e.time);
     const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
+    if (e.shared_body) {
+      if (e.body.is_null()) e.body = *e.shared_body;
+      e.shared_body.reset();
+    }
     std::string body;
     bool exact = true;
     if (!e.text.empty()) {
@@ -1292,6 +1296,9 @@ void sqlite_database::append_events_async(std::vector<event_record> events, appe
             if (outcome.duplicate) continue;
             auto& t = (*shared)[i];
             t.e.sequence = outcome.sequence;
+            // Shared from now on, by the cache and the readers it serves.
+            t.e.shared_body = std::make_shared<const nlohmann::json>(std::move(t.e.body));
+            t.e.body = nullptr;
             committed.push_back({std::move(t.e), t.body.size(), t.exact});
           }
           cache_events(std::move(committed));
@@ -1341,6 +1348,16 @@ void sqlite_database::cache_reset() {
 
 result<std::vector<event_record>> sqlite_database::read_events(std::int64_t after_sequence,
                                                                std::size_t limit) {
+  return read_journal(after_sequence, limit, false);
+}
+
+result<std::vector<event_record>> sqlite_database::read_events_shared(std::int64_t after_sequence,
+                                                                      std::size_t limit) {
+  return read_journal(after_sequence, limit, true);
+}
+
+result<std::vector<event_record>> sqlite_database::read_journal(std::int64_t after_sequence,
+                                                                std::size_t limit, bool shared) {
   // Appends fill the cache once someone reads the journal: a server with
   // event sources and no sensors keeps none.
   cache_wanted_.store(true, std::memory_order_relaxed);
@@ -1361,7 +1378,16 @@ result<std::vector<event_record>> sqlite_database::read_events(std::int64_t afte
   // much as the copies (a read snapshot per call), and a reader that caught
   // up with the cache asks SQLite anyway, which also finds what another
   // process appended.
-  if (!out.empty()) return out;
+  if (!out.empty()) {
+    // Copied out of the lock, for the readers that want a body of their own.
+    if (!shared) {
+      for (auto& e : out) {
+        e.body = *e.shared_body;
+        e.shared_body.reset();
+      }
+    }
+    return out;
+  }
   return read<std::vector<event_record>>([&](connection& c) -> result<std::vector<event_record>> {
     std::string sql =
         "SELECT sequence, id, namespace, source, subject, type, time, body FROM events "
@@ -1370,7 +1396,14 @@ result<std::vector<event_record>> sqlite_database::read_events(std::int64_t afte
     auto st_lease = c.statement(sql);
     auto& st = *st_lease;
     st.bind(1, after_sequence);
-    while (st.executeStep()) out.push_back(read_event(st));
+    while (st.executeStep()) {
+      auto e = read_event(st);
+      if (shared) {
+        e.shared_body = std::make_shared<const nlohmann::json>(std::move(e.body));
+        e.body = nullptr;
+      }
+      out.push_back(std::move(e));
+    }
     return std::move(out);
   });
 }

@@ -135,6 +135,8 @@ class sqlite_database final : public database {
   void append_events_async(std::vector<event_record> events, append_callback done) override;
   result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                 std::size_t limit) override;
+  result<std::vector<event_record>> read_events_shared(std::int64_t after_sequence,
+                                                       std::size_t limit) override;
   result<std::vector<event_record>> read_newest_events(std::size_t limit) override;
   result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) override;
 
@@ -218,7 +220,8 @@ class sqlite_database final : public database {
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<connection>> idle_readers_;
 
-  // The newest journal events, parsed. Every stored event with a sequence
+  // The newest journal events, parsed and shared with the readers of
+  // read_events_shared. Every stored event with a sequence
   // in (cache_base_, cache_top_] is in cache_, in order, so a read after
   // cache_base_ is served from here; one that has caught up with it reads
   // SQLite. Filled on the writer thread after each commit, in commit order;
@@ -227,9 +230,12 @@ class sqlite_database final : public database {
   struct cached_event {
     event_record record;
     std::size_t bytes = 0;  // of its JSON text
-    bool exact = true;      // the text reads back as `record.body`
+    bool exact = true;      // the text reads back as `*record.shared_body`
   };
   void cache_events(std::vector<cached_event> committed);
+  // read_events and read_events_shared: the cache first, then SQLite.
+  result<std::vector<event_record>> read_journal(std::int64_t after_sequence, std::size_t limit,
+                                                 bool shared);
   void cache_reset();
   std::mutex cache_mutex_;
   std::deque<cached_event> cache_;
@@ -237,7 +243,7 @@ class sqlite_database final : public database {
   std::int64_t cache_top_ = -1;  // -1: nothing appended yet by this process
   std::size_t cache_bytes_ = 0;
   std::vector<cached_event> cache_evicted_;  // freed by the next append's caller
-  std::atomic<bool> cache_wanted_{false};    // set by the first read_events
+  std::atomic<bool> cache_wanted_{false};    // set by the first read of the journal
 
   static constexpr int checkpoint_pages = 1000;  // SQLite's default
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);

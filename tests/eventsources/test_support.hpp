@@ -109,6 +109,10 @@ class failing_store final : public store::database {
                                                        std::size_t limit) override {
     return inner_->read_events(after, limit);
   }
+  result<std::vector<store::event_record>> read_events_shared(std::int64_t after,
+                                                              std::size_t limit) override {
+    return inner_->read_events_shared(after, limit);
+  }
   result<std::vector<store::event_record>> read_newest_events(std::size_t limit) override {
     return inner_->read_newest_events(limit);
   }

@@ -195,7 +195,7 @@ TEST(time_filter, event_without_time_uses_the_clock) {
   kairos::manual_clock clock(std::chrono::sys_days(std::chrono::year(2024) / 5 / 1) +
                              std::chrono::hours(3));
   auto e = make_event("e", payload());
-  e.context.erase("time");
+  e.mutable_context().erase("time");
   EXPECT_TRUE(*filter_time(window(2, 4), e, clock));
   EXPECT_FALSE(*filter_time(window(5, 6), e, clock));
 }

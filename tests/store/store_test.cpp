@@ -834,6 +834,42 @@ TEST_F(store_test, events_read_back_from_memory_equal_what_sqlite_holds) {
   EXPECT_EQ((*from_disk)[0].body["data"]["bytes"], "caf\xef\xbf\xbd");
 }
 
+TEST_F(store_test, shared_reads_hand_out_the_cached_body_itself) {
+  auto& db = open();
+  ASSERT_TRUE(db.read_events_shared(0, 0));  // a reader: appends are kept in memory from now on
+  ASSERT_TRUE(db.append_events({event("a"), event("b")}));
+  ASSERT_EQ(db.cached_events(), 2u);
+  auto first = db.read_events_shared(0, 0);
+  auto second = db.read_events_shared(0, 0);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(first->size(), 2u);
+  ASSERT_EQ(second->size(), 2u);
+  ASSERT_TRUE((*first)[1].shared_body);
+  EXPECT_TRUE((*first)[1].body.is_null());
+  // One body for both readers: nothing was copied.
+  EXPECT_EQ((*first)[1].shared_body.get(), (*second)[1].shared_body.get());
+  EXPECT_EQ((*(*first)[1].shared_body)["data"]["id"], "b");
+  // read_events still gives each reader a body of its own.
+  auto own = db.read_events(0, 0);
+  ASSERT_TRUE(own);
+  ASSERT_EQ(own->size(), 2u);
+  EXPECT_FALSE((*own)[1].shared_body);
+  EXPECT_EQ((*own)[1].body["data"]["id"], "b");
+}
+
+TEST_F(store_test, shared_reads_of_events_not_in_memory_come_from_sqlite) {
+  auto& db = open();
+  ASSERT_TRUE(db.append_event(event("before-any-reader")));
+  ASSERT_EQ(db.cached_events(), 0u);
+  auto read = db.read_events_shared(0, 0);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->size(), 1u);
+  ASSERT_TRUE((*read)[0].shared_body);
+  EXPECT_TRUE((*read)[0].body.is_null());
+  EXPECT_EQ((*(*read)[0].shared_body)["data"]["id"], "before-any-reader");
+}
+
 TEST_F(store_test, events_are_kept_in_memory_only_once_someone_reads_the_journal) {
   auto& db = open();
   ASSERT_TRUE(db.append_event(event("unread")));

@@ -81,6 +81,10 @@ struct event_record {
   // printing can happen before a step that must keep appends in order); it
   // must read back as `body`. Empty: the store prints `body`.
   std::string text;
+  // Set by read_events_shared only, instead of `body` (which is then null):
+  // the envelope, immutable and shared with the store's cache and every
+  // other reader of the event.
+  std::shared_ptr<const nlohmann::json> shared_body;
 };
 
 struct append_outcome {
@@ -238,6 +242,20 @@ class database {
   }
   virtual result<std::vector<event_record>> read_events(std::int64_t after_sequence,
                                                         std::size_t limit) = 0;
+  // read_events for readers that only read the bodies: each event's body
+  // comes as shared_body, which the store shares with its cache of the
+  // newest events instead of copying it for every reader. This default
+  // wraps what read_events returns.
+  virtual result<std::vector<event_record>> read_events_shared(std::int64_t after_sequence,
+                                                               std::size_t limit) {
+    auto page = read_events(after_sequence, limit);
+    if (!page) return page;
+    for (auto& e : *page) {
+      e.shared_body = std::make_shared<const nlohmann::json>(std::move(e.body));
+      e.body = nullptr;
+    }
+    return page;
+  }
   // The newest `limit` events (all of them for 0), oldest first, for
   // listings. Their bodies may be left null. The store answers from the
   // newest end; this default pages through the whole journal.
