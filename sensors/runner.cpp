@@ -208,15 +208,12 @@ struct sensor_runner::impl {
   }
 
   // A sensor without progress starts at the end of the journal: events from
-  // before it existed do not fire it.
+  // before it existed do not fire it. Found from the newest end: paging
+  // through a week of journal parsed every event in it.
   result<std::int64_t> journal_end() {
-    std::int64_t end = 0;
-    while (true) {
-      auto page = db.read_events_shared(end, std::max<std::size_t>(settings.batch, 1));
-      if (!page) return std::move(page).error();
-      if (page->empty()) return end;
-      end = page->back().sequence;
-    }
+    auto newest = db.read_newest_events(1);
+    if (!newest) return std::move(newest).error();
+    return newest->empty() ? std::int64_t{0} : newest->back().sequence;
   }
 
   // ------------------------------------------------------------- events
