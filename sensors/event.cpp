@@ -68,9 +68,8 @@ event event::from_record(store::event_record&& r) {
   event e;
   e.sequence = r.sequence;
   e.id = r.id;
-  auto body = r.shared_body ? std::move(r.shared_body)
-                            : std::make_shared<const nlohmann::json>(std::move(r.body));
-  e.take_body(std::move(body), r);
+  if (!r.shared_body) r.share_body();
+  e.take_body(std::move(r.shared_body), r);
   return e;
 }
 

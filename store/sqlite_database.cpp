@@ -1194,10 +1194,7 @@ result<std::vector<timed_event>> timed_events(std::vector<event_record> events) 
     if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
     const auto parsed = parse_rfc3339(e.time);
     const std::int64_t time_unix = unix_seconds(parsed ? *parsed : appended);
-    if (e.shared_body) {
-      if (e.body.is_null()) e.body = *e.shared_body;
-      e.shared_body.reset();
-    }
+    e.own_body();
     std::string body;
     bool exact = true;
     if (!e.text.empty()) {
@@ -1297,8 +1294,7 @@ void sqlite_database::append_events_async(std::vector<event_record> events, appe
             auto& t = (*shared)[i];
             t.e.sequence = outcome.sequence;
             // Shared from now on, by the cache and the readers it serves.
-            t.e.shared_body = std::make_shared<const nlohmann::json>(std::move(t.e.body));
-            t.e.body = nullptr;
+            t.e.share_body();
             committed.push_back({std::move(t.e), t.body.size(), t.exact});
           }
           cache_events(std::move(committed));
@@ -1380,12 +1376,8 @@ result<std::vector<event_record>> sqlite_database::read_journal(std::int64_t aft
   // process appended.
   if (!out.empty()) {
     // Copied out of the lock, for the readers that want a body of their own.
-    if (!shared) {
-      for (auto& e : out) {
-        e.body = *e.shared_body;
-        e.shared_body.reset();
-      }
-    }
+    if (!shared)
+      for (auto& e : out) e.own_body();
     return out;
   }
   return read<std::vector<event_record>>([&](connection& c) -> result<std::vector<event_record>> {
@@ -1398,10 +1390,7 @@ result<std::vector<event_record>> sqlite_database::read_journal(std::int64_t aft
     st.bind(1, after_sequence);
     while (st.executeStep()) {
       auto e = read_event(st);
-      if (shared) {
-        e.shared_body = std::make_shared<const nlohmann::json>(std::move(e.body));
-        e.body = nullptr;
-      }
+      if (shared) e.share_body();
       out.push_back(std::move(e));
     }
     return std::move(out);

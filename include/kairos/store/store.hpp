@@ -85,6 +85,18 @@ struct event_record {
   // the envelope, immutable and shared with the store's cache and every
   // other reader of the event.
   std::shared_ptr<const nlohmann::json> shared_body;
+
+  // `body` becomes `shared_body`, without a copy.
+  void share_body() {
+    shared_body = std::make_shared<const nlohmann::json>(std::move(body));
+    body = nullptr;
+  }
+  // Back to a body of its own: a shared body is copied into a null `body`.
+  void own_body() {
+    if (!shared_body) return;
+    if (body.is_null()) body = *shared_body;
+    shared_body.reset();
+  }
 };
 
 struct append_outcome {
@@ -250,10 +262,7 @@ class database {
                                                                std::size_t limit) {
     auto page = read_events(after_sequence, limit);
     if (!page) return page;
-    for (auto& e : *page) {
-      e.shared_body = std::make_shared<const nlohmann::json>(std::move(e.body));
-      e.body = nullptr;
-    }
+    for (auto& e : *page) e.share_body();
     return page;
   }
   // The newest `limit` events (all of them for 0), oldest first, for
