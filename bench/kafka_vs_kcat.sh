@@ -52,7 +52,9 @@ run_kcat() {
 
 # kairos: kafka EventSource -> journal -> Sensor with a log trigger. Prints
 # "<fired> <total rate> <steady rate> <start-up s> <total ratio> <steady
-# ratio> <cpu s> <cpu us per message>".
+# ratio> <cpu s> <cpu us per message>". Run in this shell, not a
+# subshell: the server must be in `pids` for the cleanup, and a failure must
+# end the script.
 run_kairos() {  # round
   local dir="$work/kairos-$1" api_port
   api_port=$(free_port)
@@ -109,8 +111,7 @@ YAML
   local ticks hz
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
   hz=$(getconf CLK_TCK)
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_pid "$pid"
   python3 -c "
 total = $last / ($t1 - $t0)
 steady = $last / max($t1 - $tfirst, 1e-9)
@@ -125,7 +126,8 @@ for r in $(seq 1 "$rounds"); do
   # few MiB, so a large N leaves fewer to read; both sides are timed on those.
   [ "$got" -eq "$n" ] || [ "$r" -gt 1 ] ||
     echo "kafka_vs_kcat: the mock cluster kept $got of $n messages (it trims the oldest); both consumers are timed on $got" >&2
-  read -r last total_rate steady_rate startup total_ratio steady_ratio cpu cpu_us < <(run_kairos "$r")
+  run_kairos "$r" >"$work/round.txt"
+  read -r last total_rate steady_rate startup total_ratio steady_ratio cpu cpu_us <"$work/round.txt"
   echo "$steady_rate $got $kcat_rate $last $total_rate $startup $cpu $cpu_us" >>"$work/rounds.txt"
   echo "  round $r: kcat $kcat_rate msgs/s; kairos $steady_rate msgs/s after start-up (ratio $steady_ratio), $total_rate including it (ratio $total_ratio), $cpu_us us CPU per message"
 done

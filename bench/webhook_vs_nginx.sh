@@ -63,10 +63,6 @@ YAML
   pids+=("$kairos_pid")
   wait_http "http://127.0.0.1:$hook_port/health" || { cat "$dir/kairos.log"; exit 1; }
 }
-stop_kairos() {
-  kill "$kairos_pid" 2>/dev/null || true
-  wait "$kairos_pid" 2>/dev/null || true
-}
 
 # nginx: answers every POST with 200 from memory.
 mkdir -p "$work/nginx"
@@ -120,7 +116,7 @@ printf 'webhook ingest (%s, %s threads, %s connections, same machine, %s rounds)
 for r in $(seq 1 "$rounds"); do
   start_kairos "$r"
   read -r k_rps k_p99 < <(run_wrk "kairos-$r" "http://127.0.0.1:$hook_port/ingest")
-  stop_kairos
+  stop_pid "$kairos_pid"
   read -r n_rps n_p99 < <(run_wrk "nginx-$r" "http://127.0.0.1:$nginx_port/ingest")
   ratio=$(awk -v k="$k_rps" -v n="$n_rps" 'BEGIN { printf "%.2f", (n > 0 ? k / n : 0) }')
   echo "$ratio $k_rps $k_p99 $n_rps $n_p99" >>"$work/rounds.txt"

@@ -10,6 +10,17 @@ bench_cleanup() {
   [ -n "${KEEP:-}" ] || [ -z "${work:-}" ] || rm -rf "$work"
 }
 
+# Stops one process the script started and drops it from `pids`, so that
+# bench_cleanup does not signal its pid again once the system may have
+# given it to another process.
+stop_pid() {  # pid
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  local kept=() p
+  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  pids=("${kept[@]}")
+}
+
 # A loopback port free at the time of asking.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
