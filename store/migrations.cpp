@@ -73,8 +73,16 @@ CREATE TABLE state (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<migration, 1> all = {{
+// Journal retention walks the events in sequence order, so the time index
+// only cost every append a second B-tree insert and a page or two of WAL per
+// commit: about a tenth of Kafka ingest throughput.
+constexpr std::string_view v2 = R"sql(
+DROP INDEX events_by_time;
+)sql";
+
+constexpr std::array<migration, 2> all = {{
     {1, v1},
+    {2, v2},
 }};
 
 }  // namespace

@@ -529,7 +529,11 @@ result<std::unique_ptr<sqlite_database>> sqlite_database::open_sqlite(const sett
     db->exec("PRAGMA foreign_keys = ON");
     auto version = migrate(*db);
     if (!version) return std::move(version).error();
-    return std::unique_ptr<sqlite_database>(new sqlite_database(s, std::move(db), version.value()));
+    // Checkpoints write the database file, so this one cannot be read-only.
+    auto checkpointer = std::make_unique<SQLite::Database>(
+        path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
+    return std::unique_ptr<sqlite_database>(
+        new sqlite_database(s, std::move(db), std::move(checkpointer), version.value()));
   } catch (const SQLite::Exception& e) {
     auto err = sqlite_error(e);
     err.message += " (" + path.string() + ")";
@@ -540,38 +544,64 @@ result<std::unique_ptr<sqlite_database>> sqlite_database::open_sqlite(const sett
 }
 
 sqlite_database::sqlite_database(settings s, std::unique_ptr<SQLite::Database> writer,
-                                 int schema_version)
+                                 std::unique_ptr<SQLite::Database> checkpointer, int schema_version)
     : settings_(std::move(s)),
       db_path_(settings_.data_dir / "kairos.db"),
       schema_version_(schema_version),
-      writer_(std::make_unique<connection>(std::move(writer))) {
+      writer_(std::make_unique<connection>(std::move(writer))),
+      checkpointer_db_(std::move(checkpointer)) {
   if (settings_.max_batch == 0) settings_.max_batch = 1;
-  // Replaces SQLite's automatic checkpoint, which is itself a WAL hook: a
-  // runtime thread committing in place must not stall on a checkpoint's
-  // fsyncs.
+  // Replaces SQLite's automatic checkpoint, which is itself a WAL hook and
+  // runs inside the commit that crossed the threshold: on the writer it took
+  // about a fifth of the writer's busy time under a steady stream of
+  // journal appends, and a runtime thread committing in place must not
+  // stall on a checkpoint's fsyncs either.
   sqlite3_wal_hook(writer_->db().getHandle(), &sqlite_database::on_wal_commit, this);
   writer_thread_ = std::thread([this] { writer_loop(); });
+  checkpointer_thread_ = std::thread([this] { checkpointer_loop(); });
 }
 
-int sqlite_database::on_wal_commit(void* self, sqlite3* db, const char*, int pages) {
+int sqlite_database::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
   if (pages < checkpoint_pages) return SQLITE_OK;
   auto* store = static_cast<sqlite_database*>(self);
-  if (std::this_thread::get_id() == store->writer_id_) {
-    store->checkpoint(db);
-  } else {
+  {
     std::lock_guard lock(store->queue_mutex_);
-    store->checkpoint_due_ = true;
-    store->queue_cv_.notify_all();
+    // Until the writer's pass lets the WAL start over, every commit finds it
+    // past the threshold; asking again meanwhile only repeats the copy and
+    // its fsyncs.
+    if (store->checkpointing_ || store->checkpoint_due_) return SQLITE_OK;
+    store->checkpoint_wanted_ = true;
   }
+  store->checkpoint_cv_.notify_one();
   return SQLITE_OK;
 }
 
 void sqlite_database::checkpoint(sqlite3* db) {
-  // PASSIVE, as the automatic checkpoint: copies what no reader still needs.
+  // PASSIVE, as the automatic checkpoint: copies what no reader still needs
+  // and never waits for the writer.
   const int rc =
       sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     spdlog::warn("store: checkpoint failed: {}", sqlite3_errstr(rc));
+}
+
+void sqlite_database::checkpointer_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      checkpoint_cv_.wait(lock, [&] { return stopping_ || checkpoint_wanted_; });
+      if (stopping_) return;
+      checkpoint_wanted_ = false;
+      checkpointing_ = true;
+    }
+    checkpoint(checkpointer_db_->getHandle());
+    {
+      std::lock_guard lock(queue_mutex_);
+      checkpointing_ = false;
+      checkpoint_due_ = true;
+    }
+    queue_cv_.notify_all();
+  }
 }
 
 sqlite_database::~sqlite_database() {
@@ -581,6 +611,8 @@ sqlite_database::~sqlite_database() {
     paused_ = false;  // a paused writer would never drain
   }
   queue_cv_.notify_all();
+  checkpoint_cv_.notify_all();
+  checkpointer_thread_.join();
   writer_thread_.join();
 }
 
@@ -598,7 +630,6 @@ result<void> sqlite_database::enqueue(std::unique_ptr<pending_write> op) {
 }
 
 void sqlite_database::writer_loop() {
-  writer_id_ = std::this_thread::get_id();
   std::vector<std::unique_ptr<pending_write>> batch;
   for (;;) {
     {
@@ -607,7 +638,9 @@ void sqlite_database::writer_loop() {
         return (stopping_ && !writing_) ||
                (!paused_ && !writing_ && (!queue_.empty() || checkpoint_due_));
       });
-      if (queue_.empty() && checkpoint_due_ && !stopping_ && !writing_) {
+      // Before the next batch even when more are queued: under a steady
+      // stream the queue is never empty, and the WAL would never start over.
+      if (checkpoint_due_ && !stopping_ && !paused_ && !writing_) {
         checkpoint_due_ = false;
         writing_ = true;
         lock.unlock();
@@ -1424,9 +1457,14 @@ result<std::size_t> sqlite_database::trim_events(const std::string& before, std:
   const std::int64_t cutoff_unix = unix_seconds(*cutoff);
   auto trimmed =
       submit<std::size_t>([cutoff_unix, keep_last](connection& c) -> result<std::size_t> {
+        // From the oldest up to the first event that is young enough, which
+        // the rowid order finds without an index on time; what is dropped
+        // is read once either way.
         auto st_lease = c.statement(
-            "DELETE FROM events WHERE time_unix < ? AND sequence NOT IN "
-            "(SELECT sequence FROM events ORDER BY sequence DESC LIMIT ?)");
+            "DELETE FROM events WHERE sequence < coalesce("
+            "(SELECT sequence FROM events WHERE time_unix >= ?1 ORDER BY sequence LIMIT 1), "
+            "9223372036854775807) AND sequence NOT IN "
+            "(SELECT sequence FROM events ORDER BY sequence DESC LIMIT ?2)");
         auto& st = *st_lease;
         st.bind(1, cutoff_unix);
         st.bind(2, static_cast<std::int64_t>(keep_last));

@@ -170,7 +170,8 @@ class sqlite_database final : public database {
   class reader_lease;
   friend class reader_lease;
 
-  sqlite_database(settings s, std::unique_ptr<SQLite::Database> writer, int schema_version);
+  sqlite_database(settings s, std::unique_ptr<SQLite::Database> writer,
+                  std::unique_ptr<SQLite::Database> checkpointer, int schema_version);
 
   result<void> enqueue(std::unique_ptr<pending_write> op);
   template <class T, class F>
@@ -206,11 +207,16 @@ class sqlite_database final : public database {
   // A batch is being written, by the writer thread or by a caller running
   // its own operation in place (run_in_place); the other waits.
   bool writing_ = false;
-  // A commit in place left the WAL past checkpoint_pages: the writer thread
-  // checkpoints next, holding `writing_` so that no commit runs meanwhile
-  // and the WAL can start over. On the writer itself the WAL hook
-  // checkpoints at once, as SQLite's automatic checkpoint did.
+  // A commit left the WAL past checkpoint_pages: checkpoint_wanted_ wakes
+  // the checkpointer, which copies the WAL into the database on its own
+  // connection while the writer goes on committing. It then sets
+  // checkpoint_due_, and the writer copies the few pages committed meanwhile
+  // between two batches, holding `writing_`: only a checkpoint that catches
+  // up while no commit runs lets the next one start the WAL over.
+  bool checkpoint_wanted_ = false;
+  bool checkpointing_ = false;
   bool checkpoint_due_ = false;
+  std::condition_variable checkpoint_cv_;
   write_stats stats_;  // guarded by queue_mutex_
   std::atomic<bool> fail_next_commit_{false};
   // Raised after each resource write returns, committed or not: a reader
@@ -247,10 +253,13 @@ class sqlite_database final : public database {
 
   static constexpr int checkpoint_pages = 1000;  // SQLite's default
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
-  void checkpoint(sqlite3* db);
-  std::atomic<std::thread::id> writer_id_{};  // set by the writer thread itself
+  static void checkpoint(sqlite3* db);
+  void checkpointer_loop();
+  std::unique_ptr<SQLite::Database> checkpointer_db_;
 
-  std::thread writer_thread_;  // last: starts after everything above exists
+  // Last: they start after everything above exists.
+  std::thread writer_thread_;
+  std::thread checkpointer_thread_;
 };
 
 }  // namespace kairos::store::detail

@@ -146,6 +146,42 @@ TEST_F(store_test, reopen_applies_no_migration_again_and_keeps_data) {
   EXPECT_EQ(got->body, created->body);
 }
 
+TEST_F(store_test, a_journal_written_by_schema_1_is_kept_and_continued_after_upgrade) {
+  fs::create_directories(settings_.data_dir);
+  {
+    // What a kairos that knew only the first migration left behind.
+    SQLite::Database raw((settings_.data_dir / "kairos.db").string(),
+                         SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode = WAL");
+    raw.exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+    raw.exec(std::string(detail::migrations()[0].sql));
+    raw.exec("INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00Z')");
+    for (int i = 1; i <= 3; ++i) {
+      SQLite::Statement st(raw,
+                           "INSERT INTO events (id, namespace, source, subject, type, time, "
+                           "time_unix, body) VALUES (?, 'default', 'webhook', 'example', "
+                           "'webhook', '2024-05-01T10:00:00Z', 1714557600, '{\"n\":1}')");
+      st.bind(1, numbered("v1-", i));
+      st.exec();
+    }
+  }
+  auto& db = open();
+  EXPECT_EQ(db.schema_version(), detail::latest_schema_version());
+  auto next = db.append_event(event("v2-1"));
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->sequence, 4);
+  auto all = db.read_events(0, 0);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].id, "v1-1");
+  EXPECT_EQ((*all)[0].body, (nlohmann::json{{"n", 1}}));
+  EXPECT_EQ((*all)[3].id, "v2-1");
+  auto duplicate = db.append_event(event("v1-2"));
+  ASSERT_TRUE(duplicate);
+  EXPECT_TRUE(duplicate->duplicate);
+}
+
 TEST_F(store_test, resource_version_keeps_increasing_after_reopen) {
   open();
   auto first = db_->create_resource(template_record("default", "a"));
@@ -595,6 +631,37 @@ TEST_F(store_test, node_writes_in_place_keep_the_wal_bounded) {
   EXPECT_LT(largest, 12u * 1024 * 1024) << "the WAL never started over";
 }
 
+// Checkpoints run beside the writer; under a stream of appends that never
+// lets the queue empty, the writer must still give the WAL a chance to start
+// over between batches.
+TEST_F(store_test, a_writer_that_is_never_idle_keeps_the_wal_bounded) {
+  settings_.max_batch = 8;
+  auto& db = open();
+  const fs::path wal = settings_.data_dir / "kairos.db-wal";
+  const std::string padding(6000, 'x');
+  db.pause_writer();
+  std::atomic<int> appended{0};
+  constexpr int events = 2400;
+  for (int i = 0; i < events; ++i) {
+    auto e = event(numbered("e", i));
+    e.body["padding"] = padding;
+    db.append_events_async({std::move(e)}, [&](auto r) {
+      EXPECT_TRUE(r) << r.error().message;
+      appended.fetch_add(1);
+    });
+  }
+  db.resume_writer();
+  db.wait_until_idle();
+  EXPECT_EQ(appended.load(), events);
+  // A WAL that starts over is overwritten from its beginning and keeps its
+  // largest size; 2,400 events of two pages each: about 20 MB without.
+  std::error_code ec;
+  EXPECT_LT(fs::file_size(wal, ec), 12u * 1024 * 1024) << "the WAL never started over";
+  auto read = db.read_events(0, 0);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->size(), static_cast<std::size_t>(events));
+}
+
 TEST_F(store_test, node_writes_queue_behind_a_busy_writer_and_keep_their_order) {
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "hello"));
@@ -766,6 +833,33 @@ TEST_F(store_test, trim_drops_old_events_but_keeps_the_newest) {
   ASSERT_TRUE(left);
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ((*left)[0].id, "new");
+}
+
+TEST_F(store_test, trim_goes_from_the_oldest_end_and_stops_at_the_first_young_event) {
+  auto& db = open();
+  ASSERT_TRUE(db.append_event(event("old", "2024-01-01T00:00:00Z")));
+  ASSERT_TRUE(db.append_event(event("young", "2024-06-01T00:00:00Z")));
+  // Dated early, but appended after an event that stays.
+  ASSERT_TRUE(db.append_event(event("late", "2024-01-02T00:00:00Z")));
+  ASSERT_TRUE(db.append_event(event("newest", "2024-06-02T00:00:00Z")));
+
+  auto trimmed = db.trim_events("2024-03-01T00:00:00Z", 0);
+  ASSERT_TRUE(trimmed) << trimmed.error().message;
+  EXPECT_EQ(*trimmed, 1u);
+  auto left = db.read_events(0, 0);
+  ASSERT_TRUE(left);
+  ASSERT_EQ(left->size(), 3u);
+  EXPECT_EQ((*left)[0].id, "young");
+  EXPECT_EQ((*left)[1].id, "late");
+
+  // Once the journal's older end has aged out, the early-dated one goes too.
+  trimmed = db.trim_events("2024-07-01T00:00:00Z", 1);
+  ASSERT_TRUE(trimmed);
+  EXPECT_EQ(*trimmed, 2u);
+  left = db.read_events(0, 0);
+  ASSERT_TRUE(left);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].id, "newest");
 }
 
 TEST_F(store_test, trim_with_a_bad_time_and_append_without_id_are_invalid) {

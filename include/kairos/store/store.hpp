@@ -285,8 +285,10 @@ class database {
     return newest;
   }
   // Drops events older than `before` (RFC 3339), keeping at least `keep_last`
-  // newest ones; returns how many were dropped. Event times that are not
-  // RFC 3339 count as the time the event was appended.
+  // newest ones; returns how many were dropped. The journal is trimmed from
+  // its oldest end: an event dated before one appended ahead of it stays
+  // until that one goes. Event times that are not RFC 3339 count as the time
+  // the event was appended.
   virtual result<std::size_t> trim_events(const std::string& before, std::size_t keep_last) = 0;
 
   // Controller state: cron status ("cron") and sensor state ("sensor"),
