@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/metrics.hpp"
 
 namespace kairos::eventsources {
@@ -136,7 +137,7 @@ emitter::prepared_batch emitter::prepare_batch(const event_origin& origin,
         prepare(origin, std::move(events[i]), filter_expression, content_type, b.results[i]);
     if (!record) continue;
     try {
-      record->text = record->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+      record->text = dump_json(record->body);
     } catch (const nlohmann::json::exception&) {
       // Not valid UTF-8: the store prints it its own way.
     }

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "migrations.hpp"
 
@@ -72,7 +73,11 @@ std::string describe(std::string_view kind, std::string_view ns, std::string_vie
 // Never throws: a body read from YAML may carry invalid UTF-8, which would
 // otherwise make dump() throw; the replacement character keeps the rest.
 std::string to_text(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  try {
+    return dump_json(j);
+  } catch (const nlohmann::json::type_error&) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
 }
 
 nlohmann::json from_text(const std::string& text) {
@@ -1235,7 +1240,7 @@ result<std::vector<timed_event>> timed_events(std::vector<event_record> events) 
       e.text.clear();
     } else {
       try {
-        body = e.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+        body = dump_json(e.body);
       } catch (const nlohmann::json::exception&) {
         body = to_text(e.body);
         exact = false;

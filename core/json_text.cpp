@@ -1,0 +1,152 @@
+#include "kairos/core/json_text.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace kairos {
+namespace {
+
+using json = nlohmann::json;
+
+void dump_with_nlohmann(const json& j, std::string& out) {
+  out += j.dump(-1, ' ', false, json::error_handler_t::strict);
+}
+
+// Bytes a string can be copied with as they are: printable ASCII but the
+// quote and the backslash.
+constexpr std::array<bool, 256> plain_bytes = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = true;
+  t['"'] = false;
+  t['\\'] = false;
+  return t;
+}();
+
+void dump_string(const std::string& s, std::string& out) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n && plain_bytes[bytes[i]]) ++i;
+  if (i == n) {
+    out += '"';
+    out.append(s);
+    out += '"';
+    return;
+  }
+  for (std::size_t k = i; k < n; ++k) {
+    if (bytes[k] >= 0x80) {
+      // Validating UTF-8 is nlohmann's job, with its exact error.
+      dump_with_nlohmann(json(s), out);
+      return;
+    }
+  }
+  out += '"';
+  out.append(s, 0, i);
+  for (; i < n; ++i) {
+    const unsigned char c = bytes[i];
+    if (plain_bytes[c]) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default: {
+        constexpr std::string_view hex = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+      }
+    }
+  }
+  out += '"';
+}
+
+template <class Int>
+void dump_integer(Int v, std::string& out) {
+  std::array<char, 24> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), r.ptr);
+}
+
+}  // namespace
+
+void dump_json(const json& j, std::string& out) {
+  switch (j.type()) {
+    case json::value_t::object: {
+      const auto& object = j.get_ref<const json::object_t&>();
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : object) {
+        if (!first) out += ',';
+        first = false;
+        dump_string(key, out);
+        out += ':';
+        dump_json(value, out);
+      }
+      out += '}';
+      return;
+    }
+    case json::value_t::array: {
+      const auto& array = j.get_ref<const json::array_t&>();
+      out += '[';
+      bool first = true;
+      for (const auto& value : array) {
+        if (!first) out += ',';
+        first = false;
+        dump_json(value, out);
+      }
+      out += ']';
+      return;
+    }
+    case json::value_t::string:
+      dump_string(j.get_ref<const json::string_t&>(), out);
+      return;
+    case json::value_t::boolean:
+      out += j.get<bool>() ? "true" : "false";
+      return;
+    case json::value_t::null:
+      out += "null";
+      return;
+    case json::value_t::number_integer:
+      dump_integer(j.get<std::int64_t>(), out);
+      return;
+    case json::value_t::number_unsigned:
+      dump_integer(j.get<std::uint64_t>(), out);
+      return;
+    default:
+      // Floats (nlohmann's shortest round-trip form), binary, discarded.
+      dump_with_nlohmann(j, out);
+      return;
+  }
+}
+
+std::string dump_json(const json& j) {
+  std::string out;
+  dump_json(j, out);
+  return out;
+}
+
+}  // namespace kairos

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace kairos {
+
+// `j` printed exactly as j.dump(-1, ' ', false, error_handler_t::strict)
+// prints it: compact, keys in order, UTF-8 kept as it is. Like that dump, a
+// string that is not valid UTF-8 throws nlohmann::json::type_error. Every
+// journal append and store write prints its body; nlohmann's serializer
+// decodes each string byte by byte and was a tenth of the Kafka path's CPU,
+// where here a plain ASCII string is one copy.
+std::string dump_json(const nlohmann::json& j);
+// The same, appended to `out`.
+void dump_json(const nlohmann::json& j, std::string& out);
+
+}  // namespace kairos

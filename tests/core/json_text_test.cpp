@@ -1,0 +1,114 @@
+#include "kairos/core/json_text.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace kairos {
+namespace {
+
+using json = nlohmann::json;
+
+std::string nlohmann_dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::strict);
+}
+
+TEST(dump_json, prints_what_nlohmann_prints_for_every_kind_of_value) {
+  const json cases[] = {
+      nullptr,
+      true,
+      false,
+      0,
+      -1,
+      std::numeric_limits<std::int64_t>::min(),
+      std::numeric_limits<std::int64_t>::max(),
+      std::numeric_limits<std::uint64_t>::max(),
+      1.0,
+      -0.0,
+      0.1,
+      1e100,
+      std::numeric_limits<double>::quiet_NaN(),
+      std::numeric_limits<double>::infinity(),
+      "",
+      "plain ascii ~ with DEL \x7f",
+      "quote \" backslash \\ slash /",
+      "controls \b\f\n\r\t \x01 \x1f",
+      std::string("nul \0 inside", 12),
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 and a \"quote\"",
+      json::object(),
+      json::array(),
+      json::binary({1, 2, 3}),
+      {{"b", 1}, {"a", {1, "x", nullptr}}, {"key \"quoted\"\n", {{"nested", json::object()}}}},
+  };
+  for (const auto& c : cases) EXPECT_EQ(dump_json(c), nlohmann_dump(c)) << nlohmann_dump(c);
+}
+
+TEST(dump_json, throws_on_invalid_utf8_as_a_strict_dump_does) {
+  const json bad = {{"ok", "fine"}, {"bad", "lone \xff byte"}};
+  EXPECT_THROW(nlohmann_dump(bad), json::type_error);
+  EXPECT_THROW(dump_json(bad), json::type_error);
+  // An overlong encoding of '/' and a UTF-16 surrogate are not UTF-8 either.
+  EXPECT_THROW(dump_json(json("\xc0\xaf")), json::type_error);
+  EXPECT_THROW(dump_json(json("\xed\xa0\x80")), json::type_error);
+}
+
+TEST(dump_json, appends_to_what_is_already_there) {
+  std::string out = "prefix:";
+  dump_json(json{{"a", 1}}, out);
+  EXPECT_EQ(out, "prefix:{\"a\":1}");
+}
+
+// Random trees of every kind, with strings drawn from bytes that need
+// escaping, multi-byte UTF-8 and plain text, against nlohmann.
+json random_value(std::mt19937& rng, int depth) {
+  const int kind = static_cast<int>(rng() % (depth > 3 ? 6 : 8));
+  auto random_string = [&] {
+    static const std::string pieces[] = {"a",  "Z",    " ",    "\"",       "\\",
+                                         "\n", "\x01", "\x7f", "\xc3\xa9", "\xe2\x82\xac",
+                                         "/",  "\t",   "0"};
+    std::string s;
+    const auto n = rng() % 12;
+    for (std::size_t i = 0; i < n; ++i) s += pieces[rng() % std::size(pieces)];
+    return s;
+  };
+  switch (kind) {
+    case 0:
+      return nullptr;
+    case 1:
+      return rng() % 2 == 0;
+    case 2:
+      return static_cast<std::int64_t>(rng()) - (1LL << 31);
+    case 3:
+      return static_cast<double>(rng()) / 7.0;
+    case 4:
+    case 5:
+      return random_string();
+    case 6: {
+      json o = json::object();
+      const auto n = rng() % 5;
+      for (std::size_t i = 0; i < n; ++i) o[random_string()] = random_value(rng, depth + 1);
+      return o;
+    }
+    default: {
+      json a = json::array();
+      const auto n = rng() % 5;
+      for (std::size_t i = 0; i < n; ++i) a.push_back(random_value(rng, depth + 1));
+      return a;
+    }
+  }
+}
+
+TEST(dump_json, random_documents_print_byte_for_byte_as_nlohmann_prints_them) {
+  std::mt19937 rng(20261204);
+  for (int i = 0; i < 2000; ++i) {
+    const json j = random_value(rng, 0);
+    ASSERT_EQ(dump_json(j), nlohmann_dump(j));
+  }
+}
+
+}  // namespace
+}  // namespace kairos
