@@ -1255,9 +1255,19 @@ result<std::vector<append_outcome>> insert_events(connection& c,
                                                   const std::vector<timed_event>& timed) {
   // The writer runs one operation at a time, so insert-then-look cannot
   // race, and a duplicate later in the same batch sees the first one.
+  // Numbered here, above every sequence the journal ever held (see the
+  // schema's events_floor), once per operation instead of SQLite's
+  // AUTOINCREMENT bookkeeping per row.
+  std::int64_t next = 1;
+  {
+    auto top = c.statement(
+        "SELECT max(coalesce((SELECT max(sequence) FROM events), 0), "
+        "coalesce((SELECT value FROM counters WHERE name = 'events_floor'), 0))");
+    if (top->executeStep()) next = top->getColumn(0).getInt64() + 1;
+  }
   auto st_lease = c.statement(
-      "INSERT INTO events (id, namespace, source, subject, type, time, "
-      "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+      "INSERT INTO events (sequence, id, namespace, source, subject, type, time, "
+      "time_unix, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (id) DO NOTHING");
   auto& st = *st_lease;
   std::optional<statement_lease> find;
@@ -1266,16 +1276,19 @@ result<std::vector<append_outcome>> insert_events(connection& c,
   for (const auto& t : timed) {
     const auto& e = t.e;
     st.reset();
-    st.bindNoCopy(1, e.id);
-    st.bindNoCopy(2, e.namespace_);
-    st.bindNoCopy(3, e.source);
-    st.bindNoCopy(4, e.subject);
-    st.bindNoCopy(5, e.type);
-    st.bindNoCopy(6, e.time);
-    st.bind(7, t.time_unix);
-    st.bindNoCopy(8, t.body);
+    st.bind(1, next);
+    st.bindNoCopy(2, e.id);
+    st.bindNoCopy(3, e.namespace_);
+    st.bindNoCopy(4, e.source);
+    st.bindNoCopy(5, e.subject);
+    st.bindNoCopy(6, e.type);
+    st.bindNoCopy(7, e.time);
+    st.bind(8, t.time_unix);
+    st.bindNoCopy(9, t.body);
     if (st.exec() == 1) {
-      out.push_back({c.db().getLastInsertRowid(), false});
+      // A duplicate takes no number: the journal stays contiguous, as the
+      // store's memory of recent events expects.
+      out.push_back({next++, false});
       continue;
     }
     if (!find) find.emplace(c.statement("SELECT sequence FROM events WHERE id = ?"));
@@ -1462,6 +1475,14 @@ result<std::size_t> sqlite_database::trim_events(const std::string& before, std:
   const std::int64_t cutoff_unix = unix_seconds(*cutoff);
   auto trimmed =
       submit<std::size_t>([cutoff_unix, keep_last](connection& c) -> result<std::size_t> {
+        // Whatever goes, even the newest event, no later one may take its
+        // number again.
+        auto floor = c.statement(
+            "INSERT INTO counters (name, value) "
+            "SELECT 'events_floor', sequence FROM events WHERE true "
+            "ORDER BY sequence DESC LIMIT 1 "
+            "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)");
+        floor->exec();
         // From the oldest up to the first event that is young enough, which
         // the rowid order finds without an index on time; what is dropped
         // is read once either way.

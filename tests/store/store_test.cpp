@@ -49,6 +49,29 @@ class store_test : public ::testing::Test {
   }
   void close() { db_.reset(); }
 
+  // What a kairos that knew only the first migration left behind: a journal
+  // of `events` events v1-1, v1-2, ... with the bodies {"n":1}.
+  void write_schema_1_journal(int events) {
+    fs::create_directories(settings_.data_dir);
+    SQLite::Database raw((settings_.data_dir / "kairos.db").string(),
+                         SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode = WAL");
+    raw.exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+    raw.exec(std::string(detail::migrations()[0].sql));
+    raw.exec("INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00Z')");
+    for (int i = 1; i <= events; ++i) {
+      SQLite::Statement st(raw,
+                           "INSERT INTO events (id, namespace, source, subject, type, time, "
+                           "time_unix, body) VALUES (?, 'default', 'webhook', 'example', "
+                           "'webhook', '2024-05-01T10:00:00Z', 1714557600, '{\"n\":1}')");
+      std::string id = "v1-";
+      id += std::to_string(i);
+      st.bind(1, id);
+      st.exec();
+    }
+  }
+
   // Applied migrations as (version, applied_at), read beside the store.
   std::vector<std::pair<int, std::string>> applied_migrations() {
     SQLite::Database raw((settings_.data_dir / "kairos.db").string(), SQLite::OPEN_READONLY);
@@ -147,25 +170,7 @@ TEST_F(store_test, reopen_applies_no_migration_again_and_keeps_data) {
 }
 
 TEST_F(store_test, a_journal_written_by_schema_1_is_kept_and_continued_after_upgrade) {
-  fs::create_directories(settings_.data_dir);
-  {
-    // What a kairos that knew only the first migration left behind.
-    SQLite::Database raw((settings_.data_dir / "kairos.db").string(),
-                         SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    raw.exec("PRAGMA journal_mode = WAL");
-    raw.exec(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-    raw.exec(std::string(detail::migrations()[0].sql));
-    raw.exec("INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00Z')");
-    for (int i = 1; i <= 3; ++i) {
-      SQLite::Statement st(raw,
-                           "INSERT INTO events (id, namespace, source, subject, type, time, "
-                           "time_unix, body) VALUES (?, 'default', 'webhook', 'example', "
-                           "'webhook', '2024-05-01T10:00:00Z', 1714557600, '{\"n\":1}')");
-      st.bind(1, numbered("v1-", i));
-      st.exec();
-    }
-  }
+  write_schema_1_journal(3);
   auto& db = open();
   EXPECT_EQ(db.schema_version(), detail::latest_schema_version());
   auto next = db.append_event(event("v2-1"));
@@ -180,6 +185,35 @@ TEST_F(store_test, a_journal_written_by_schema_1_is_kept_and_continued_after_upg
   auto duplicate = db.append_event(event("v1-2"));
   ASSERT_TRUE(duplicate);
   EXPECT_TRUE(duplicate->duplicate);
+}
+
+TEST_F(store_test, a_schema_1_journal_trimmed_to_nothing_keeps_its_numbers_after_upgrade) {
+  write_schema_1_journal(7);
+  {
+    // Retention under schema 1 could drop the newest events too.
+    SQLite::Database raw((settings_.data_dir / "kairos.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec("DELETE FROM events");
+  }
+  auto& db = open();
+  auto next = db.append_event(event("after-upgrade"));
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->sequence, 8) << "a sequence a sensor may have seen was handed out again";
+  close();
+  auto& reopened = open();
+  auto again = reopened.append_event(event("after-reopen"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->sequence, 9);
+}
+
+TEST_F(store_test, duplicates_take_no_sequence_so_the_journal_stays_contiguous) {
+  auto& db = open();
+  auto appended = db.append_events({event("a"), event("a"), event("b")});
+  ASSERT_TRUE(appended) << appended.error().message;
+  ASSERT_EQ(appended->size(), 3u);
+  EXPECT_FALSE((*appended)[0].duplicate);
+  EXPECT_TRUE((*appended)[1].duplicate);
+  EXPECT_EQ((*appended)[1].sequence, (*appended)[0].sequence);
+  EXPECT_EQ((*appended)[2].sequence, (*appended)[0].sequence + 1);
 }
 
 TEST_F(store_test, resource_version_keeps_increasing_after_reopen) {
@@ -1026,6 +1060,7 @@ TEST_F(store_test, events_beyond_the_memory_bound_and_trimmed_ones_read_as_sqlit
   EXPECT_TRUE(left->empty());
   auto next = db.append_event(event("new"));
   ASSERT_TRUE(next);
+  EXPECT_GT(next->sequence, (*all)[4].sequence) << "a trimmed sequence was handed out again";
   auto after_trim = db.read_events(0, 0);
   ASSERT_TRUE(after_trim);
   ASSERT_EQ(after_trim->size(), 1u);
