@@ -698,12 +698,14 @@ void sqlite_database::run_in_place(std::unique_ptr<pending_write> op) {
   batch.push_back(std::move(op));
   run_batch(batch);
   batch.clear();
-  // Under the lock: the writer may have work that arrived meanwhile, and a
+  // Under the lock: the writer may have work that arrived meanwhile, a
+  // checkpoint pass the checkpointer asked for while this batch held
+  // `writing_` (the writer saw it busy and went back to sleep), and a
   // closing database waits for this batch before it can go. Otherwise the
   // writer is left asleep; waking it for nothing cost a CPU wake-up per node.
   std::lock_guard lock(queue_mutex_);
   writing_ = false;
-  if (stopping_ || !queue_.empty()) queue_cv_.notify_all();
+  if (stopping_ || !queue_.empty() || checkpoint_due_) queue_cv_.notify_all();
 }
 
 namespace {
