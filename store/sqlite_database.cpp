@@ -556,6 +556,7 @@ sqlite_database::sqlite_database(settings s, std::unique_ptr<SQLite::Database> w
       writer_(std::make_unique<connection>(std::move(writer))),
       checkpointer_db_(std::move(checkpointer)) {
   if (settings_.max_batch == 0) settings_.max_batch = 1;
+  settings_.checkpoint_pages = std::max(settings_.checkpoint_pages, 1);
   // Replaces SQLite's automatic checkpoint, which is itself a WAL hook and
   // runs inside the commit that crossed the threshold: on the writer it took
   // about a fifth of the writer's busy time under a steady stream of
@@ -567,15 +568,12 @@ sqlite_database::sqlite_database(settings s, std::unique_ptr<SQLite::Database> w
 }
 
 int sqlite_database::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
-  if (pages < checkpoint_pages) return SQLITE_OK;
   auto* store = static_cast<sqlite_database*>(self);
+  if (pages < store->settings_.checkpoint_pages) return SQLITE_OK;
   {
     std::lock_guard lock(store->queue_mutex_);
-    // Until the writer's pass lets the WAL start over, every commit finds it
-    // past the threshold; asking again meanwhile only repeats the copy and
-    // its fsyncs.
-    if (store->checkpointing_ || store->checkpoint_due_) return SQLITE_OK;
-    store->checkpoint_wanted_ = true;
+    if (store->checkpoint_ != checkpoint_stage::idle) return SQLITE_OK;
+    store->checkpoint_ = checkpoint_stage::wanted;
   }
   store->checkpoint_cv_.notify_one();
   return SQLITE_OK;
@@ -594,16 +592,16 @@ void sqlite_database::checkpointer_loop() {
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
-      checkpoint_cv_.wait(lock, [&] { return stopping_ || checkpoint_wanted_; });
+      checkpoint_cv_.wait(lock,
+                          [&] { return stopping_ || checkpoint_ == checkpoint_stage::wanted; });
       if (stopping_) return;
-      checkpoint_wanted_ = false;
-      checkpointing_ = true;
+      checkpoint_ = checkpoint_stage::copying;
     }
     checkpoint(checkpointer_db_->getHandle());
     {
       std::lock_guard lock(queue_mutex_);
-      checkpointing_ = false;
-      checkpoint_due_ = true;
+      checkpoint_ = checkpoint_stage::due;
+      ++stats_.checkpoint_copies;
     }
     queue_cv_.notify_all();
   }
@@ -641,17 +639,18 @@ void sqlite_database::writer_loop() {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait(lock, [&] {
         return (stopping_ && !writing_) ||
-               (!paused_ && !writing_ && (!queue_.empty() || checkpoint_due_));
+               (!paused_ && !writing_ && (!queue_.empty() || checkpoint_ == checkpoint_stage::due));
       });
       // Before the next batch even when more are queued: under a steady
       // stream the queue is never empty, and the WAL would never start over.
-      if (checkpoint_due_ && !stopping_ && !paused_ && !writing_) {
-        checkpoint_due_ = false;
+      if (checkpoint_ == checkpoint_stage::due && !stopping_ && !paused_ && !writing_) {
+        checkpoint_ = checkpoint_stage::idle;
         writing_ = true;
         lock.unlock();
         checkpoint(writer_->db().getHandle());
         lock.lock();
         writing_ = false;
+        ++stats_.checkpoint_passes;
         queue_cv_.notify_all();
         continue;
       }
@@ -705,7 +704,7 @@ void sqlite_database::run_in_place(std::unique_ptr<pending_write> op) {
   // writer is left asleep; waking it for nothing cost a CPU wake-up per node.
   std::lock_guard lock(queue_mutex_);
   writing_ = false;
-  if (stopping_ || !queue_.empty() || checkpoint_due_) queue_cv_.notify_all();
+  if (stopping_ || !queue_.empty() || checkpoint_ == checkpoint_stage::due) queue_cv_.notify_all();
 }
 
 namespace {
@@ -815,7 +814,9 @@ void sqlite_database::wait_until_queued(std::size_t n) {
 
 void sqlite_database::wait_until_idle() {
   std::unique_lock lock(queue_mutex_);
-  queue_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
+  queue_cv_.wait(lock, [&] {
+    return queue_.empty() && !writing_ && (paused_ || checkpoint_ == checkpoint_stage::idle);
+  });
 }
 
 void sqlite_database::fail_next_commit() {

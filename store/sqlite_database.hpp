@@ -156,7 +156,8 @@ class sqlite_database final : public database {
   void resume_writer();
   // Blocks until at least n operations are queued.
   void wait_until_queued(std::size_t n);
-  // Blocks until nothing is queued or being written.
+  // Blocks until nothing is queued or being written and, unless the writer
+  // is paused, no checkpoint is under way.
   void wait_until_idle();
   // Makes the next batch's COMMIT fail as if the disk had.
   void fail_next_commit();
@@ -207,15 +208,16 @@ class sqlite_database final : public database {
   // A batch is being written, by the writer thread or by a caller running
   // its own operation in place (run_in_place); the other waits.
   bool writing_ = false;
-  // A commit left the WAL past checkpoint_pages: checkpoint_wanted_ wakes
-  // the checkpointer, which copies the WAL into the database on its own
-  // connection while the writer goes on committing. It then sets
-  // checkpoint_due_, and the writer copies the few pages committed meanwhile
-  // between two batches, holding `writing_`: only a checkpoint that catches
-  // up while no commit runs lets the next one start the WAL over.
-  bool checkpoint_wanted_ = false;
-  bool checkpointing_ = false;
-  bool checkpoint_due_ = false;
+  // A commit that leaves the WAL past settings_.checkpoint_pages asks for a
+  // checkpoint (wanted); the checkpointer copies the WAL into the database
+  // on its own connection while the writer goes on committing (copying);
+  // then the writer copies the few pages committed meanwhile between two
+  // batches, holding `writing_` (due): only a checkpoint that catches up
+  // while no commit runs lets the next one start the WAL over. Nothing new
+  // is asked for until that pass is done: every commit meanwhile finds the
+  // WAL past the threshold, and asking again only repeats the copy.
+  enum class checkpoint_stage { idle, wanted, copying, due };
+  checkpoint_stage checkpoint_ = checkpoint_stage::idle;
   std::condition_variable checkpoint_cv_;
   write_stats stats_;  // guarded by queue_mutex_
   std::atomic<bool> fail_next_commit_{false};
@@ -251,7 +253,6 @@ class sqlite_database final : public database {
   std::vector<cached_event> cache_evicted_;  // freed by the next append's caller
   std::atomic<bool> cache_wanted_{false};    // set by the first read of the journal
 
-  static constexpr int checkpoint_pages = 1000;  // SQLite's default
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
   static void checkpoint(sqlite3* db);
   void checkpointer_loop();

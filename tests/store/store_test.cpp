@@ -646,23 +646,68 @@ TEST_F(store_test, an_idle_writer_lets_the_caller_commit_node_writes_in_place) {
 }
 
 // Commits in place leave checkpoints to the writer thread; the WAL must
-// still start over rather than grow with every node written.
-TEST_F(store_test, node_writes_in_place_keep_the_wal_bounded) {
+// still start over rather than grow with every node written. Each write
+// waits for the one before, so each is a commit of its own, and most of
+// them run in place: the checkpointer then finishes while one holds the
+// database, and that commit must hand the pass to the writer.
+TEST_F(store_test, node_writes_committed_in_place_one_by_one_keep_the_wal_bounded) {
+  settings_.checkpoint_pages = 64;
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "hello"));
   ASSERT_TRUE(w);
   nlohmann::json body = {{"padding", std::string(6000, 'x')}};
   const fs::path wal = settings_.data_dir / "kairos.db-wal";
   std::uintmax_t largest = 0;
-  for (int i = 0; i < 3000; ++i) {
+  constexpr int writes = 800;
+  for (int i = 0; i < writes; ++i) {
+    std::promise<void> committed;
+    auto done = committed.get_future();
     db.put_nodes_and_workflow_async({{w->uid, "n" + std::to_string(i % 50), "n", "Running", body}},
-                                    std::nullopt,
-                                    [](result<void> r) { EXPECT_TRUE(r) << r.error().message; });
+                                    std::nullopt, [&](result<void> r) {
+                                      EXPECT_TRUE(r) << r.error().message;
+                                      committed.set_value();
+                                    });
+    ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     std::error_code ec;
     largest = std::max(largest, fs::file_size(wal, ec));
   }
-  // 3,000 commits of two pages or more: over 24 MB without checkpoints.
-  EXPECT_LT(largest, 12u * 1024 * 1024) << "the WAL never started over";
+  // 800 commits of two pages or more: over 6 MB without checkpoints; one
+  // every 64 pages keeps the WAL near a quarter of a megabyte.
+  EXPECT_LT(largest, 2u * 1024 * 1024) << "the WAL never started over";
+}
+
+// The checkpointer finishes its copy while a commit in place holds the
+// database, so the writer, woken then, saw it busy and went back to sleep:
+// the commit in place must hand the writer its pass when it lets go, or the
+// WAL never starts over again.
+TEST_F(store_test, a_checkpoint_copied_during_a_commit_in_place_still_gets_its_pass) {
+  settings_.checkpoint_pages = 1;
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  db.wait_until_idle();
+  const auto before = db.stats();
+  ASSERT_EQ(before.checkpoint_passes, before.checkpoint_copies);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto caller = std::this_thread::get_id();
+  std::thread::id committed_on;
+  bool copied = false;
+  db.put_nodes_and_workflow_async(
+      {{w->uid, "a", "a", "Running", {}}}, std::nullopt, [&](result<void> r) {
+        EXPECT_TRUE(r) << r.error().message;
+        committed_on = std::this_thread::get_id();
+        // Still holding the database: this commit asked for a checkpoint.
+        while (!(copied = db.stats().checkpoint_copies > before.checkpoint_copies) &&
+               std::chrono::steady_clock::now() < deadline)
+          std::this_thread::yield();
+      });
+  ASSERT_EQ(committed_on, caller) << "the write did not run in place";
+  ASSERT_TRUE(copied) << "the checkpointer never copied the WAL";
+  while (db.stats().checkpoint_passes == before.checkpoint_passes &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  EXPECT_GT(db.stats().checkpoint_passes, before.checkpoint_passes)
+      << "the writer was never woken for its pass";
 }
 
 // Checkpoints run beside the writer; under a stream of appends that never

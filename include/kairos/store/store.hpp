@@ -29,6 +29,11 @@ struct settings {
   // the event sources do not parse them back from SQLite. Zero turns it off.
   std::size_t event_cache_events = 8192;
   std::size_t event_cache_bytes = 8 << 20;
+  // A commit that leaves the write-ahead log past this many pages (4 KiB
+  // each) has it copied into the database beside the writer. SQLite's own
+  // default is 1,000; a smaller log keeps each copy short, and the copy's
+  // fsyncs are what delayed the commits behind it under steady webhook load.
+  int checkpoint_pages = 250;
 };
 
 // A stored manifest of one of the kinds other than Workflow
@@ -112,6 +117,10 @@ struct write_stats {
   std::uint64_t operations = 0;           // operations in committed transactions
   std::uint64_t failed_transactions = 0;  // batches whose transaction could not commit
   std::uint64_t largest_batch = 0;        // most operations seen in one transaction
+  // WAL copies into the database: by the checkpointer beside the writer, and
+  // the writer's short passes after each, which let the WAL start over.
+  std::uint64_t checkpoint_copies = 0;
+  std::uint64_t checkpoint_passes = 0;
 };
 
 // The embedded SQLite store. All methods are thread-safe and blocking: call
