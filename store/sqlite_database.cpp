@@ -598,11 +598,12 @@ void sqlite_database::checkpointer_loop() {
       checkpoint_ = checkpoint_stage::copying;
     }
     checkpoint(checkpointer_db_->getHandle());
-    {
-      std::lock_guard lock(queue_mutex_);
-      checkpoint_ = checkpoint_stage::due;
-      ++stats_.checkpoint_copies;
-    }
+    std::lock_guard lock(queue_mutex_);
+    checkpoint_ = checkpoint_stage::due;
+    ++stats_.checkpoint_copies;
+    // Under the lock, so whoever sees the stage due has seen the wake-up
+    // happen too: a commit in place that finds it due when it lets go
+    // knows the writer saw the connection busy and must be woken again.
     queue_cv_.notify_all();
   }
 }
