@@ -25,7 +25,7 @@ constexpr std::array<bool, 256> plain_bytes = [] {
   return t;
 }();
 
-void dump_string(const std::string& s, std::string& out) {
+void dump_string(std::string_view s, std::string& out) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   std::size_t i = 0;
@@ -39,7 +39,7 @@ void dump_string(const std::string& s, std::string& out) {
   for (std::size_t k = i; k < n; ++k) {
     if (bytes[k] >= 0x80) {
       // Validating UTF-8 is nlohmann's job, with its exact error.
-      dump_with_nlohmann(json(s), out);
+      dump_with_nlohmann(json(std::string(s)), out);
       return;
     }
   }
@@ -92,6 +92,10 @@ void dump_integer(Int v, std::string& out) {
 }
 
 }  // namespace
+
+void dump_json_string(std::string_view s, std::string& out) {
+  dump_string(s, out);
+}
 
 void dump_json(const json& j, std::string& out) {
   switch (j.type()) {

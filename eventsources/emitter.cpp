@@ -147,6 +147,16 @@ emitter::prepared_batch emitter::prepare_batch(const event_origin& origin,
   return b;
 }
 
+emitter::prepared_batch emitter::prepare_records(std::vector<store::event_record> records) const {
+  prepared_batch b;
+  b.started = std::chrono::steady_clock::now();
+  b.results.resize(records.size());
+  b.journaled.resize(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) b.journaled[i] = i;
+  b.records = std::move(records);
+  return b;
+}
+
 void emitter::append_prepared_async(const event_origin& origin, prepared_batch batch,
                                     batch_callback done) {
   const auto elapsed_ms = [started = batch.started] {

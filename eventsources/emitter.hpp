@@ -88,6 +88,9 @@ class emitter {
   prepared_batch prepare_batch(const event_origin& origin, std::vector<pending_event> events,
                                const std::optional<std::string>& filter_expression,
                                std::string_view content_type = "application/json");
+  // A batch of records a source enveloped itself (make_event_text), with no
+  // filter to pass: all of them are appended.
+  prepared_batch prepare_records(std::vector<store::event_record> records) const;
   using batch_callback = std::function<void(std::vector<emit_result>)>;
   void append_prepared_async(const event_origin& origin, prepared_batch batch, batch_callback done);
 

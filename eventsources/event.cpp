@@ -4,13 +4,15 @@
 #include <cctype>
 
 #include "kairos/core/expr.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 
 namespace kairos::eventsources {
+namespace {
 
-store::event_record make_event(const event_origin& origin, std::string id,
-                               std::chrono::system_clock::time_point time, nlohmann::json data,
-                               std::string_view content_type) {
+// The record's columns; the body is the caller's.
+store::event_record columns_of(const event_origin& origin, std::string id,
+                               std::chrono::system_clock::time_point time) {
   store::event_record e;
   e.id = std::move(id);
   e.namespace_ = origin.namespace_;
@@ -18,6 +20,15 @@ store::event_record make_event(const event_origin& origin, std::string id,
   e.subject = origin.subject;
   e.type = origin.type;
   e.time = format_rfc3339(time);
+  return e;
+}
+
+}  // namespace
+
+store::event_record make_event(const event_origin& origin, std::string id,
+                               std::chrono::system_clock::time_point time, nlohmann::json data,
+                               std::string_view content_type) {
+  auto e = columns_of(origin, std::move(id), time);
   // Built member by member: a braced initializer list builds every pair as
   // a two-element array first and then copies it apart.
   nlohmann::json context = nlohmann::json::object();
@@ -33,6 +44,31 @@ store::event_record make_event(const event_origin& origin, std::string id,
   auto& body = e.body.get_ref<nlohmann::json::object_t&>();
   body.emplace("context", std::move(context));
   body.emplace("data", std::move(data));
+  return e;
+}
+
+store::event_record make_event_text(const event_origin& origin, std::string id,
+                                    std::chrono::system_clock::time_point time,
+                                    std::string_view data, std::string_view content_type) {
+  auto e = columns_of(origin, std::move(id), time);
+  // Members in make_event's order (dump_json's, sorted by name).
+  auto& out = e.text;
+  out.reserve(data.size() + e.id.size() + e.source.size() + e.subject.size() + 160);
+  out += R"({"context":{"datacontenttype":)";
+  dump_json_string(content_type, out);
+  out += R"(,"id":)";
+  dump_json_string(e.id, out);
+  out += R"(,"source":)";
+  dump_json_string(e.source, out);
+  out += R"(,"specversion":"1.0","subject":)";
+  dump_json_string(e.subject, out);
+  out += R"(,"time":)";
+  dump_json_string(e.time, out);
+  out += R"(,"type":)";
+  dump_json_string(e.type, out);
+  out += R"(},"data":)";
+  out += data;
+  out += '}';
   return e;
 }
 

@@ -1348,9 +1348,15 @@ void sqlite_database::append_events_async(std::vector<event_record> events, appe
             if (outcome.duplicate) continue;
             auto& t = (*shared)[i];
             t.e.sequence = outcome.sequence;
-            // Shared from now on, by the cache and the readers it serves.
-            t.e.share_body();
-            committed.push_back({std::move(t.e), t.body.size(), t.exact});
+            const auto bytes = t.body.size();
+            // Shared from now on, by the cache and the readers it serves. An
+            // event appended as text alone stays text until someone looks
+            // into it: its inserted copy is not needed any more.
+            if (t.e.body.is_null() && t.exact)
+              t.e.shared_body = std::make_shared<const event_body>(std::move(t.body));
+            else
+              t.e.share_body();
+            committed.push_back({std::move(t.e), bytes, t.exact});
           }
           cache_events(std::move(committed));
         }

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "calendar/calendar_source.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 
 namespace kairos::eventsources {
@@ -82,6 +85,60 @@ std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool
   return data;
 }
 
+std::optional<std::string> kafka_event_text(const kafka_message_view& m, bool json_body,
+                                            std::string_view metadata) {
+  std::string_view body;
+  if (m.value && json_body) {
+    body = *m.value;
+    if (!nlohmann::json::accept(body)) return std::nullopt;
+    // The parser skips a byte order mark at the start; inside the envelope
+    // it would not be JSON.
+    if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
+  }
+  std::string out;
+  out.reserve(body.size() + m.topic.size() + 128 + metadata.size());
+  // Members in the order dump_json prints kafka_event_data's (by name).
+  out += R"({"body":)";
+  if (!m.value)
+    out += "null";
+  else if (json_body)
+    out += body;
+  else
+    dump_json_string(base64_encode(*m.value), out);
+  out += R"(,"headers":{)";
+  if (!m.headers.empty()) {
+    // A Go map: a repeated key keeps the last value.
+    std::map<std::string_view, std::string_view> headers;
+    for (const auto& [k, v] : m.headers) headers[k] = v;
+    bool first = true;
+    for (const auto& [k, v] : headers) {
+      if (!first) out += ',';
+      first = false;
+      dump_json_string(k, out);
+      out += ':';
+      dump_json_string(v, out);
+    }
+  }
+  out += R"(},"key":)";
+  dump_json_string(m.key ? std::string_view(*m.key) : std::string_view(), out);
+  if (!metadata.empty()) {
+    out += R"(,"metadata":)";
+    out += metadata;
+  }
+  out += R"(,"partition":)";
+  out += std::to_string(m.partition);
+  const auto ts =
+      m.timestamp_ms >= 0
+          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(m.timestamp_ms))
+          : std::chrono::system_clock::time_point{};
+  out += R"(,"timestamp":)";
+  dump_json_string(go_time_string(ts, "UTC"), out);
+  out += R"(,"topic":)";
+  dump_json_string(m.topic, out);
+  out += '}';
+  return out;
+}
+
 kafka_source::kafka_source(const source_context& ctx, std::string event_name,
                            kafka_source_settings settings)
     : out_(ctx.out),
@@ -89,6 +146,12 @@ kafka_source::kafka_source(const source_context& ctx, std::string event_name,
       origin_{ctx.namespace_, ctx.name, event_name, "kafka"},
       settings_(std::move(settings)),
       id_prefix_(ctx.namespace_ + "/" + ctx.name + "/" + event_name + "/" + settings_.topic + "/") {
+  try {
+    metadata_text_ = settings_.metadata.empty() ? std::string() : dump_json(settings_.metadata);
+  } catch (const nlohmann::json::exception&) {
+    // Not valid UTF-8: every event is built as a tree, which the store
+    // prints its own way.
+  }
   if (settings_.append_threads == 0) settings_.append_threads = 1;
   if (settings_.max_in_flight == 0) settings_.max_in_flight = 1;
 }
@@ -472,30 +535,65 @@ void kafka_source::append_loop() {
 }
 
 void kafka_source::journal(std::shared_ptr<std::vector<item>> chunk, std::uint64_t ticket) {
-  std::vector<emitter::pending_event> events;
   std::vector<std::size_t> appended;  // indexes in the chunk of the events built
   std::vector<const item*> dropped;
-  events.reserve(chunk->size());
-  for (std::size_t i = 0; i < chunk->size(); ++i) {
-    const auto& it = (*chunk)[i];
-    auto data = kafka_event_data(it.message, settings_.json_body, settings_.metadata);
-    if (!data) {
-      // Argo cannot marshal such an event and drops it; so does kairos, but
-      // the offset moves on so the partition is not stuck behind it.
-      spdlog::warn("kafka event source {}/{} event {}: {}/{}@{}: body is not JSON; dropped",
-                   origin_.namespace_, origin_.source, origin_.subject, it.message.topic,
-                   it.message.partition, it.message.offset);
-      out_->count_failure(origin_);
-      dropped.push_back(&it);
-      continue;
+  const auto not_json = [&](const item& it) {
+    // Argo cannot marshal such an event and drops it; so does kairos, but
+    // the offset moves on so the partition is not stuck behind it.
+    spdlog::warn("kafka event source {}/{} event {}: {}/{}@{}: body is not JSON; dropped",
+                 origin_.namespace_, origin_.source, origin_.subject, it.message.topic,
+                 it.message.partition, it.message.offset);
+    out_->count_failure(origin_);
+    dropped.push_back(&it);
+  };
+  const auto id_of = [&](const item& it) {
+    return fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset);
+  };
+  emitter::prepared_batch prepared;
+  if (metadata_text_ && (!settings_.filter || settings_.filter->empty())) {
+    // Nothing here needs the data as a tree: each envelope is printed
+    // straight away, and parsed later only if a sensor looks into it.
+    std::vector<store::event_record> records;
+    records.reserve(chunk->size());
+    const auto now = out_->clock().now();
+    for (std::size_t i = 0; i < chunk->size(); ++i) {
+      const auto& it = (*chunk)[i];
+      try {
+        auto text = kafka_event_text(it.message, settings_.json_body, *metadata_text_);
+        if (!text) {
+          not_json(it);
+          continue;
+        }
+        records.push_back(make_event_text(origin_, id_of(it), now, *text));
+      } catch (const nlohmann::json::exception&) {
+        // Not valid UTF-8: the tree, which the store prints its own way.
+        auto data = kafka_event_data(it.message, settings_.json_body, settings_.metadata);
+        if (!data) {
+          not_json(it);
+          continue;
+        }
+        records.push_back(make_event(origin_, id_of(it), now, std::move(*data)));
+      }
+      appended.push_back(i);
     }
-    events.push_back({fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset),
-                      std::move(*data), std::nullopt});
-    appended.push_back(i);
+    prepared = out_->prepare_records(std::move(records));
+  } else {
+    std::vector<emitter::pending_event> events;
+    events.reserve(chunk->size());
+    for (std::size_t i = 0; i < chunk->size(); ++i) {
+      const auto& it = (*chunk)[i];
+      auto data = kafka_event_data(it.message, settings_.json_body, settings_.metadata);
+      if (!data) {
+        not_json(it);
+        continue;
+      }
+      events.push_back({id_of(it), std::move(*data), std::nullopt});
+      appended.push_back(i);
+    }
+    prepared = out_->prepare_batch(origin_, std::move(events), settings_.filter);
   }
   if (!dropped.empty()) mark_done(dropped);
   // Everything but queueing the append happens before this chunk's turn.
-  auto prepared = out_->prepare_batch(origin_, std::move(events), settings_.filter);
   {
     std::unique_lock lock(turn_mutex_);
     turn_cv_.wait(lock, [&] { return turn_ == ticket; });

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -53,6 +54,14 @@ struct kafka_message_view {
 };
 std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool json_body,
                                                const nlohmann::json& metadata);
+// The same data printed without building it: JSON text that parses back as
+// kafka_event_data's value, with a JSON body copied in as it came instead of
+// parsed and printed again. `metadata` is the metadata object's text, empty
+// for none. Throws nlohmann::json::type_error where the key, the topic or a
+// header is not valid UTF-8 (kafka_event_data's value then needs the
+// store's own printing).
+std::optional<std::string> kafka_event_text(const kafka_message_view& m, bool json_body,
+                                            std::string_view metadata);
 
 class kafka_source final : public source {
  public:
@@ -111,6 +120,9 @@ class kafka_source final : public source {
   event_origin origin_;
   kafka_source_settings settings_;
   std::string id_prefix_;
+  // settings_.metadata printed once for every envelope (empty for none);
+  // nullopt when it cannot be, and each event is then built as a tree.
+  std::optional<std::string> metadata_text_;
 
   rd_kafka_t* rk_ = nullptr;
   std::thread consumer_;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <set>
 #include <thread>
 #include <vector>
@@ -12,6 +14,8 @@
 
 #include "callback_log.hpp"
 #include "kairos/core/clock.hpp"
+#include "kairos/core/json_text.hpp"
+#include "kairos/eventsources/event.hpp"
 #include "test_support.hpp"
 
 namespace kairos::eventsources {
@@ -53,6 +57,49 @@ TEST(emitter, async_events_from_many_threads_are_each_journaled_once_and_answere
   EXPECT_EQ(ids.size(), 200u);
   EXPECT_GE(wakeups.load(), 1);
   EXPECT_EQ(out.head(), events.back().sequence);
+}
+
+TEST(make_event_text, the_printed_envelope_reads_back_as_make_events_body) {
+  const auto when = std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123));
+  const event_origin odd{"ns", "src \"q\"", "sub\\ject", "kafka"};
+  const nlohmann::json data = {{"body", {{"z", 1}, {"a", {true, nullptr}}}}, {"key", "k\n"}};
+  for (const auto* content_type : {"application/json", "text/plain"}) {
+    const auto tree = make_event(odd, "id/1", when, data, content_type);
+    const auto text = make_event_text(odd, "id/1", when, dump_json(data), content_type);
+    EXPECT_TRUE(text.body.is_null());
+    EXPECT_EQ(text.text, dump_json(tree.body));
+    EXPECT_EQ(nlohmann::json::parse(text.text), tree.body);
+    EXPECT_EQ(text.time, tree.time);
+    EXPECT_EQ(text.source, tree.source);
+  }
+  // The data is copied in as given: any JSON text, whatever its spacing.
+  const auto spaced = make_event_text(origin, "id/2", when, R"( { "n" : [ 1 ] } )");
+  EXPECT_EQ(nlohmann::json::parse(spaced.text)["data"]["n"][0], 1);
+}
+
+TEST(emitter, prepared_records_are_all_journaled_and_answered_in_order) {
+  testing::temp_store store;
+  kairos::system_clock clock;
+  emitter out(*store.db, clock, nullptr, nullptr);
+  std::vector<store::event_record> records;
+  for (int i = 0; i < 3; ++i)
+    records.push_back(make_event_text(origin, "r-" + std::to_string(i), clock.now(),
+                                      "{\"n\":" + std::to_string(i) + "}"));
+  records.push_back(records.front());  // the same id again: a duplicate
+  std::promise<std::vector<emit_result>> heard;
+  out.append_prepared_async(origin, out.prepare_records(std::move(records)),
+                            [&](std::vector<emit_result> r) { heard.set_value(std::move(r)); });
+  const auto results = heard.get_future().get();
+  ASSERT_EQ(results.size(), 4u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(results[i].status, emit_status::committed);
+  EXPECT_EQ(results[3].status, emit_status::duplicate);
+  const auto events = store.events();
+  ASSERT_EQ(events.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[i].id, "r-" + std::to_string(i));
+    EXPECT_EQ(events[i].body["data"]["n"], i);
+    EXPECT_EQ(events[i].body["context"]["type"], "webhook");
+  }
 }
 
 TEST(emitter, async_duplicate_and_filtered_events_are_answered_without_a_new_event) {

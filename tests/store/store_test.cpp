@@ -1025,13 +1025,59 @@ TEST_F(store_test, shared_reads_hand_out_the_cached_body_itself) {
   EXPECT_TRUE((*first)[1].body.is_null());
   // One body for both readers: nothing was copied.
   EXPECT_EQ((*first)[1].shared_body.get(), (*second)[1].shared_body.get());
-  EXPECT_EQ((*(*first)[1].shared_body)["data"]["id"], "b");
+  EXPECT_EQ((*first)[1].shared_body->value()["data"]["id"], "b");
   // read_events still gives each reader a body of its own.
   auto own = db.read_events(0, 0);
   ASSERT_TRUE(own);
   ASSERT_EQ(own->size(), 2u);
   EXPECT_FALSE((*own)[1].shared_body);
   EXPECT_EQ((*own)[1].body["data"]["id"], "b");
+}
+
+TEST_F(store_test, an_event_appended_as_text_alone_is_parsed_only_when_a_reader_looks_into_it) {
+  auto& db = open();
+  ASSERT_TRUE(db.read_events_shared(0, 0));
+  auto text_only = event("t");
+  text_only.body = nullptr;
+  text_only.text = R"({"data": {"id": "t", "list": [1, 2]}})";
+  ASSERT_TRUE(db.append_events({event("tree"), std::move(text_only)}));
+  auto first = db.read_events_shared(0, 0);
+  auto second = db.read_events_shared(0, 0);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(first->size(), 2u);
+  // A tree handed in stays a tree; the text waits for its first reader.
+  EXPECT_TRUE((*first)[0].shared_body->parsed());
+  const auto& body = (*first)[1].shared_body;
+  EXPECT_FALSE(body->parsed());
+  EXPECT_EQ(body.get(), (*second)[1].shared_body.get());
+  EXPECT_EQ(body->value()["data"]["list"], nlohmann::json::array({1, 2}));
+  EXPECT_TRUE(body->parsed());
+  // The other reader sees the same parse, and a reader wanting its own body
+  // gets a tree: from the cache, and from SQLite after a restart.
+  EXPECT_EQ(&(*second)[1].shared_body->value(), &body->value());
+  auto own = db.read_events(0, 0);
+  ASSERT_TRUE(own);
+  EXPECT_EQ((*own)[1].body["data"]["id"], "t");
+  close();
+  auto& reopened = open();
+  auto disk = reopened.read_events(0, 0);
+  ASSERT_TRUE(disk);
+  ASSERT_EQ(disk->size(), 2u);
+  EXPECT_EQ((*disk)[1].body, body->value());
+}
+
+TEST(event_body, text_is_parsed_once_whichever_thread_asks_first) {
+  const auto body = std::make_shared<const event_body>(std::string(R"({"a":[1,2,3]})"));
+  std::vector<const nlohmann::json*> seen(4);
+  std::vector<std::thread> readers;
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    readers.emplace_back([&, i] { seen[i] = &body->value(); });
+  for (auto& r : readers) r.join();
+  for (const auto* p : seen) EXPECT_EQ(p, seen[0]);
+  EXPECT_EQ((*seen[0])["a"][2], 3);
+  // Text that is not JSON reads as null rather than throwing in a reader.
+  EXPECT_TRUE(event_body(std::string("{")).value().is_null());
 }
 
 TEST_F(store_test, shared_reads_of_events_not_in_memory_come_from_sqlite) {
@@ -1043,7 +1089,7 @@ TEST_F(store_test, shared_reads_of_events_not_in_memory_come_from_sqlite) {
   ASSERT_EQ(read->size(), 1u);
   ASSERT_TRUE((*read)[0].shared_body);
   EXPECT_TRUE((*read)[0].body.is_null());
-  EXPECT_EQ((*(*read)[0].shared_body)["data"]["id"], "before-any-reader");
+  EXPECT_EQ((*read)[0].shared_body->value()["data"]["id"], "before-any-reader");
 }
 
 TEST_F(store_test, events_are_kept_in_memory_only_once_someone_reads_the_journal) {

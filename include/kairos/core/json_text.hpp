@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -15,5 +16,8 @@ namespace kairos {
 std::string dump_json(const nlohmann::json& j);
 // The same, appended to `out`.
 void dump_json(const nlohmann::json& j, std::string& out);
+// One string printed as dump_json prints it, appended to `out`, for text
+// built without a tree; throws as dump_json does.
+void dump_json_string(std::string_view s, std::string& out);
 
 }  // namespace kairos

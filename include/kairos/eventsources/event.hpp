@@ -31,6 +31,16 @@ store::event_record make_event(const event_origin& origin, std::string id,
                                std::chrono::system_clock::time_point time, nlohmann::json data,
                                std::string_view content_type = "application/json");
 
+// make_event for a source that prints its data itself: `data` must be one
+// JSON value. The record's body stays null and its text is the envelope, as
+// make_event's body parses back, so the tree is only built if a filter,
+// template or trigger looks into the event. Throws nlohmann::json::type_error
+// where a column is not valid UTF-8, as dump_json does.
+store::event_record make_event_text(const event_origin& origin, std::string id,
+                                    std::chrono::system_clock::time_point time,
+                                    std::string_view data,
+                                    std::string_view content_type = "application/json");
+
 // An HTTP header name as Go's net/http keys it (textproto canonical form:
 // `x-github-event` becomes `X-Github-Event`), because Argo's data.header is a
 // Go http.Header and sensors address its keys that way. Names with bytes

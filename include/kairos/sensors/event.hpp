@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -33,17 +34,33 @@ struct event {
   nlohmann::json to_json() const;
   static event from_json(const nlohmann::json& j);
 
-  std::string source() const;   // context.source: the EventSource name
-  std::string subject() const;  // context.subject: the event name
+  // context.source and context.subject. An event whose envelope is still
+  // unparsed text answers from the record's columns instead, which kairos
+  // writes from the same origin as the context: matching an event to a
+  // dependency does not parse it.
+  std::string source() const;   // the EventSource name
+  std::string subject() const;  // the event name
 
  private:
-  // Parts of the journal record's body, which the store's cache and every
-  // sensor reading the event share: an event is read by each dependency,
-  // trigger and firing that holds it, and copying it for each cost more
-  // than handling it.
+  // The journal record's envelope, which the store's cache, every copy of
+  // the event and every sensor reading it share (an event is read by each
+  // dependency, trigger and firing that holds it, and copying it for each
+  // cost more than handling it), with the parts of it this event reads,
+  // found the first time someone asks.
+  struct envelope {
+    std::shared_ptr<const store::event_body> body;
+    // The record's columns, for context members the body lacks.
+    std::string id, source, subject, type, time;
+    std::once_flag once;
+    std::shared_ptr<const nlohmann::json> context, data;
+    void resolve();
+  };
+  std::shared_ptr<envelope> envelope_;
+  // Parts of its own, set by mutable_context, set_data and from_json; they
+  // come before the envelope's.
   std::shared_ptr<const nlohmann::json> context_;
   std::shared_ptr<const nlohmann::json> data_;
-  void take_body(std::shared_ptr<const nlohmann::json> body, const store::event_record& r);
+  const envelope* resolved() const;
 };
 
 // The events that fired a trigger, by dependency name.

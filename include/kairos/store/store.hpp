@@ -1,10 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,6 +74,35 @@ struct node_record {
   nlohmann::json body;  // Argo's NodeStatus object
 };
 
+// A journal event's envelope, shared by the store's cache and every reader
+// of the event. It is either parsed already or kept as the JSON text it was
+// journaled as and parsed the first time someone looks into it: most events
+// only pass through a sensor that matches them by their columns, and
+// building and freeing a tree for each was a fifth of the Kafka path's CPU.
+class event_body {
+ public:
+  explicit event_body(nlohmann::json value);
+  // `text` must be JSON (the store hands over only what it journaled).
+  explicit event_body(std::string text);
+  event_body(const event_body&) = delete;
+  event_body& operator=(const event_body&) = delete;
+
+  // The envelope, parsed on the first call from any thread; text that does
+  // not parse reads as null.
+  const nlohmann::json& value() const;
+  const nlohmann::json& operator*() const { return value(); }
+  const nlohmann::json* operator->() const { return &value(); }
+  // Whether value() is there without parsing (a test seam, and how readers
+  // that only want columns tell the two apart).
+  bool parsed() const { return parsed_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::once_flag once_;
+  mutable std::atomic<bool> parsed_{false};
+  mutable std::string text_;  // emptied once parsed
+  mutable nlohmann::json value_;
+};
+
 // One journal entry: a CloudEvents-style envelope.
 struct event_record {
   std::int64_t sequence = 0;  // assigned by the store, strictly increasing
@@ -88,18 +119,19 @@ struct event_record {
   std::string text;
   // Set by read_events_shared only, instead of `body` (which is then null):
   // the envelope, immutable and shared with the store's cache and every
-  // other reader of the event.
-  std::shared_ptr<const nlohmann::json> shared_body;
+  // other reader of the event. An event appended as `text` alone stays text
+  // here until a reader looks into it.
+  std::shared_ptr<const event_body> shared_body;
 
   // `body` becomes `shared_body`, without a copy.
   void share_body() {
-    shared_body = std::make_shared<const nlohmann::json>(std::move(body));
+    shared_body = std::make_shared<const event_body>(std::move(body));
     body = nullptr;
   }
   // Back to a body of its own: a shared body is copied into a null `body`.
   void own_body() {
     if (!shared_body) return;
-    if (body.is_null()) body = *shared_body;
+    if (body.is_null()) body = shared_body->value();
     shared_body.reset();
   }
 };

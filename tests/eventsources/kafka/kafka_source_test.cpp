@@ -1,4 +1,5 @@
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -7,6 +8,7 @@
 #include "emitter.hpp"
 #include "kafka/kafka_source.hpp"
 #include "kafka/mock_cluster.hpp"
+#include "kairos/core/json_text.hpp"
 #include "test_support.hpp"
 
 namespace kairos::testing {
@@ -369,6 +371,104 @@ TEST(kafka_event_data, null_value_is_null_body_and_empty_metadata_is_left_out) {
   EXPECT_EQ((*d)["timestamp"], "2023-11-14 22:13:20.123 +0000 UTC");
   m.value = "{";
   EXPECT_FALSE(eventsources::kafka_event_data(m, true, nlohmann::json::object()));
+}
+
+// The envelope printed without a tree must read back as the tree the
+// filters and templates would have seen.
+TEST(kafka_event_text, reads_back_as_the_event_data_for_each_kind_of_message) {
+  eventsources::kafka_message_view m;
+  m.topic = "orders";
+  m.partition = 7;
+  m.timestamp_ms = 1700000000123;
+  m.key = "k\"1\n";
+  m.headers = {{"trace", "a"}, {"b-side", "x\ty"}, {"trace", "b"}};
+  const nlohmann::json metadata = {{"team", "data"}, {"n", 2}};
+  struct body_case {
+    std::optional<std::string> value;
+    bool json_body;
+  };
+  const body_case cases[] = {
+      {R"(  {"z": 1, "a" : [true, null, 2.5], "a": "last"}  )", true},
+      {"\xEF\xBB\xBF{\"bom\":1}", true},
+      {R"("just a string")", true},
+      {"\x01\x02 binary \xff", false},
+      {std::nullopt, true},
+      {std::nullopt, false},
+      {"", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.value.value_or("<null>"));
+    m.value = c.value;
+    const auto tree = eventsources::kafka_event_data(m, c.json_body, metadata);
+    const auto text = eventsources::kafka_event_text(m, c.json_body, dump_json(metadata));
+    ASSERT_TRUE(tree);
+    ASSERT_TRUE(text);
+    EXPECT_EQ(nlohmann::json::parse(*text), *tree);
+  }
+  // Without metadata, none is printed, as the tree leaves it out.
+  m.key.reset();
+  m.headers.clear();
+  m.value = "[1]";
+  const auto text = eventsources::kafka_event_text(m, true, "");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(nlohmann::json::parse(*text),
+            *eventsources::kafka_event_data(m, true, nlohmann::json::object()));
+  EXPECT_EQ(text->find("metadata"), std::string::npos);
+}
+
+TEST(kafka_event_text, a_body_that_is_not_json_is_refused_and_a_bad_utf8_key_throws) {
+  eventsources::kafka_message_view m;
+  m.topic = "orders";
+  for (const char* bad : {"{", "not json", "1 2", "", "{\"a\":\"\xff\"}"}) {
+    m.value = bad;
+    EXPECT_FALSE(eventsources::kafka_event_text(m, true, "")) << bad;
+    EXPECT_FALSE(eventsources::kafka_event_data(m, true, nlohmann::json::object())) << bad;
+  }
+  m.value = "{}";
+  m.key = "\xc3";
+  EXPECT_THROW(eventsources::kafka_event_text(m, true, ""), nlohmann::json::type_error);
+}
+
+TEST_F(kafka, a_key_that_is_not_utf8_is_still_journaled_beside_printed_events) {
+  cluster_.create_topic("mixed", 1);
+  producer p(cluster_.bootstraps());
+  ASSERT_TRUE(p.send("mixed", 0, R"({"n":1})", "plain"));
+  ASSERT_TRUE(p.send("mixed", 0, R"({"n":2})", "bad\xff"));
+  ASSERT_TRUE(p.send("mixed", 0, R"({"n":3})", "plain"));
+  ASSERT_TRUE(p.flush());
+  auto s = settings("mixed");
+  s.json_body = true;
+  auto src = make(s);
+  ASSERT_TRUE(src->start().ok());
+  ASSERT_TRUE(eventually([&] { return journaled() == 3; }));
+  src->stop();
+  const auto events = store_.events();
+  ASSERT_EQ(events.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(events[i].body["data"]["body"]["n"], i + 1);
+  EXPECT_EQ(events[0].body["data"]["key"], "plain");
+  EXPECT_TRUE(events[1].body["data"]["key"].get<std::string>().starts_with("bad"));
+  EXPECT_EQ(committed_offset(cluster_.bootstraps(), "kairos-test", "mixed", 0), 3);
+}
+
+TEST_F(kafka, a_filter_expression_still_sees_the_data_and_drops_what_fails_it) {
+  cluster_.create_topic("filtered", 1);
+  producer p(cluster_.bootstraps());
+  ASSERT_TRUE(p.send("filtered", 0, R"({"n":1})", "keep"));
+  ASSERT_TRUE(p.send("filtered", 0, R"({"n":2})", "drop"));
+  ASSERT_TRUE(p.send("filtered", 0, R"({"n":3})", "keep"));
+  ASSERT_TRUE(p.flush());
+  auto s = settings("filtered");
+  s.json_body = true;
+  s.filter = "key == \"keep\"";
+  auto src = make(s);
+  ASSERT_TRUE(src->start().ok());
+  ASSERT_TRUE(eventually(
+      [&] { return committed_offset(cluster_.bootstraps(), "kairos-test", "filtered", 0) == 3; }));
+  src->stop();
+  const auto events = store_.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].body["data"]["body"]["n"], 1);
+  EXPECT_EQ(events[1].body["data"]["body"]["n"], 3);
 }
 
 TEST_F(kafka, kcat_produced_messages_are_consumed) {
