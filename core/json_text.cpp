@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include <simdjson.h>
+
 namespace kairos {
 namespace {
 
@@ -92,6 +94,14 @@ void dump_integer(Int v, std::string& out) {
 }
 
 }  // namespace
+
+bool is_json(std::string_view text) {
+  // One parser per thread: it keeps its buffers from one document to the
+  // next, so a check allocates nothing once they are large enough.
+  thread_local simdjson::dom::parser parser;
+  if (parser.parse(text.data(), text.size(), true).error() == simdjson::SUCCESS) return true;
+  return json::accept(text);
+}
 
 void dump_json_string(std::string_view s, std::string& out) {
   dump_string(s, out);

@@ -1,6 +1,8 @@
 #include "kafka/kafka_source.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -90,7 +92,7 @@ std::optional<std::string> kafka_event_text(const kafka_message_view& m, bool js
   std::string_view body;
   if (m.value && json_body) {
     body = *m.value;
-    if (!nlohmann::json::accept(body)) return std::nullopt;
+    if (!is_json(body)) return std::nullopt;
     // The parser skips a byte order mark at the start; inside the envelope
     // it would not be JSON.
     if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
@@ -547,7 +549,16 @@ void kafka_source::journal(std::shared_ptr<std::vector<item>> chunk, std::uint64
     dropped.push_back(&it);
   };
   const auto id_of = [&](const item& it) {
-    return fmt::format("{}{}/{}", id_prefix_, it.message.partition, it.message.offset);
+    // <prefix><partition>/<offset>, without fmt's format-string parsing,
+    // which was a twentieth of these threads' time.
+    std::array<char, 48> digits{};
+    auto* end = std::to_chars(digits.data(), digits.data() + 16, it.message.partition).ptr;
+    *end++ = '/';
+    end = std::to_chars(end, digits.data() + digits.size(), it.message.offset).ptr;
+    std::string id;
+    id.reserve(id_prefix_.size() + static_cast<std::size_t>(end - digits.data()));
+    id.append(id_prefix_).append(digits.data(), end);
+    return id;
   };
   emitter::prepared_batch prepared;
   if (metadata_text_ && (!settings_.filter || settings_.filter->empty())) {

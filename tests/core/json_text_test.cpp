@@ -110,5 +110,50 @@ TEST(dump_json, random_documents_print_byte_for_byte_as_nlohmann_prints_them) {
   }
 }
 
+TEST(is_json, decides_as_nlohmann_accept_decides_on_the_edge_cases) {
+  const std::string cases[] = {
+      "{}",
+      "  [1, 2.5e3, -0, true, null]  ",
+      "\"\\u0000\"",
+      "\"\\ud83d\\ude00\"",
+      "123456789012345678901234567890",  // past 64 bits: nlohmann takes it as a double
+      "\xEF\xBB\xBF{\"bom\":1}",         // a byte order mark: nlohmann skips it
+      "1e400",
+      "1.5e-400",
+      "",
+      " ",
+      "{",
+      "[1,]",
+      "{\"a\" 1}",
+      "01",
+      "1.",
+      "-",
+      "nul",
+      "[] x",
+      "\"\\ud800\"",
+      "{\"a\":\"\xff\"}",
+      "\"\xc3\xa9\"",
+      "\"\x01\"",
+      "{\"a\":1,\"a\":2}",
+      std::string(2000, '[') + std::string(2000, ']'),  // deeper than simdjson goes
+      std::string("\"a\0b\"", 5),
+      std::string("[1]\0", 4)};
+  for (const auto& c : cases) EXPECT_EQ(is_json(c), json::accept(c)) << c.substr(0, 40);
+}
+
+TEST(is_json, random_documents_and_their_truncations_are_judged_as_nlohmann_judges_them) {
+  std::mt19937 rng(20261205);
+  for (int i = 0; i < 2000; ++i) {
+    const auto text = nlohmann_dump(random_value(rng, 0));
+    ASSERT_TRUE(is_json(text)) << text;
+    // Cut short or with a byte changed, most are no longer JSON.
+    auto cut = text.substr(0, rng() % (text.size() + 1));
+    ASSERT_EQ(is_json(cut), json::accept(cut)) << cut;
+    auto changed = text;
+    changed[rng() % changed.size()] = "{}[],:\"\\x0 \xff"[rng() % 13];
+    ASSERT_EQ(is_json(changed), json::accept(changed)) << changed;
+  }
+}
+
 }  // namespace
 }  // namespace kairos

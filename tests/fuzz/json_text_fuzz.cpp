@@ -1,6 +1,7 @@
 // Fuzz target: event bodies are untrusted JSON, printed into the journal by
 // dump_json. Whatever document parses, dump_json must print what nlohmann's
-// own strict dump prints, and throw where it throws.
+// own strict dump prints, and throw where it throws; and is_json must judge
+// any text as nlohmann's accept does.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (kairos::is_json(text) != nlohmann::json::accept(text)) std::abort();
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded()) doc = std::string(text);  // arbitrary bytes as one string
   std::string expected;
