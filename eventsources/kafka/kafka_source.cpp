@@ -28,6 +28,16 @@ result<void> set_property(rd_kafka_conf_t* conf, const std::string& key, const s
   return {};
 }
 
+// Argo's timestamp: Go's time.String() of the message time in UTC (the
+// zero time when the message has none).
+std::string go_timestamp(const kafka_message_view& m) {
+  const auto ts =
+      m.timestamp_ms >= 0
+          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(m.timestamp_ms))
+          : std::chrono::system_clock::time_point{};
+  return go_time_string(ts, "UTC");
+}
+
 }  // namespace
 
 result<kafka_conf_ptr> make_consumer_conf(const kafka_source_settings& s) {
@@ -66,11 +76,7 @@ std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool
   d.emplace("topic", m.topic);
   d.emplace("key", m.key.value_or(""));
   d.emplace("partition", m.partition);
-  const auto ts =
-      m.timestamp_ms >= 0
-          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(m.timestamp_ms))
-          : std::chrono::system_clock::time_point{};
-  d.emplace("timestamp", go_time_string(ts, "UTC"));
+  d.emplace("timestamp", go_timestamp(m));
   nlohmann::json headers = nlohmann::json::object();
   for (const auto& [k, v] : m.headers) headers[k] = v;
   d.emplace("headers", std::move(headers));
@@ -129,12 +135,8 @@ std::optional<std::string> kafka_event_text(const kafka_message_view& m, bool js
   }
   out += R"(,"partition":)";
   out += std::to_string(m.partition);
-  const auto ts =
-      m.timestamp_ms >= 0
-          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(m.timestamp_ms))
-          : std::chrono::system_clock::time_point{};
   out += R"(,"timestamp":)";
-  dump_json_string(go_time_string(ts, "UTC"), out);
+  dump_json_string(go_timestamp(m), out);
   out += R"(,"topic":)";
   dump_json_string(m.topic, out);
   out += '}';

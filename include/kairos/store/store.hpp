@@ -26,9 +26,10 @@ struct settings {
   std::chrono::microseconds commit_window{0};
   // Upper bound on operations per transaction.
   std::size_t max_batch = 1024;
-  // The newest journal events are also kept parsed in memory, up to this
-  // many and this many bytes of JSON text, so sensors reading right behind
-  // the event sources do not parse them back from SQLite. Zero turns it off.
+  // The newest journal events are also kept in memory (as the appender's
+  // tree, or as text parsed on first use), up to this many and this many
+  // bytes of JSON text, so sensors reading right behind the event sources do
+  // not read them back from SQLite. Zero turns it off.
   std::size_t event_cache_events = 8192;
   std::size_t event_cache_bytes = 8 << 20;
   // A commit that leaves the write-ahead log past this many pages (4 KiB
@@ -90,8 +91,6 @@ class event_body {
   // The envelope, parsed on the first call from any thread; text that does
   // not parse reads as null.
   const nlohmann::json& value() const;
-  const nlohmann::json& operator*() const { return value(); }
-  const nlohmann::json* operator->() const { return &value(); }
   // Whether value() is there without parsing (a test seam, and how readers
   // that only want columns tell the two apart).
   bool parsed() const { return parsed_.load(std::memory_order_acquire); }
