@@ -186,6 +186,8 @@ struct manager::impl {
       }
       std::shared_ptr<sensor_runner> fresh(std::move(*runner));
       post(entry->strand, [this, entry, fresh]() mutable {
+        // The runner it replaces may still have saves on their way.
+        if (entry->runner) entry->runner->flush();
         auto r = fresh->load();
         if (!r) {
           spdlog::error("sensor {}/{}: cannot load its progress: {}", entry->namespace_,
@@ -307,8 +309,17 @@ void manager::check_timers() {
 
 void manager::wait_idle() {
   auto& s = *impl_;
-  std::unique_lock lock(s.idle_mutex);
-  s.idle_cv.wait(lock, [&] { return s.outstanding == 0; });
+  const auto idle = [&s] {
+    std::unique_lock lock(s.idle_mutex);
+    s.idle_cv.wait(lock, [&] { return s.outstanding == 0; });
+  };
+  idle();
+  // And what the work saved is committed: whoever waits reads it next.
+  for (const auto& e : s.entries())
+    s.post(e->strand, [e] {
+      if (e->runner) e->runner->flush();
+    });
+  idle();
 }
 
 std::optional<std::int64_t> manager::slowest_sequence() const {

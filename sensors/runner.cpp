@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <utility>
@@ -30,6 +32,18 @@ std::int64_t to_ms(time_point t) {
 time_point from_ms(std::int64_t ms) {
   return time_point(milliseconds(ms));
 }
+
+// The runner's state writes that the store has not committed yet. The
+// store's callbacks run on its writer thread and may outlive the runner,
+// hence shared.
+struct save_tracker {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::uint64_t queued = 0;
+  std::uint64_t finished = 0;
+  bool progress_failed = false;
+  bool history_failed = false;
+};
 
 struct trigger_slot {
   spec::trigger spec;
@@ -94,6 +108,7 @@ struct sensor_runner::impl {
   bool consumed_dirty = false;
   std::optional<time_point> consumed_saved_at;
   std::mt19937_64 random{std::random_device{}()};
+  std::shared_ptr<save_tracker> saves = std::make_shared<save_tracker>();
 
   impl(runner_settings s, spec::sensor_spec sp, store::database& d, trigger_services sv,
        std::shared_ptr<sensor_metrics> m)
@@ -136,6 +151,8 @@ struct sensor_runner::impl {
     return s;
   }
 
+  // Waits for the commit. Only the initial state and an at-most-once
+  // firing's removal need that; everything else goes through queue_save.
   result<void> save() {
     auto r = db.put_state("sensor", settings.namespace_, settings.name, state_json());
     if (r) {
@@ -144,6 +161,55 @@ struct sensor_runner::impl {
     }
     save_history(false);
     return r;
+  }
+
+  // Hands the state to the store without waiting for the commit, which
+  // (with the fsync) took longer than handling the page it followed: a
+  // sensor waiting on every save could not keep up with a Kafka source.
+  // The store commits in queue order, so anything a trigger writes later,
+  // a workflow it submits above all, commits with this state or after it.
+  // An HTTP call may go out before the state is committed; a crash then
+  // replays the events since the last committed state, as a crash between
+  // an action and the save after it always did: at least once, and the
+  // derived workflow names keep submissions single.
+  void queue_save() {
+    track("sensor", state_json(), &save_tracker::progress_failed);
+    saved_sequence = last_sequence;
+    unsaved_firings = 0;
+    save_history(false);
+  }
+
+  void track(const char* scope, const nlohmann::json& state, bool save_tracker::*failed) {
+    {
+      std::lock_guard lock(saves->mutex);
+      ++saves->queued;
+    }
+    db.put_state_async(scope, settings.namespace_, settings.name, state,
+                       [saves = saves, failed, scope, ns = settings.namespace_,
+                        name = settings.name](result<void> r) {
+                         if (!r)
+                           spdlog::error(
+                               "sensor {}/{}: cannot store its {}: {}", ns, name,
+                               scope == std::string_view("sensor") ? "progress" : "history",
+                               r.error().message);
+                         std::lock_guard lock(saves->mutex);
+                         ++saves->finished;
+                         if (!r) (*saves).*failed = true;
+                         saves->cv.notify_all();
+                       });
+  }
+
+  // A queued save that failed is written again at the next chance; each
+  // save holds the whole state, so the next one repairs any before it.
+  void retry_failed_saves() {
+    std::lock_guard lock(saves->mutex);
+    if (std::exchange(saves->progress_failed, false)) saved_sequence = -1;
+    if (std::exchange(saves->history_failed, false)) consumed_dirty = true;
+  }
+
+  void flush() {
+    std::unique_lock lock(saves->mutex);
+    saves->cv.wait(lock, [&] { return saves->finished == saves->queued; });
   }
 
   void save_history(bool force) {
@@ -158,11 +224,7 @@ struct sensor_runner::impl {
                                {"dependency", c.dependency},
                                {"trigger", c.trigger},
                                {"outcome", c.outcome}});
-    if (auto r = db.put_state(sensor_history_scope, settings.namespace_, settings.name, h); !r) {
-      spdlog::warn("sensor {}/{}: cannot store its event history: {}", settings.namespace_,
-                   settings.name, r.error().message);
-      return;
-    }
+    track(sensor_history_scope, h, &save_tracker::history_failed);
     consumed_dirty = false;
     consumed_saved_at = now;
   }
@@ -252,7 +314,7 @@ struct sensor_runner::impl {
       // The progress up to the previous event is stored before this one
       // fires anything. Its firings are then not stored until they have
       // run: a crash replays this event and derives them again.
-      persist();
+      queue_save();
     }
     // Which triggers hold the event for which dependency; the last holder
     // takes the event itself, the others a copy (usually there is one).
@@ -381,6 +443,7 @@ struct sensor_runner::impl {
     return true;
   }
 
+  // Waits for the commit: for what must be stored before an action.
   void persist() {
     if (auto r = save(); !r)
       spdlog::error("sensor {}/{}: cannot store progress: {}", settings.namespace_, settings.name,
@@ -425,7 +488,7 @@ struct sensor_runner::impl {
     }
     pending = std::move(keep);
     if (changed)
-      persist();
+      queue_save();
     else
       save_history(false);
     return ran;
@@ -434,8 +497,12 @@ struct sensor_runner::impl {
 
 sensor_runner::sensor_runner(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 sensor_runner::~sensor_runner() {
-  // A replaced or stopped sensor leaves its latest history behind.
-  if (impl_) impl_->save_history(true);
+  // A replaced or stopped sensor leaves its latest history behind, and
+  // whoever reads its state next (its successor) reads what it saved.
+  if (impl_) {
+    impl_->save_history(true);
+    impl_->flush();
+  }
 }
 
 result<std::unique_ptr<sensor_runner>> sensor_runner::create(
@@ -507,6 +574,7 @@ result<void> sensor_runner::load() {
 result<std::size_t> sensor_runner::process_journal(
     const std::function<void(std::int64_t)>& on_page) {
   auto& s = *impl_;
+  s.retry_failed_saves();
   std::size_t total = 0;
   const std::size_t batch = std::max<std::size_t>(s.settings.batch, 1);
   while (true) {
@@ -520,23 +588,29 @@ result<std::size_t> sensor_runner::process_journal(
       s.last_sequence = sequence;
     }
     total += count;
-    // Without new firings the progress is stored now. With them it was
-    // stored before the first one (see handle), and is stored again once
+    // Without new firings the progress is saved now. With them it was
+    // saved before the first one (see handle), and is saved again once
     // they have run: a crash in between replays their events, which derive
     // the same firings with the same keys.
-    if (s.unsaved_firings == 0 && s.saved_sequence != s.last_sequence)
-      if (auto r = s.save(); !r) return r.error();
+    if (s.unsaved_firings == 0 && s.saved_sequence != s.last_sequence) s.queue_save();
     if (on_page) on_page(s.last_sequence);
     if (count < batch) break;
     // More pages follow: act on this one's firings first, so what a crash
     // replays stays one page large instead of growing with the backlog.
     s.run_due();
   }
+  // After a failed save with nothing new to read.
+  if (s.unsaved_firings == 0 && s.saved_sequence != s.last_sequence) s.queue_save();
   return total;
 }
 
 std::size_t sensor_runner::run_due() {
+  impl_->retry_failed_saves();
   return impl_->run_due();
+}
+
+void sensor_runner::flush() {
+  impl_->flush();
 }
 
 void sensor_runner::check_resets() {
@@ -557,7 +631,7 @@ void sensor_runner::check_resets() {
       if (n && (!t.next_reset || *n < *t.next_reset)) t.next_reset = n;
     }
   }
-  if (changed) s.persist();
+  if (changed) s.queue_save();
 }
 
 std::optional<std::chrono::system_clock::time_point> sensor_runner::next_due() const {

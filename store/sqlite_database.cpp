@@ -1550,6 +1550,17 @@ result<void> sqlite_database::put_state(const std::string& scope, const std::str
   });
 }
 
+void sqlite_database::put_state_async(const std::string& scope, const std::string& ns,
+                                      const std::string& name, const nlohmann::json& state,
+                                      write_callback done) {
+  submit_async<void>(
+      [scope, ns, name, text = to_text(state)](connection& c) -> result<void> {
+        exec_put_state(c, scope, ns, name, text, now_rfc3339());
+        return {};
+      },
+      std::move(done));
+}
+
 result<std::optional<nlohmann::json>> sqlite_database::get_state(const std::string& scope,
                                                                  const std::string& ns,
                                                                  const std::string& name) {

@@ -142,6 +142,8 @@ class sqlite_database final : public database {
 
   result<void> put_state(const std::string& scope, const std::string& ns, const std::string& name,
                          const nlohmann::json& state) override;
+  void put_state_async(const std::string& scope, const std::string& ns, const std::string& name,
+                       const nlohmann::json& state, write_callback done) override;
   result<std::optional<nlohmann::json>> get_state(const std::string& scope, const std::string& ns,
                                                   const std::string& name) override;
   result<void> delete_state(const std::string& scope, const std::string& ns,

@@ -2,9 +2,12 @@
 // workflow triggers, idempotent replays, rate limits and retries.
 #include "kairos/sensors/runner.hpp"
 
+#include <future>
+
 #include <gtest/gtest.h>
 
 #include "kairos/core/json_path.hpp"
+#include "sqlite_database.hpp"
 #include "support.hpp"
 
 namespace kairos::sensors {
@@ -92,6 +95,7 @@ TEST(sensor_runner, a_backlog_of_many_pages_is_handled_once_each_in_journal_orde
   for (const auto& sub : f.workflows.submissions)
     refs.push_back(json_path::get_string(sub.manifest, "spec.arguments.parameters.0.value"));
   EXPECT_EQ(refs, (std::vector<std::string>{"r0", "r1", "r2", "r3", "r5", "r6", "r7", "r8", "r9"}));
+  r->flush();
   const auto stored = f.db->get_state("sensor", "default", "ci");
   ASSERT_TRUE(stored.ok() && stored->has_value());
   EXPECT_EQ((**stored)["last_sequence"], 10);
@@ -107,6 +111,58 @@ TEST(sensor_runner, a_long_catch_up_reports_its_progress_after_every_page) {
   // An event source holding back for this sensor sees it move page by page,
   // not only once the whole backlog is done.
   EXPECT_EQ(progress, (std::vector<std::int64_t>{4, 8, 10}));
+}
+
+TEST(sensor_runner, pages_are_handled_while_their_saves_wait_for_the_store) {
+  fixture f;
+  auto* sqlite = dynamic_cast<store::detail::sqlite_database*>(f.db.get());
+  ASSERT_NE(sqlite, nullptr);
+  auto r = f.runner(push_sensor(), true, 4);
+  for (int i = 0; i < 10; ++i)
+    f.append("e" + std::to_string(i), "push", {{"body", {{"ref", "r" + std::to_string(i)}}}});
+  sqlite->pause_writer();
+  // Bounded waits: a runner that waited for its saves would never return
+  // while the writer is held.
+  auto handled = std::async(std::launch::async, [&] {
+    auto n = r->process_journal();
+    r->run_due();
+    return n.ok() ? *n : 0;
+  });
+  ASSERT_EQ(handled.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(handled.get(), 10u);
+  EXPECT_EQ(f.workflows.submissions.size(), 10u);
+  // Nothing it saved is committed yet, and flush() waits until it is.
+  auto stored = f.db->get_state("sensor", "default", "ci");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((**stored)["last_sequence"], 0);
+  auto flushed = std::async(std::launch::async, [&] { r->flush(); });
+  EXPECT_EQ(flushed.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  sqlite->resume_writer();
+  ASSERT_EQ(flushed.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  stored = f.db->get_state("sensor", "default", "ci");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((**stored)["last_sequence"], 10);
+  EXPECT_TRUE((**stored)["pending"].empty());
+}
+
+TEST(sensor_runner, a_save_that_fails_is_made_again_at_the_next_chance) {
+  fixture f;
+  auto* sqlite = dynamic_cast<store::detail::sqlite_database*>(f.db.get());
+  ASSERT_NE(sqlite, nullptr);
+  auto r = f.runner(push_sensor());
+  f.append("e1", "other");  // fires nothing: one save, after the page
+  sqlite->fail_next_commit();
+  EXPECT_EQ(*r->process_journal(), 1u);
+  r->flush();
+  auto stored = f.db->get_state("sensor", "default", "ci");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((**stored)["last_sequence"], 0);
+  // Nothing new to read, and still the progress is saved.
+  EXPECT_EQ(*r->process_journal(), 0u);
+  r->flush();
+  stored = f.db->get_state("sensor", "default", "ci");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((**stored)["last_sequence"], 1);
 }
 
 TEST(sensor_runner, replay_after_crash_does_not_submit_twice) {
@@ -171,6 +227,7 @@ TEST(sensor_runner, event_history_is_stored_apart_and_at_most_once_per_interval)
   fixture f;
   auto r = f.runner(push_sensor());
   auto history = [&] {
+    r->flush();
     auto h = f.db->get_state(sensor_history_scope, "default", "ci");
     return h.ok() && h->has_value() ? (**h)["consumed"].size() : 0u;
   };
@@ -182,6 +239,7 @@ TEST(sensor_runner, event_history_is_stored_apart_and_at_most_once_per_interval)
   ASSERT_TRUE(r->process_journal().ok());
   r->run_due();
   EXPECT_EQ(history(), 1u);  // within the interval: held in memory
+  r->flush();
   EXPECT_FALSE((**f.db->get_state("sensor", "default", "ci")).contains("consumed"));
   f.clock.advance(1s);
   r->run_due();
@@ -387,6 +445,7 @@ TEST(sensor_runner, exhausted_retries_drop_the_firing_and_record_failure) {
   ASSERT_TRUE(r->process_journal().ok());
   EXPECT_EQ(r->run_due(), 1u);
   EXPECT_EQ(r->pending(), 0u);
+  r->flush();
   auto st = f.db->get_state(sensor_history_scope, "default", "ci");
   ASSERT_TRUE(st.ok() && st->has_value());
   EXPECT_EQ((**st)["consumed"][0]["outcome"], "failed");
@@ -402,6 +461,7 @@ TEST(sensor_runner, at_most_once_forgets_the_firing_before_acting) {
   f.workflows.fail_next = 1;
   r->run_due();
   // The failed firing is not in the stored state: a restart will not retry it.
+  r->flush();
   auto st = f.db->get_state("sensor", "default", "ci");
   EXPECT_TRUE((**st)["pending"].empty());
 }

@@ -1187,6 +1187,41 @@ TEST_F(store_test, state_put_get_replace_and_delete) {
   EXPECT_TRUE(db.delete_state("cron", "default", "nightly"));
 }
 
+TEST_F(store_test, states_put_without_waiting_commit_in_the_order_they_were_queued) {
+  auto& db = open();
+  ASSERT_TRUE(db.put_state("sensor", "default", "ci", {{"i", 0}}));
+  db.pause_writer();
+  callback_log<int> log;
+  for (int i = 1; i <= 3; ++i)
+    db.put_state_async("sensor", "default", "ci", {{"i", i}}, [&, i](result<void> r) {
+      EXPECT_TRUE(r) << r.error().message;
+      log.add(i);
+    });
+  // Queued, not committed: a reader still sees the state before them.
+  auto before = db.get_state("sensor", "default", "ci");
+  ASSERT_TRUE(before && before->has_value());
+  EXPECT_EQ((**before)["i"], 0);
+  EXPECT_TRUE(log.heard().empty());
+  db.resume_writer();
+  db.wait_until_idle();
+  EXPECT_EQ(log.heard(), (std::vector<int>{1, 2, 3}));
+  auto after = db.get_state("sensor", "default", "ci");
+  ASSERT_TRUE(after && after->has_value());
+  EXPECT_EQ((**after)["i"], 3);
+}
+
+TEST_F(store_test, a_state_put_without_waiting_hears_of_a_failed_commit) {
+  auto& db = open();
+  db.fail_next_commit();
+  std::promise<result<void>> heard;
+  db.put_state_async("sensor", "default", "ci", {{"i", 1}},
+                     [&](result<void> r) { heard.set_value(std::move(r)); });
+  EXPECT_FALSE(heard.get_future().get());
+  auto got = db.get_state("sensor", "default", "ci");
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->has_value());
+}
+
 TEST_F(store_test, change_states_puts_and_deletes_in_one_transaction) {
   auto& db = open();
   ASSERT_TRUE(db.put_state("cron", "default", "old", {{"i", 0}}));

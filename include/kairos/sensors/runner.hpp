@@ -61,6 +61,10 @@ class sensor_runner {
   std::size_t run_due();
   // Clears conditions whose conditionsReset schedule has passed.
   void check_resets();
+  // The runner saves its progress without waiting for the store to commit
+  // it (the store commits in order); this waits until everything saved so
+  // far is committed or has failed. The destructor calls it.
+  void flush();
   // When the next pending firing or reset is due.
   std::optional<std::chrono::system_clock::time_point> next_due() const;
 

@@ -336,6 +336,17 @@ class database {
   // absent document succeeds (controllers delete state idempotently).
   virtual result<void> put_state(const std::string& scope, const std::string& ns,
                                  const std::string& name, const nlohmann::json& state) = 0;
+  // put_state without waiting: `done` gets the outcome once the state is
+  // committed (or is not), on the writer thread as append_events_async's
+  // callback is. Writes commit in the order they were queued, so a state
+  // queued later is never overwritten by one queued earlier, and whatever a
+  // caller writes after queuing a state (a workflow it submits) commits
+  // with it or after it. This default writes on the caller's thread.
+  virtual void put_state_async(const std::string& scope, const std::string& ns,
+                               const std::string& name, const nlohmann::json& state,
+                               write_callback done) {
+    done(put_state(scope, ns, name, state));
+  }
   virtual result<std::optional<nlohmann::json>> get_state(const std::string& scope,
                                                           const std::string& ns,
                                                           const std::string& name) = 0;
