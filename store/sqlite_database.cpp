@@ -537,6 +537,10 @@ result<std::unique_ptr<sqlite_database>> sqlite_database::open_sqlite(const sett
     // Checkpoints write the database file, so this one cannot be read-only.
     auto checkpointer = std::make_unique<SQLite::Database>(
         path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
+    // A connection opens the WAL only when it first reads; until then its
+    // checkpoints do nothing (SQLite reports a WAL of -1 pages), and the
+    // writer's pass was left to copy the whole WAL on its own thread.
+    checkpointer->execAndGet("SELECT count(*) FROM sqlite_schema");
     return std::unique_ptr<sqlite_database>(
         new sqlite_database(s, std::move(db), std::move(checkpointer), version.value()));
   } catch (const SQLite::Exception& e) {
@@ -579,13 +583,16 @@ int sqlite_database::on_wal_commit(void* self, sqlite3*, const char*, int pages)
   return SQLITE_OK;
 }
 
-void sqlite_database::checkpoint(sqlite3* db) {
+std::uint64_t sqlite_database::checkpoint(sqlite3* db) {
   // PASSIVE, as the automatic checkpoint: copies what no reader still needs
   // and never waits for the writer.
+  int wal_pages = 0;
+  int copied = 0;
   const int rc =
-      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     spdlog::warn("store: checkpoint failed: {}", sqlite3_errstr(rc));
+  return copied > 0 ? static_cast<std::uint64_t>(copied) : 0;
 }
 
 void sqlite_database::checkpointer_loop() {
@@ -597,10 +604,11 @@ void sqlite_database::checkpointer_loop() {
       if (stopping_) return;
       checkpoint_ = checkpoint_stage::copying;
     }
-    checkpoint(checkpointer_db_->getHandle());
+    const auto copied = checkpoint(checkpointer_db_->getHandle());
     std::lock_guard lock(queue_mutex_);
     checkpoint_ = checkpoint_stage::due;
     ++stats_.checkpoint_copies;
+    stats_.checkpointer_pages += copied;
     // Under the lock, so whoever sees the stage due has seen the wake-up
     // happen too: a commit in place that finds it due when it lets go
     // knows the writer saw the connection busy and must be woken again.
@@ -648,10 +656,11 @@ void sqlite_database::writer_loop() {
         checkpoint_ = checkpoint_stage::idle;
         writing_ = true;
         lock.unlock();
-        checkpoint(writer_->db().getHandle());
+        const auto copied = checkpoint(writer_->db().getHandle());
         lock.lock();
         writing_ = false;
         ++stats_.checkpoint_passes;
+        stats_.writer_pass_pages += copied;
         queue_cv_.notify_all();
         continue;
       }

@@ -256,7 +256,8 @@ class sqlite_database final : public database {
   std::atomic<bool> cache_wanted_{false};    // set by the first read of the journal
 
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
-  static void checkpoint(sqlite3* db);
+  // Returns how many WAL pages it copied.
+  static std::uint64_t checkpoint(sqlite3* db);
   void checkpointer_loop();
   std::unique_ptr<SQLite::Database> checkpointer_db_;
 

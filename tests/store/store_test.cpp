@@ -676,6 +676,27 @@ TEST_F(store_test, node_writes_committed_in_place_one_by_one_keep_the_wal_bounde
   EXPECT_LT(largest, 2u * 1024 * 1024) << "the WAL never started over";
 }
 
+// A connection opens the WAL only when it first reads: the checkpointer's
+// own connection copied nothing, and the writer's passes copied all of it.
+TEST_F(store_test, the_checkpointer_copies_the_wal_beside_the_writer) {
+  settings_.checkpoint_pages = 8;
+  auto& db = open();
+  const std::string padding(2000, 'x');
+  for (int i = 0; i < 20; ++i) {
+    std::vector<event_record> batch;
+    for (int j = 0; j < 10; ++j) {
+      auto e = event(numbered("e", i * 10 + j));
+      e.body["padding"] = padding;
+      batch.push_back(std::move(e));
+    }
+    ASSERT_TRUE(db.append_events(std::move(batch)));
+  }
+  db.wait_until_idle();
+  const auto s = db.stats();
+  EXPECT_GT(s.checkpoint_copies, 0u);
+  EXPECT_GT(s.checkpointer_pages, 0u) << "the checkpointer's connection never copied a page";
+}
+
 // The checkpointer finishes its copy while a commit in place holds the
 // database, so the writer, woken then, saw it busy and went back to sleep:
 // the commit in place must hand the writer its pass when it lets go, or the

@@ -152,6 +152,9 @@ struct write_stats {
   // the writer's short passes after each, which let the WAL start over.
   std::uint64_t checkpoint_copies = 0;
   std::uint64_t checkpoint_passes = 0;
+  // WAL pages each of them copied into the database.
+  std::uint64_t checkpointer_pages = 0;
+  std::uint64_t writer_pass_pages = 0;
 };
 
 // The embedded SQLite store. All methods are thread-safe and blocking: call
