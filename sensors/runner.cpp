@@ -187,11 +187,13 @@ struct sensor_runner::impl {
     db.put_state_async(scope, settings.namespace_, settings.name, state,
                        [saves = saves, failed, scope, ns = settings.namespace_,
                         name = settings.name](result<void> r) {
-                         if (!r)
-                           spdlog::error(
-                               "sensor {}/{}: cannot store its {}: {}", ns, name,
-                               scope == std::string_view("sensor") ? "progress" : "history",
-                               r.error().message);
+                         // The messages and levels the waiting saves logged.
+                         if (!r && failed == &save_tracker::progress_failed)
+                           spdlog::error("sensor {}/{}: cannot store progress: {}", ns, name,
+                                         r.error().message);
+                         else if (!r)
+                           spdlog::warn("sensor {}/{}: cannot store its event history: {}", ns,
+                                        name, r.error().message);
                          std::lock_guard lock(saves->mutex);
                          ++saves->finished;
                          if (!r) (*saves).*failed = true;

@@ -1549,25 +1549,26 @@ void exec_delete_state(connection& c, const std::string& scope, const std::strin
   st.exec();
 }
 
+// The write of put_state and put_state_async, printed on the caller's thread.
+auto state_write(const std::string& scope, const std::string& ns, const std::string& name,
+                 const nlohmann::json& state) {
+  return [scope, ns, name, text = to_text(state)](connection& c) -> result<void> {
+    exec_put_state(c, scope, ns, name, text, now_rfc3339());
+    return {};
+  };
+}
+
 }  // namespace
 
 result<void> sqlite_database::put_state(const std::string& scope, const std::string& ns,
                                         const std::string& name, const nlohmann::json& state) {
-  return submit<void>([scope, ns, name, text = to_text(state)](connection& c) -> result<void> {
-    exec_put_state(c, scope, ns, name, text, now_rfc3339());
-    return {};
-  });
+  return submit<void>(state_write(scope, ns, name, state));
 }
 
 void sqlite_database::put_state_async(const std::string& scope, const std::string& ns,
                                       const std::string& name, const nlohmann::json& state,
                                       write_callback done) {
-  submit_async<void>(
-      [scope, ns, name, text = to_text(state)](connection& c) -> result<void> {
-        exec_put_state(c, scope, ns, name, text, now_rfc3339());
-        return {};
-      },
-      std::move(done));
+  submit_async<void>(state_write(scope, ns, name, state), std::move(done));
 }
 
 result<std::optional<nlohmann::json>> sqlite_database::get_state(const std::string& scope,
