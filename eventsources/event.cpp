@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include "kairos/core/expr.hpp"
-#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 
 namespace kairos::eventsources {
@@ -51,22 +50,10 @@ store::event_record make_event_text(const event_origin& origin, std::string id,
                                     std::chrono::system_clock::time_point time,
                                     std::string_view data, std::string_view content_type) {
   auto e = columns_of(origin, std::move(id), time);
-  // Members in make_event's order (dump_json's, sorted by name).
+  // Reads back as make_event's body: the head prints members in dump_json's order.
   auto& out = e.text;
   out.reserve(data.size() + e.id.size() + e.source.size() + e.subject.size() + 160);
-  out += R"({"context":{"datacontenttype":)";
-  dump_json_string(content_type, out);
-  out += R"(,"id":)";
-  dump_json_string(e.id, out);
-  out += R"(,"source":)";
-  dump_json_string(e.source, out);
-  out += R"(,"specversion":"1.0","subject":)";
-  dump_json_string(e.subject, out);
-  out += R"(,"time":)";
-  dump_json_string(e.time, out);
-  out += R"(,"type":)";
-  dump_json_string(e.type, out);
-  out += R"(},"data":)";
+  store::print_event_head(e, content_type, out);
   out += data;
   out += '}';
   return e;

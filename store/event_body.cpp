@@ -1,5 +1,7 @@
 #include "kairos/store/store.hpp"
 
+#include "kairos/core/json_text.hpp"
+
 namespace kairos::store {
 
 event_body::event_body(nlohmann::json value) : value_(std::move(value)) {
@@ -17,6 +19,23 @@ const nlohmann::json& event_body::value() const {
     parsed_.store(true, std::memory_order_release);
   });
   return value_;
+}
+
+void print_event_head(const event_record& columns, std::string_view content_type,
+                      std::string& out) {
+  out += R"({"context":{"datacontenttype":)";
+  dump_json_string(content_type, out);
+  out += R"(,"id":)";
+  dump_json_string(columns.id, out);
+  out += R"(,"source":)";
+  dump_json_string(columns.source, out);
+  out += R"(,"specversion":"1.0","subject":)";
+  dump_json_string(columns.subject, out);
+  out += R"(,"time":)";
+  dump_json_string(columns.time, out);
+  out += R"(,"type":)";
+  dump_json_string(columns.type, out);
+  out += R"(},"data":)";
 }
 
 }  // namespace kairos::store

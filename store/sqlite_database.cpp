@@ -268,6 +268,44 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// A journal row's body is the envelope's JSON text (TEXT), or, when the
+// envelope opens with exactly the head print_event_head prints for its
+// row's columns and `application/json`, as every source's envelope does,
+// the rest of it without the closing brace (a BLOB, from schema 3 on). The
+// context repeated the columns and was a third of a Kafka event's bytes,
+// which the writer wrote to the WAL and copied again into the database. The
+// head, the BLOB and a brace are the text again, byte for byte.
+void print_implied_head(const event_record& e, std::string& out) {
+  print_event_head(e, "application/json", out);
+}
+
+// How many leading bytes of `text` the columns of `e` imply; 0 if they do
+// not. `head` is scratch space, kept between calls for its capacity.
+std::size_t implied_head_size(const event_record& e, std::string_view text, std::string& head) {
+  head.clear();
+  try {
+    print_implied_head(e, head);
+  } catch (const nlohmann::json::exception&) {
+    return 0;  // columns that are not UTF-8: the text is stored whole
+  }
+  // The head is followed by the data and the envelope's closing brace.
+  if (text.size() < head.size() + 2 || text.back() != '}' || !text.starts_with(head)) return 0;
+  return head.size();
+}
+
+// The envelope's text, whichever way the row holds it.
+std::string event_text(const event_record& e, const SQLite::Column& body) {
+  if (!body.isBlob()) return body.getString();
+  const auto* rest = static_cast<const char*>(body.getBlob());  // before getBytes, as SQLite asks
+  const auto size = static_cast<std::size_t>(body.getBytes());
+  std::string text;
+  print_implied_head(e, text);
+  text.reserve(text.size() + size + 1);
+  text.append(rest, size);
+  text += '}';
+  return text;
+}
+
 event_record read_event(SQLite::Statement& st, bool with_body = true) {
   event_record e;
   e.sequence = st.getColumn(0).getInt64();
@@ -277,7 +315,7 @@ event_record read_event(SQLite::Statement& st, bool with_body = true) {
   e.subject = st.getColumn(4).getString();
   e.type = st.getColumn(5).getString();
   e.time = st.getColumn(6).getString();
-  if (with_body) e.body = from_text(st.getColumn(7).getString());
+  if (with_body) e.body = from_text(event_text(e, st.getColumn(7)));
   return e;
 }
 
@@ -1235,12 +1273,16 @@ struct timed_event {
   // The text reads back as exactly e.body, so the parsed body can stand in
   // for it (invalid UTF-8 is replaced in the text, so such a body cannot).
   bool exact = true;
+  // Leading bytes of `body` that the row leaves to its columns (see
+  // print_implied_head); 0: the row holds the whole text.
+  std::size_t implied = 0;
 };
 
 result<std::vector<timed_event>> timed_events(std::vector<event_record> events) {
   std::vector<timed_event> timed;
   timed.reserve(events.size());
   const auto appended = std::chrono::system_clock::now();
+  std::string head;
   for (auto& e : events) {
     if (e.id.empty()) return make_error(errc::invalid_argument, "an event needs an id");
     const auto parsed = parse_rfc3339(e.time);
@@ -1259,7 +1301,8 @@ result<std::vector<timed_event>> timed_events(std::vector<event_record> events) 
         exact = false;
       }
     }
-    timed.push_back({std::move(e), time_unix, std::move(body), exact});
+    const auto implied = implied_head_size(e, body, head);
+    timed.push_back({std::move(e), time_unix, std::move(body), exact, implied});
   }
   return timed;
 }
@@ -1297,7 +1340,10 @@ result<std::vector<append_outcome>> insert_events(connection& c,
     st.bindNoCopy(6, e.type);
     st.bindNoCopy(7, e.time);
     st.bind(8, t.time_unix);
-    st.bindNoCopy(9, t.body);
+    if (t.implied > 0)
+      st.bindNoCopy(9, t.body.data() + t.implied, static_cast<int>(t.body.size() - t.implied - 1));
+    else
+      st.bindNoCopy(9, t.body);
     if (st.exec() == 1) {
       // A duplicate takes no number: the journal stays contiguous, as the
       // store's memory of recent events expects.
@@ -1459,8 +1505,11 @@ result<std::vector<event_record>> sqlite_database::read_journal(std::int64_t aft
     auto& st = *st_lease;
     st.bind(1, after_sequence);
     while (st.executeStep()) {
-      auto e = read_event(st);
-      if (shared) e.share_body();
+      auto e = read_event(st, !shared);
+      // Parsed by its first reader, as the cache's events are: a sensor
+      // catching up after a restart matches most events by their columns.
+      if (shared)
+        e.shared_body = std::make_shared<const event_body>(event_text(e, st.getColumn(7)));
       out.push_back(std::move(e));
     }
     return std::move(out);

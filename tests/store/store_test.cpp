@@ -1088,6 +1088,106 @@ TEST_F(store_test, an_event_appended_as_text_alone_is_parsed_only_when_a_reader_
   EXPECT_EQ((*disk)[1].body, body->value());
 }
 
+// An envelope as the event sources build it: its context repeats the
+// record's columns.
+event_record sourced_event(std::string id) {
+  auto e = event(std::move(id), "2024-05-01T10:00:00.250Z");
+  e.body = {
+      {"context",
+       {{"datacontenttype", "application/json"},
+        {"id", e.id},
+        {"source", e.source},
+        {"specversion", "1.0"},
+        {"subject", e.subject},
+        {"time", e.time},
+        {"type", e.type}}},
+      {"data", {{"body", {{"order", 7}, {"note", "gr\u00fc\u00dfe \"quoted\""}}}, {"key", ""}}}};
+  return e;
+}
+
+// (typeof(body), length(body)) of each journal row, read beside the store.
+std::vector<std::pair<std::string, std::int64_t>> stored_bodies(const fs::path& data_dir) {
+  SQLite::Database raw((data_dir / "kairos.db").string(), SQLite::OPEN_READONLY);
+  SQLite::Statement st(raw,
+                       "SELECT typeof(body), length(CAST(body AS BLOB)) FROM events "
+                       "ORDER BY sequence");
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (st.executeStep())
+    out.emplace_back(st.getColumn(0).getString(), st.getColumn(1).getInt64());
+  return out;
+}
+
+TEST_F(store_test, a_row_leaves_out_the_context_its_columns_imply_and_reads_back_whole) {
+  auto& db = open();
+  const auto tree = sourced_event("as-tree");
+  auto text = sourced_event("as-text");
+  const auto expected = text.body;
+  text.text = text.body.dump();
+  text.body = nullptr;
+  ASSERT_TRUE(db.append_events({tree, std::move(text)}));
+
+  const auto whole = tree.body.dump().size();
+  const auto rows = stored_bodies(settings_.data_dir);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& [type, size] : rows) {
+    EXPECT_EQ(type, "blob");
+    // Only the data and what follows it are stored.
+    EXPECT_EQ(static_cast<std::size_t>(size), tree.body["data"].dump().size());
+    EXPECT_LT(static_cast<std::size_t>(size) + 150, whole);
+  }
+
+  // From SQLite, by another store and after a restart, each way of reading.
+  auto other = open_beside(settings_);
+  ASSERT_TRUE(other);
+  auto own = other->read_events(0, 0);
+  ASSERT_TRUE(own);
+  ASSERT_EQ(own->size(), 2u);
+  EXPECT_EQ((*own)[0].body, tree.body);
+  EXPECT_EQ((*own)[1].body, expected);
+  EXPECT_EQ((*own)[1].body.dump(), expected.dump());
+  auto shared = other->read_events_shared(0, 0);
+  ASSERT_TRUE(shared);
+  ASSERT_EQ(shared->size(), 2u);
+  // Handed out as text, parsed by the first reader that looks into it.
+  EXPECT_FALSE((*shared)[1].shared_body->parsed());
+  EXPECT_EQ((*shared)[1].shared_body->value(), expected);
+  EXPECT_EQ((*shared)[0].shared_body->value(), tree.body);
+}
+
+TEST_F(store_test, a_row_keeps_a_context_that_differs_from_its_columns) {
+  auto& db = open();
+  std::vector<event_record> batch;
+  auto plain = sourced_event("plain-text");
+  plain.body["context"]["datacontenttype"] = "text/plain";
+  batch.push_back(plain);
+  auto other_id = sourced_event("other-id");
+  other_id.body["context"]["id"] = "not-the-column";
+  batch.push_back(other_id);
+  auto extra = sourced_event("extra");
+  extra.body["context"]["dataschema"] = "https://example.test/schema";
+  batch.push_back(extra);
+  auto no_context = sourced_event("no-context");
+  no_context.body.erase("context");
+  batch.push_back(no_context);
+  auto after_data = sourced_event("after-data");
+  after_data.body["zz"] = 1;  // printed after the data: still implied, and kept
+  batch.push_back(after_data);
+  const auto appended = batch;
+  ASSERT_TRUE(db.append_events(std::move(batch)));
+
+  const auto rows = stored_bodies(settings_.data_dir);
+  ASSERT_EQ(rows.size(), 5u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(rows[i].first, "text") << appended[i].id;
+  EXPECT_EQ(rows[4].first, "blob");
+  close();
+  auto& reopened = open();
+  auto read = reopened.read_events(0, 0);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i)
+    EXPECT_EQ((*read)[i].body, appended[i].body) << appended[i].id;
+}
+
 TEST(event_body, text_is_parsed_once_whichever_thread_asks_first) {
   const auto body = std::make_shared<const event_body>(std::string(R"({"a":[1,2,3]})"));
   std::vector<const nlohmann::json*> seen(4);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -134,6 +135,14 @@ struct event_record {
     shared_body.reset();
   }
 };
+
+// Appends an envelope's text up to its data's value: `{"context":{...},
+// "data":`, the context holding the record's id, source, subject, time and
+// type, `content_type` and spec version 1.0, members in dump_json's order.
+// Sources that print their envelopes use it; the store leaves exactly this
+// out of a journal row (for `application/json`) and prints it back on read.
+// Throws nlohmann::json::type_error where a column is not valid UTF-8.
+void print_event_head(const event_record& columns, std::string_view content_type, std::string& out);
 
 struct append_outcome {
   std::int64_t sequence = 0;
