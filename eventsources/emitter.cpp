@@ -138,6 +138,11 @@ emitter::prepared_batch emitter::prepare_batch(const event_origin& origin,
     if (!record) continue;
     try {
       record->text = dump_json(record->body);
+      // The text is all the store needs, and a reader parses it again only
+      // if it looks into the event. The tree is freed here, on the source's
+      // thread: freeing it after the commit would put it on the single
+      // writer, which every appender waits for.
+      record->body = nullptr;
     } catch (const nlohmann::json::exception&) {
       // Not valid UTF-8: the store prints it its own way.
     }

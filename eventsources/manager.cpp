@@ -48,6 +48,7 @@ class manager::impl : public std::enable_shared_from_this<manager::impl> {
     hs.request_timeout = settings_.request_timeout;
     hs.max_header_bytes = settings_.max_header_bytes;
     hs.ephemeral_ports = settings_.ephemeral_ports;
+    hs.connection_threads = settings_.connection_threads;
     hub_ = std::make_shared<http_hub>(hs, io_, pool_);
   }
 

@@ -5,12 +5,15 @@
 #include <cctype>
 #include <functional>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -198,6 +201,47 @@ std::string serialize_response(const outbound_response& res, unsigned version, b
 
 // ---------------------------------------------------------------------------
 
+class connection_contexts {
+ public:
+  explicit connection_contexts(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      // A concurrency hint of 1: handlers a thread posts to itself skip the
+      // shared queue. Other threads (the journal's writer) still may post.
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      guards_.emplace_back(contexts_.back()->get_executor());
+    }
+    for (auto& ctx : contexts_) threads_.emplace_back([c = ctx.get()] { c->run(); });
+  }
+
+  connection_contexts(const connection_contexts&) = delete;
+  connection_contexts& operator=(const connection_contexts&) = delete;
+
+  ~connection_contexts() {
+    // The hub closed every connection before this; what a session still
+    // waits for (a deadline, a write to a closed socket) is abandoned, as the
+    // shared I/O threads abandon theirs when the server stops.
+    guards_.clear();
+    for (auto& ctx : contexts_) ctx->stop();
+    for (auto& t : threads_) {
+      BOOST_ASSERT_MSG(t.get_id() != std::this_thread::get_id(),
+                       "a connection thread must not destroy its own hub");
+      if (t.joinable()) t.join();
+    }
+  }
+
+  // Round robin: connections are long-lived and alike, so turns balance them.
+  asio::any_io_executor next() {
+    const auto i = next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size();
+    return contexts_[i]->get_executor();
+  }
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::size_t> next_{0};
+};
+
 struct connection_base {
   virtual ~connection_base() = default;
   virtual void close() = 0;
@@ -218,8 +262,14 @@ struct connection final : connection_base, std::enable_shared_from_this<connecti
 class port_listener : public std::enable_shared_from_this<port_listener> {
  public:
   port_listener(const hub_settings& settings, asio::any_io_executor io,
-                std::shared_ptr<asio::thread_pool> pool)
-      : settings_(settings), io_(io), pool_(std::move(pool)), acceptor_(asio::make_strand(io)) {}
+                std::shared_ptr<asio::thread_pool> pool,
+                std::shared_ptr<connection_contexts> contexts)
+      : settings_(settings),
+        io_(io),
+        pool_(std::move(pool)),
+        contexts_(contexts),
+        own_threads_(contexts != nullptr),
+        acceptor_(asio::make_strand(io)) {}
 
   result<void> open(std::uint16_t port, const std::optional<tls_material>& tls) {
     if (tls) {
@@ -329,8 +379,14 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<port_listener> self) {
     while (!self->closed_) {
-      auto [ec, socket] =
-          co_await self->acceptor_.async_accept(asio::make_strand(self->io_), use_tuple);
+      // A connection is serialized by its strand, or by having one thread.
+      // The contexts are held across the wait, since the socket is made on
+      // one; the hub lets go of them first, so this loop may be the last
+      // owner, and it never runs on a connection thread.
+      const auto contexts = self->contexts_.lock();
+      if (self->own_threads_ && !contexts) break;
+      asio::any_io_executor where = contexts ? contexts->next() : asio::make_strand(self->io_);
+      auto [ec, socket] = co_await self->acceptor_.async_accept(where, use_tuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || self->closed_) break;
         spdlog::warn("event sources: accept on port {} failed: {}", self->bound_, ec.message());
@@ -528,6 +584,10 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
   hub_settings settings_;
   asio::any_io_executor io_;
   std::weak_ptr<asio::thread_pool> pool_;  // owned by the hub's owner; see session()
+  // Sessions hold the listener and run on these threads: a strong
+  // reference here would let a session's end join its own thread.
+  std::weak_ptr<connection_contexts> contexts_;
+  bool own_threads_ = false;  // false: strands on io_
   tcp::acceptor acceptor_;
   std::unique_ptr<ssl::context> ssl_;
   std::atomic<bool> closed_{false};
@@ -541,7 +601,10 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
 
 http_hub::http_hub(hub_settings settings, asio::any_io_executor io,
                    std::shared_ptr<asio::thread_pool> pool)
-    : settings_(std::move(settings)), io_(std::move(io)), pool_(std::move(pool)) {}
+    : settings_(std::move(settings)), io_(std::move(io)), pool_(std::move(pool)) {
+  if (settings_.connection_threads > 0)
+    contexts_ = std::make_shared<connection_contexts>(settings_.connection_threads);
+}
 
 http_hub::~http_hub() {
   stop_all();
@@ -552,7 +615,7 @@ result<void> http_hub::add_route(std::uint16_t port, const std::optional<tls_mat
   std::lock_guard lock(mutex_);
   auto it = listeners_.find(port);
   if (it == listeners_.end()) {
-    auto l = std::make_shared<port_listener>(settings_, io_, pool_);
+    auto l = std::make_shared<port_listener>(settings_, io_, pool_, contexts_);
     if (auto opened = l->open(port, tls); !opened) return opened.error();
     it = listeners_.emplace(port, std::move(l)).first;
   } else if (it->second->tls() != tls.has_value()) {

@@ -59,6 +59,31 @@ TEST(emitter, async_events_from_many_threads_are_each_journaled_once_and_answere
   EXPECT_EQ(out.head(), events.back().sequence);
 }
 
+// The emitter frees the data's tree on the emitting thread and hands the
+// store the printed envelope alone: a reader of the store's memory of recent
+// events gets text, parsed only when someone looks into it, and it reads
+// back as the data that was emitted.
+TEST(emitter, an_emitted_event_reaches_the_store_as_text_and_reads_back_as_its_data) {
+  testing::temp_store store;
+  kairos::system_clock clock;
+  emitter out(*store.db, clock, nullptr, nullptr);
+  // The first read of the journal turns the store's memory of events on.
+  ASSERT_TRUE(store.db->read_events_shared(0, 10).ok());
+  const nlohmann::json data = {{"body", {{"ref", "refs/heads/main"}, {"n", 7}}}};
+  outcomes got;
+  out.emit_async(origin, "text-1", data, std::nullopt, got.callback());
+  ASSERT_TRUE(got.wait_for(1));
+  ASSERT_EQ(got.count(emit_status::committed), 1u);
+  auto events = store.db->read_events_shared(0, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  const auto& body = (*events)[0].shared_body;
+  ASSERT_NE(body, nullptr);
+  EXPECT_FALSE(body->parsed());
+  EXPECT_EQ(body->value().at("data"), data);
+  EXPECT_EQ(body->value().at("context").at("id"), "text-1");
+}
+
 TEST(make_event_text, the_printed_envelope_reads_back_as_make_events_body) {
   const auto when = std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123));
   const event_origin odd{"ns", "src \"q\"", "sub\\ject", "kafka"};

@@ -35,6 +35,9 @@ struct manager_settings {
   // Deadline on every network read and write of a webhook connection.
   std::chrono::milliseconds request_timeout{30000};
   std::size_t max_header_bytes = 64 * 1024;
+  // Threads of the webhook connections' own, each with its own connections
+  // (hub_settings::connection_threads); 0 puts them on the shared I/O threads.
+  std::size_t connection_threads = 2;
   // Threads for blocking work (journal appends, state writes). They mostly
   // wait for the store's group commit, and their number bounds how many
   // requests can share one fsync, so there are many more than cores.

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -10,6 +12,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
@@ -114,6 +119,92 @@ TEST(http_listener, a_job_queued_on_a_joined_pool_is_freed_with_the_pool) {
   while (io.poll() > 0) {
   }
   EXPECT_EQ(r.use_count(), 1);
+}
+
+// Reads one response with a body of `{"status":"success"}`'s length.
+std::string read_response(asio::ip::tcp::socket& s, asio::streambuf& buf) {
+  asio::read_until(s, buf, "\r\n\r\n");
+  const std::size_t body = success_reply().body.size();
+  std::string text(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
+  const auto end = text.find("\r\n\r\n") + 4;
+  if (text.size() < end + body) {
+    asio::read(s, buf, asio::transfer_exactly(end + body - text.size()));
+    text.assign(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
+  }
+  buf.consume(end + body);
+  return text.substr(0, end + body);
+}
+
+// With threads of its own, the hub serves each connection on one of them:
+// requests are answered there (not on the shared I/O thread), the answer of
+// an asynchronous route may come from any thread, connections are spread
+// over every thread, and destroying the hub with a connection still open
+// returns and frees what the sessions held.
+TEST(http_listener, connections_on_the_hubs_own_threads_are_served_there_and_end_with_the_hub) {
+  asio::io_context io;
+  auto guard = asio::make_work_guard(io);
+  std::thread io_thread([&] { io.run(); });
+  auto pool = std::make_shared<asio::thread_pool>(1);
+  asio::thread_pool answerer(1);  // stands in for the journal's writer
+
+  std::mutex mutex;
+  std::set<std::thread::id> handled_on;
+  auto r = std::make_shared<route>();
+  r->endpoint = "/hook";
+  r->method = "POST";
+  r->owner = "test/hook";
+  r->async_handler = [&](const inbound_request&, route::done_fn done) {
+    {
+      std::lock_guard lock(mutex);
+      handled_on.insert(std::this_thread::get_id());
+    }
+    asio::post(answerer, [done = std::move(done)] { done(success_reply()); });
+  };
+
+  hub_settings settings;
+  settings.ephemeral_ports = true;
+  settings.connection_threads = 2;
+  auto hub = std::make_shared<http_hub>(settings, io.get_executor(), pool);
+  ASSERT_TRUE(hub->add_route(1, std::nullopt, r));
+  const auto port = hub->bound_port(1);
+  ASSERT_TRUE(port);
+
+  asio::io_context client_io;
+  std::vector<asio::ip::tcp::socket> clients;
+  std::vector<asio::streambuf> buffers(4);
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back(client_io);
+    clients.back().connect({asio::ip::make_address("127.0.0.1"), *port});
+  }
+  const std::string request = "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+  for (int round = 0; round < 3; ++round) {
+    for (auto& c : clients) asio::write(c, asio::buffer(request));
+    for (std::size_t c = 0; c < clients.size(); ++c) {
+      const auto response = read_response(clients[c], buffers[c]);
+      EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+      EXPECT_NE(response.find("{\"status\":\"success\"}"), std::string::npos) << response;
+    }
+  }
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(handled_on.size(), 2u);  // four connections, two threads, taking turns
+    EXPECT_EQ(handled_on.count(io_thread.get_id()), 0u);
+  }
+
+  // The connections are still open, idle between requests.
+  hub.reset();
+  for (auto& c : clients) {
+    boost::system::error_code ec;
+    asio::streambuf rest;
+    asio::read(c, rest, ec);
+    EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  }
+  // The accept loop ends on the shared thread, which then runs out of work.
+  guard.reset();
+  io_thread.join();
+  EXPECT_EQ(r.use_count(), 1);
+  answerer.join();
+  pool->join();
 }
 
 }  // namespace
