@@ -492,7 +492,7 @@ result<T> sqlite_database::submit(F&& fn, durability needs) {
 
 template <class T, class F>
 void sqlite_database::submit_async(F&& fn, std::function<void(result<T>)> done, durability needs,
-                                   bool in_place) {
+                                   bool in_place, bool single_statement) {
   std::unique_ptr<callback_write<T>> op;
   try {
     op = std::make_unique<callback_write<T>>(std::forward<F>(fn), std::move(done));
@@ -501,6 +501,7 @@ void sqlite_database::submit_async(F&& fn, std::function<void(result<T>)> done, 
     return;
   }
   op->needs = needs;
+  op->single_statement = single_statement;
   if (in_place) {
     run_in_place(std::move(op));
     return;
@@ -797,6 +798,7 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
       db.exec(sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
       writer_syncs_ = sync;
     }
+    c.next_event_sequence.reset();
     control(c, "BEGIN IMMEDIATE");
   } catch (const SQLite::Exception& e) {
     fail_all(sqlite_error(e));
@@ -806,7 +808,8 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
 
   try {
     for (auto& op : batch) {
-      control(c, "SAVEPOINT op");
+      const bool savepoint = !op->single_statement;
+      if (savepoint) control(c, "SAVEPOINT op");
       const bool ok = op->run(c);
       if (sqlite3_get_autocommit(db.getHandle()) != 0) {
         // SQLite rolled the whole transaction back (it does on some I/O and
@@ -818,11 +821,14 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
         return;
       }
       if (ok) {
-        control(c, "RELEASE op");
+        if (savepoint) control(c, "RELEASE op");
       } else {
         // Only this operation's effects go; the others in the batch stay.
-        control(c, "ROLLBACK TO op");
-        control(c, "RELEASE op");
+        c.next_event_sequence.reset();
+        if (savepoint) {
+          control(c, "ROLLBACK TO op");
+          control(c, "RELEASE op");
+        }
       }
     }
     if (fail_next_commit_.exchange(false)) {
@@ -1318,7 +1324,9 @@ result<std::vector<append_outcome>> insert_events(connection& c,
   // schema's events_floor), once per operation instead of SQLite's
   // AUTOINCREMENT bookkeeping per row.
   std::int64_t next = 1;
-  {
+  if (c.next_event_sequence) {
+    next = *c.next_event_sequence;
+  } else {
     auto top = c.statement(
         "SELECT max(coalesce((SELECT max(sequence) FROM events), 0), "
         "coalesce((SELECT value FROM counters WHERE name = 'events_floor'), 0))");
@@ -1359,6 +1367,7 @@ result<std::vector<append_outcome>> insert_events(connection& c,
     found.bind(1, e.id);
     out.push_back({found.executeStep() ? found.getColumn(0).getInt64() : 0, true});
   }
+  c.next_event_sequence = next;
   return out;
 }
 
@@ -1392,6 +1401,7 @@ void sqlite_database::append_events_async(std::vector<event_record> events, appe
     }
   }
   auto shared = std::make_shared<std::vector<timed_event>>(std::move(*timed));
+  const bool one_row = shared->size() == 1;
   submit_async<std::vector<append_outcome>>(
       [shared](connection& c) { return insert_events(c, *shared); },
       [this, shared, done = std::move(done)](result<std::vector<append_outcome>> appended) {
@@ -1419,7 +1429,8 @@ void sqlite_database::append_events_async(std::vector<event_record> events, appe
           cache_events(std::move(committed));
         }
         done(std::move(appended));
-      });
+      },
+      durability::power_loss, false, one_row);
 }
 
 void sqlite_database::cache_events(std::vector<cached_event> committed) {

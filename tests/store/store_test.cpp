@@ -1517,6 +1517,50 @@ TEST_F(store_test, queued_writes_commit_together_in_one_transaction) {
   EXPECT_LT(after.transactions - before.transactions, after.operations - before.operations);
 }
 
+// Appends of one event each skip their savepoint and share one numbering
+// query per transaction: within a transaction they still number in a row,
+// a duplicate takes no number, and a transaction that fails to commit hands
+// none of its numbers to the next one.
+TEST_F(store_test,
+       single_event_appends_in_one_transaction_number_in_a_row_and_a_failed_one_keeps_none) {
+  auto& db = open();
+  ASSERT_TRUE(db.append_event(event("first")));
+  db.pause_writer();
+  std::vector<result<append_outcome>> outcomes(5, make_error(errc::internal, "not run"));
+  const std::vector<std::string> ids = {"p-0", "p-1", "first", "p-1", "p-2"};
+  auto threads = queue_calls(db, ids.size(),
+                             [&](std::size_t i) { outcomes[i] = db.append_event(event(ids[i])); });
+  const auto before = db.stats();
+  db.resume_writer();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(db.stats().transactions - before.transactions, 1u);
+  std::vector<std::int64_t> fresh;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(outcomes[i]) << outcomes[i].error().message;
+    if (!outcomes[i]->duplicate) fresh.push_back(outcomes[i]->sequence);
+  }
+  std::sort(fresh.begin(), fresh.end());
+  EXPECT_EQ(fresh, (std::vector<std::int64_t>{2, 3, 4}));
+  EXPECT_EQ(outcomes[2]->sequence, 1);
+
+  db.fail_next_commit();
+  db.pause_writer();
+  std::vector<result<append_outcome>> lost(2, make_error(errc::internal, "not run"));
+  threads = queue_calls(
+      db, 2, [&](std::size_t i) { lost[i] = db.append_event(event("lost-" + std::to_string(i))); });
+  db.resume_writer();
+  for (auto& t : threads) t.join();
+  for (const auto& o : lost) EXPECT_FALSE(o);
+  auto next = db.append_event(event("after-failure"));
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->sequence, 5) << "numbers of a rolled-back transaction were skipped";
+  auto events = db.read_events(0, 0);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 5u);
+  for (std::size_t i = 0; i < events->size(); ++i)
+    EXPECT_EQ((*events)[i].sequence, static_cast<std::int64_t>(i + 1));
+}
+
 TEST_F(store_test, async_appends_are_called_back_after_their_shared_commit) {
   auto& db = open();
   const auto before = db.stats();
