@@ -108,14 +108,13 @@ YAML
   # CPU the server used in all (start-up included), per message fired:
   # steadier than a rate on a shared machine, and what a change to the path
   # moves.
-  local ticks hz
-  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
-  hz=$(getconf CLK_TCK)
+  local cpu
+  cpu=$(cpu_seconds "$pid")
   stop_pid "$pid"
   python3 -c "
 total = $last / ($t1 - $t0)
 steady = $last / max($t1 - $tfirst, 1e-9)
-cpu = $ticks / $hz
+cpu = $cpu
 print(f'$last {total:.0f} {steady:.0f} {$tfirst - $t0:.1f} {total / $kcat_rate:.2f} {steady / $kcat_rate:.2f} {cpu:.2f} {1e6 * cpu / max($last, 1):.1f}')"
 }
 

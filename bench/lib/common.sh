@@ -26,3 +26,16 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # Seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
+
+# CPU seconds (user + system) the processes have used so far, with their
+# children (nginx's workers): steadier than a rate on a shared machine.
+cpu_seconds() {  # pid...
+  local all=() p
+  for p in "$@"; do all+=("$p"); while read -r c; do all+=("$c"); done < <(pgrep -P "$p" || true); done
+  local ticks=0 t
+  for p in "${all[@]}"; do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    ticks=$((ticks + t))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
