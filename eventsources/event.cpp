@@ -109,14 +109,33 @@ std::string canonical_header_name(std::string_view name) {
   return out;
 }
 
-nlohmann::json header_object(const std::vector<std::pair<std::string, std::string>>& headers) {
-  nlohmann::json out = nlohmann::json::object();
+header_groups group_headers(const std::vector<std::pair<std::string, std::string>>& headers) {
+  header_groups groups;
   for (const auto& [name, value] : headers) {
     if (iequals(name, "host") || iequals(name, "transfer-encoding")) continue;
-    auto& list = out[canonical_header_name(name)];
-    if (!list.is_array()) list = nlohmann::json::array();
+    auto key = canonical_header_name(name);
     // The bearer token stops at the source, as in Argo.
-    list.push_back(iequals(name, "authorization") ? "*** Masked Auth Secret ***" : value);
+    const std::string_view shown =
+        iequals(name, "authorization") ? "*** Masked Auth Secret ***" : std::string_view(value);
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
+    if (it == groups.end()) {
+      groups.emplace_back(std::move(key), std::vector<std::string_view>{shown});
+    } else {
+      it->second.push_back(shown);
+    }
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return groups;
+}
+
+nlohmann::json header_object(const std::vector<std::pair<std::string, std::string>>& headers) {
+  nlohmann::json out = nlohmann::json::object();
+  for (auto& [name, values] : group_headers(headers)) {
+    auto& list = out[std::move(name)];
+    list = nlohmann::json::array();
+    for (const auto v : values) list.push_back(std::string(v));
   }
   return out;
 }

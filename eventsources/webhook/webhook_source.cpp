@@ -1,9 +1,13 @@
 #include "webhook/webhook_source.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 
 namespace kairos::eventsources {
@@ -91,6 +95,47 @@ nlohmann::json webhook_data(const inbound_request& req, const nlohmann::json& me
       {"header", header_object(req.headers)}, {"body", std::move(body)}, {"metadata", metadata}};
 }
 
+std::optional<std::string> webhook_data_text(const inbound_request& req,
+                                             std::string_view metadata_text) {
+  if (req.method == "GET" ||
+      (req.method == "POST" &&
+       media_type(req.header("content-type").value_or("")) == "application/x-www-form-urlencoded"))
+    return std::nullopt;
+  // A byte order mark is JSON to nlohmann at the start of a document, not
+  // in the middle of the envelope.
+  if (req.body.rfind("\xEF\xBB\xBF", 0) == 0) return std::nullopt;
+  const auto groups = group_headers(req.headers);
+  std::string out;
+  out.reserve(req.body.size() + metadata_text.size() + 64 * (groups.size() + 1));
+  try {
+    out += "{\"body\":";
+    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      out += "null";
+    } else if (is_json(req.body)) {
+      out += req.body;
+    } else {
+      dump_json_string(req.body, out);
+    }
+    out += ",\"header\":{";
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      if (i > 0) out += ',';
+      dump_json_string(groups[i].first, out);
+      out += ":[";
+      for (std::size_t j = 0; j < groups[i].second.size(); ++j) {
+        if (j > 0) out += ',';
+        dump_json_string(groups[i].second[j], out);
+      }
+      out += ']';
+    }
+    out += "},\"metadata\":";
+    out += metadata_text;
+    out += '}';
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // not UTF-8: webhook_data and the store's printing handle it
+  }
+  return out;
+}
+
 outbound_response reply_for(const emit_result& outcome) {
   switch (outcome.status) {
     case emit_status::committed:
@@ -113,11 +158,39 @@ webhook_source::webhook_source(const source_context& ctx, std::string event_name
   route_->auth_token = settings_.auth_token;
   const event_origin origin{ctx.namespace_, ctx.name, event_name, "webhook"};
   route_->owner = ctx.namespace_ + "/" + ctx.name + "/" + event_name;
+  // Printed once; nullopt when it cannot be (not UTF-8): the tree path
+  // then handles every request.
+  std::optional<std::string> metadata_text;
+  try {
+    metadata_text = dump_json(settings_.metadata);
+  } catch (const nlohmann::json::exception&) {
+  }
   // Asynchronous: building the data is bounded by maxPayloadSize, and the
-  // journal append is queued, so the connection's strand never blocks.
+  // journal append is queued, so the connection's thread never blocks.
   route_->async_handler = [out = ctx.out, origin, metadata = settings_.metadata,
-                           filter = settings_.filter](const inbound_request& req,
-                                                      route::done_fn done) {
+                           metadata_text = std::move(metadata_text), filter = settings_.filter](
+                              const inbound_request& req, route::done_fn done) {
+    // Without a filter to evaluate, the envelope is printed straight from
+    // the request: no tree is built, printed and freed per request.
+    if (metadata_text && (!filter || filter->empty())) {
+      if (auto text = webhook_data_text(req, *metadata_text)) {
+        const auto now = out->clock().now();
+        std::optional<store::event_record> record;
+        try {
+          record = make_event_text(origin, time_ordered_uuid(now), now, *text);
+        } catch (const nlohmann::json::exception&) {
+          // A column that is not UTF-8: the tree path below prints it its way.
+        }
+        if (record) {
+          std::vector<store::event_record> one;
+          one.push_back(std::move(*record));
+          out->append_prepared_async(
+              origin, out->prepare_records(std::move(one)),
+              [done = std::move(done)](std::vector<emit_result> r) { done(reply_for(r.front())); });
+          return;
+        }
+      }
+    }
     auto data = webhook_data(req, metadata);
     out->emit_async(origin, time_ordered_uuid(out->clock().now()), std::move(data), filter,
                     [done = std::move(done)](emit_result r) { done(reply_for(r)); });

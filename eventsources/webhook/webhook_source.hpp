@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,16 @@ nlohmann::json body_value(const std::string& body);
 // Argo's webhook data, `{header, body, metadata}`: a GET's query and a form
 // post's fields become `{name: [values]}`, other bodies are JSON.
 nlohmann::json webhook_data(const inbound_request& req, const nlohmann::json& metadata);
+
+// webhook_data printed without building it, for the usual request: a body
+// that is JSON (kept as it came, as a Kafka source with jsonBody keeps its
+// messages), text, or empty, and headers and text that are UTF-8. It parses
+// back as webhook_data(req, metadata) does, where `metadata_text` is that
+// metadata printed. nullopt: the request needs webhook_data (a GET's query,
+// a form post, a body that is neither JSON nor UTF-8, a leading byte order
+// mark, a header that is not UTF-8).
+std::optional<std::string> webhook_data_text(const inbound_request& req,
+                                             std::string_view metadata_text);
 
 // The HTTP answer for an emit outcome: 200 once committed (or already
 // journaled, or filtered out), 503 when the journal refused it.

@@ -1,7 +1,8 @@
 // Fuzz target: what a webhook or GitHub endpoint makes of request bytes.
 // The first byte picks method and content type, the rest is split into a
 // query and a body at the first newline. Whatever the bytes, the data is
-// built and the GitHub signature and payload checks return a verdict.
+// built, its printed form (when there is one) parses back as the built data,
+// and the GitHub signature and payload checks return a verdict.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -26,6 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.headers = {{"Content-Type", types[(selector >> 1) & 3]}, {"x-odd header", req.query}};
   const auto built = webhook_data(req, nlohmann::json::object());
   (void)built.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // The printed path must say exactly what the built one says.
+  if (const auto text = webhook_data_text(req, "{}")) {
+    if (nlohmann::json::parse(*text) != built) __builtin_trap();
+  }
   (void)verify_github_signature("secret", req.body, req.query, std::nullopt);
   (void)verify_github_signature("secret", req.body, std::nullopt, req.query);
   (void)form_values(req.body);

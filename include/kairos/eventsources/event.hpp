@@ -51,6 +51,10 @@ std::string canonical_header_name(std::string_view name);
 // arrival order. Host and Transfer-Encoding are left out (Go moves them off
 // the header map), and an Authorization value is masked as Argo masks it.
 nlohmann::json header_object(const std::vector<std::pair<std::string, std::string>>& headers);
+// header_object's content before it is a tree: canonical name -> values (views
+// into `headers`, or the mask), names in the order dump_json prints keys.
+using header_groups = std::vector<std::pair<std::string, std::vector<std::string_view>>>;
+header_groups group_headers(const std::vector<std::pair<std::string, std::string>>& headers);
 
 // `filter.expression` of an event source, with Argo's environment: the
 // top-level keys of `data`, with '-' replaced by '_' so they are identifiers.

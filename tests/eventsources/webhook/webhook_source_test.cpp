@@ -241,6 +241,49 @@ TEST(webhook_data, header_names_take_go_canonical_form) {
   EXPECT_EQ(h["Accept"], nlohmann::json::array({"a", "b"}));
 }
 
+// The printed data is the built data: whatever the body and headers, the
+// text webhook_data_text prints parses back as exactly webhook_data's tree,
+// and the requests it declines are the ones only the tree can carry.
+TEST(webhook_data, printed_data_parses_back_as_the_built_data_or_is_declined) {
+  const nlohmann::json metadata = {{"team", "ci"}, {"n", 3}};
+  const auto metadata_text = metadata.dump();
+  const auto request = [](std::string method, std::string body,
+                          std::vector<std::pair<std::string, std::string>> headers) {
+    eventsources::inbound_request r;
+    r.method = std::move(method);
+    r.path = "/hook";
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    return r;
+  };
+  const std::vector<eventsources::inbound_request> printable = {
+      request("POST", R"( { "ref" : "refs/heads/main", "n": 1.50, "z": [1, {"b": null}] } )",
+              {{"content-type", "application/json"}, {"Host", "h"}, {"x-a", "1"}, {"X-A", "2"}}),
+      request("POST", "plain \"text\"\twith \u00e9 and \x01", {{"Content-Type", "text/plain"}}),
+      request("POST", "", {}),
+      request("POST", " \r\n\t", {{"Authorization", "Bearer secret"}}),
+      request("PUT", "[1,2,3]", {{"odd name", "v"}, {"Transfer-Encoding", "chunked"}}),
+      request("POST", "12345678901234567890123", {{"accept", "a"}, {"Accept", "b"}}),
+      request("POST", "{\"dup\":1,\"dup\":2}", {{"X-Unicode", "caf\u00e9"}}),
+      request("POST", "{not json", {{"Content-Type", "application/json"}}),
+  };
+  for (const auto& r : printable) {
+    const auto text = eventsources::webhook_data_text(r, metadata_text);
+    ASSERT_TRUE(text) << r.body;
+    EXPECT_EQ(nlohmann::json::parse(*text), eventsources::webhook_data(r, metadata)) << *text;
+    EXPECT_EQ(text->find("secret"), std::string::npos) << "the bearer token is masked";
+  }
+
+  const std::vector<eventsources::inbound_request> declined = {
+      request("GET", "", {}),
+      request("POST", "a=1&b=2", {{"Content-Type", "application/x-www-form-urlencoded"}}),
+      request("POST", "\xEF\xBB\xBF{\"a\":1}", {}),
+      request("POST", "not utf-8 \xff", {}),
+      request("POST", "{}", {{"X-Bad", "\xc3"}}),
+  };
+  for (const auto& r : declined) EXPECT_FALSE(eventsources::webhook_data_text(r, metadata_text));
+}
+
 TEST(webhook_data, form_values_skip_bad_escapes_and_semicolons) {
   auto v = eventsources::form_values("a=%zz&b=1;2&&c=%41");
   EXPECT_EQ(v, (nlohmann::json{{"c", {"A"}}}));
