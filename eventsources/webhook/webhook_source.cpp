@@ -74,33 +74,43 @@ std::string media_type(std::string_view content_type) {
   return out;
 }
 
+namespace {
+
+// The text Argo's `body` is made of as form fields (a GET's query, a form
+// post's body); nullopt: the body itself. One decision for the built and
+// the printed data, which must agree.
+std::optional<std::string_view> form_text(const inbound_request& req) {
+  if (req.method == "GET") return std::string_view(req.query);
+  if (req.method == "POST" &&
+      media_type(req.header("content-type").value_or("")) == "application/x-www-form-urlencoded")
+    return std::string_view(req.body);
+  return std::nullopt;
+}
+
+// A body of whitespace only is Argo's null.
+bool blank(std::string_view body) {
+  return body.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+}  // namespace
+
 nlohmann::json body_value(const std::string& body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return nullptr;
+  if (blank(body)) return nullptr;
   auto parsed = nlohmann::json::parse(body, nullptr, false);
   if (parsed.is_discarded()) return body;
   return parsed;
 }
 
 nlohmann::json webhook_data(const inbound_request& req, const nlohmann::json& metadata) {
-  nlohmann::json body;
-  if (req.method == "GET") {
-    body = form_values(req.query);
-  } else if (req.method == "POST" && media_type(req.header("content-type").value_or("")) ==
-                                         "application/x-www-form-urlencoded") {
-    body = form_values(req.body);
-  } else {
-    body = body_value(req.body);
-  }
+  const auto form = form_text(req);
+  nlohmann::json body = form ? form_values(*form) : body_value(req.body);
   return {
       {"header", header_object(req.headers)}, {"body", std::move(body)}, {"metadata", metadata}};
 }
 
 std::optional<std::string> webhook_data_text(const inbound_request& req,
                                              std::string_view metadata_text) {
-  if (req.method == "GET" ||
-      (req.method == "POST" &&
-       media_type(req.header("content-type").value_or("")) == "application/x-www-form-urlencoded"))
-    return std::nullopt;
+  if (form_text(req)) return std::nullopt;
   // A byte order mark is JSON to nlohmann at the start of a document, not
   // in the middle of the envelope.
   if (req.body.rfind("\xEF\xBB\xBF", 0) == 0) return std::nullopt;
@@ -109,7 +119,7 @@ std::optional<std::string> webhook_data_text(const inbound_request& req,
   out.reserve(req.body.size() + metadata_text.size() + 64 * (groups.size() + 1));
   try {
     out += "{\"body\":";
-    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    if (blank(req.body)) {
       out += "null";
     } else if (is_json(req.body)) {
       out += req.body;
