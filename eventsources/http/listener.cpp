@@ -247,16 +247,61 @@ struct connection_base {
   virtual void close() = 0;
 };
 
+// One deadline per connection, kept by a watchdog, instead of Beast's timer
+// per operation: that timer is armed and cancelled on every read and write,
+// and each cancel runs a handler of its own, a few scheduler rounds per
+// request. Arming the watchdog's deadline is a clock read. Everything here
+// runs on the connection's executor.
 template <class Stream>
 struct connection final : connection_base, std::enable_shared_from_this<connection<Stream>> {
+  using clock = std::chrono::steady_clock;
+
   template <class... Args>
-  explicit connection(Args&&... args) : stream(std::forward<Args>(args)...) {}
+  explicit connection(Args&&... args)
+      : stream(std::forward<Args>(args)...), watchdog(stream.get_executor()) {}
+
   void close() override {
     asio::post(stream.get_executor(), [self = this->shared_from_this()] {
       beast::get_lowest_layer(self->stream).close();
     });
   }
+
+  // Bounds the wait that follows; the next arm() or disarm() lifts it.
+  void arm(std::chrono::milliseconds timeout) {
+    deadline = clock::now() + timeout;
+    // The watchdog sleeps until its own expiry; wake it when the new
+    // deadline comes sooner (a drain's shorter bound).
+    if (deadline < watchdog.expiry()) watchdog.cancel();
+  }
+  // While the answer is with the route's handler: it has no deadline here,
+  // as it had none with Beast's timers.
+  void disarm() { deadline = clock::time_point::max(); }
+
+  void end() {
+    ended = true;
+    watchdog.cancel();
+  }
+
+  // Closes the connection when a wait overruns its deadline. Without a
+  // deadline it looks again after `period`.
+  static asio::awaitable<void> watch(std::shared_ptr<connection> self,
+                                     std::chrono::milliseconds period) {
+    while (!self->ended) {
+      const auto now = clock::now();
+      if (self->deadline <= now) {
+        beast::get_lowest_layer(self->stream).close();
+        co_return;
+      }
+      self->watchdog.expires_at(self->deadline == clock::time_point::max() ? now + period
+                                                                           : self->deadline);
+      co_await self->watchdog.async_wait(use_tuple);
+    }
+  }
+
   Stream stream;
+  asio::steady_timer watchdog;
+  clock::time_point deadline = clock::time_point::max();
+  bool ended = false;
 };
 
 class port_listener : public std::enable_shared_from_this<port_listener> {
@@ -408,29 +453,57 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
   }
 
   template <class Stream>
-  static asio::awaitable<bool> write(port_listener& self, Stream& stream,
+  static asio::awaitable<bool> write(port_listener& self, connection<Stream>& conn,
                                      const outbound_response& res, unsigned version,
                                      bool keep_alive) {
     // One buffer, one send: Beast's serializer cost more than the send.
     const std::string out = serialize_response(res, version, keep_alive);
-    beast::get_lowest_layer(stream).expires_after(self.settings_.request_timeout);
-    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
+    std::size_t sent = 0;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      // An answer nearly always fits the socket's buffer: sent here, it
+      // skips an operation's round through the scheduler. The socket is
+      // non-blocking, so only a remainder waits.
+      boost::system::error_code ec;
+      sent = conn.stream.socket().send(asio::buffer(out), 0, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again)
+        sent = 0;
+      else if (ec)
+        co_return false;
+      if (sent == out.size()) co_return true;
+    }
+    conn.arm(self.settings_.request_timeout);
+    auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(out) + sent, use_tuple);
     co_return !ec;
   }
 
   // Lets a client that is still sending an oversized body read our answer
   // instead of a connection reset.
   template <class Stream>
-  static asio::awaitable<void> drain(port_listener& self, Stream& stream) {
-    auto& lowest = beast::get_lowest_layer(stream);
-    lowest.expires_after(std::min<std::chrono::milliseconds>(self.settings_.request_timeout,
-                                                             std::chrono::seconds(5)));
+  static asio::awaitable<void> drain(port_listener& self, connection<Stream>& conn) {
+    conn.arm(std::min<std::chrono::milliseconds>(self.settings_.request_timeout,
+                                                 std::chrono::seconds(5)));
     std::vector<char> sink(64 * 1024);
     std::size_t drained = 0;
     while (drained < max_drain_bytes) {
-      auto [e, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      auto [e, n] = co_await conn.stream.async_read_some(asio::buffer(sink), use_tuple);
       if (e) break;
       drained += n;
+    }
+  }
+
+  // The body nearly always came in the header's segment: parsed here, it
+  // skips a read operation that would complete at once, through the
+  // scheduler. Leaves `parser` not done when more must be read.
+  static void parse_buffered(http::request_parser<http::string_body>& parser,
+                             beast::flat_buffer& buffer, boost::system::error_code& ec) {
+    while (!parser.is_done() && buffer.size() > 0) {
+      const std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        return;
+      }
+      if (ec || used == 0) return;
     }
   }
 
@@ -440,13 +513,21 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
     auto& stream = conn->stream;
     auto& lowest = beast::get_lowest_layer(stream);
     const auto& settings = self->settings_;
+    asio::co_spawn(stream.get_executor(), connection<Stream>::watch(conn, settings.request_timeout),
+                   asio::detached);
     try {
-      if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-        lowest.expires_after(settings.request_timeout);
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        // For write()'s immediate send; asynchronous operations are unaffected.
+        boost::system::error_code ec;
+        lowest.socket().non_blocking(true, ec);
+        if (ec) throw boost::system::system_error(ec);
+      } else {
+        conn->arm(settings.request_timeout);
         auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
         if (ec) {
           spdlog::debug("event sources: TLS handshake on port {} failed: {}", self->bound_,
                         ec.message());
+          conn->end();
           lowest.close();
           co_return;
         }
@@ -457,18 +538,18 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
         parser.header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
         // The route decides the body bound; it is known once the path is.
         parser.body_limit(boost::none);
-        lowest.expires_after(settings.request_timeout);
+        conn->arm(settings.request_timeout);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         if (ec) {
           if (ec == http::error::header_limit) {
             const outbound_response rejection = error_reply(431, "request headers are too large");
-            co_await write(*self, stream, rejection, 11, false);
+            co_await write(*self, *conn, rejection, 11, false);
           } else if (ec.category() == make_error_code(http::error::body_limit).category() &&
                      ec != http::error::end_of_stream && ec != http::error::partial_message) {
             {
               const outbound_response rejection =
                   error_reply(400, "malformed HTTP request: " + ec.message());
-              co_await write(*self, stream, rejection, 11, false);
+              co_await write(*self, *conn, rejection, 11, false);
             }
           }
           break;
@@ -504,33 +585,36 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
             {
               const outbound_response rejection = error_reply(
                   413, "request body exceeds the limit of " + std::to_string(limit) + " bytes");
-              co_await write(*self, stream, rejection, version, false);
+              co_await write(*self, *conn, rejection, version, false);
             }
-            co_await drain(*self, stream);
+            co_await drain(*self, *conn);
             break;
           }
           if (reply && !target_route) {
             // Answer without reading a body we would throw away.
-            co_await write(*self, stream, *reply, version, false);
-            co_await drain(*self, stream);
+            co_await write(*self, *conn, *reply, version, false);
+            co_await drain(*self, *conn);
             break;
           }
           parser.body_limit(limit);
-          if (beast::iequals(head[http::field::expect], "100-continue")) {
-            http::response<http::empty_body> go_on{http::status::continue_, version};
-            lowest.expires_after(settings.request_timeout);
-            auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple);
-            if (wec) break;
+          parse_buffered(parser, buffer, ec);
+          if (!ec && !parser.is_done()) {
+            if (beast::iequals(head[http::field::expect], "100-continue")) {
+              http::response<http::empty_body> go_on{http::status::continue_, version};
+              conn->arm(settings.request_timeout);
+              auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple);
+              if (wec) break;
+            }
+            conn->arm(settings.request_timeout);
+            std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
           }
-          lowest.expires_after(settings.request_timeout);
-          std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
           if (ec == http::error::body_limit) {
             {
               const outbound_response rejection = error_reply(
                   413, "request body exceeds the limit of " + std::to_string(limit) + " bytes");
-              co_await write(*self, stream, rejection, version, false);
+              co_await write(*self, *conn, rejection, version, false);
             }
-            co_await drain(*self, stream);
+            co_await drain(*self, *conn);
             break;
           }
           if (ec) break;
@@ -555,6 +639,7 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
           in.body = std::move(req.body());
           // Named locals, not temporaries in the co_await expression: GCC 12
           // destroys such temporaries twice.
+          conn->disarm();
           if (target_route->async_handler) {
             auto request = std::make_shared<const inbound_request>(std::move(in));
             outbound_response handled = co_await run_async(target_route, request);
@@ -571,11 +656,12 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
           }
         }
         const bool keep_alive = req.keep_alive() && !self->closed_;
-        if (!co_await write(*self, stream, *reply, version, keep_alive) || !keep_alive) break;
+        if (!co_await write(*self, *conn, *reply, version, keep_alive) || !keep_alive) break;
       }
     } catch (const std::exception& e) {
       spdlog::debug("event sources: connection on port {} failed: {}", self->bound_, e.what());
     }
+    conn->end();
     boost::system::error_code ignored;
     lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest.close();

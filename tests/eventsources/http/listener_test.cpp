@@ -1,11 +1,13 @@
 #include "http/listener.hpp"
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
@@ -121,14 +123,18 @@ TEST(http_listener, a_job_queued_on_a_joined_pool_is_freed_with_the_pool) {
   EXPECT_EQ(r.use_count(), 1);
 }
 
-// Reads one response with a body of `{"status":"success"}`'s length.
+// Reads a response whose body is Content-Length long; "" on a closed socket.
 std::string read_response(asio::ip::tcp::socket& s, asio::streambuf& buf) {
-  asio::read_until(s, buf, "\r\n\r\n");
-  const std::size_t body = success_reply().body.size();
+  boost::system::error_code ec;
+  asio::read_until(s, buf, "\r\n\r\n", ec);
+  if (ec) return "";
   std::string text(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
   const auto end = text.find("\r\n\r\n") + 4;
+  const auto at = text.find("Content-Length: ");
+  const std::size_t body = at < end ? std::stoul(text.substr(at + 16)) : 0;
   if (text.size() < end + body) {
-    asio::read(s, buf, asio::transfer_exactly(end + body - text.size()));
+    asio::read(s, buf, asio::transfer_exactly(end + body - text.size()), ec);
+    if (ec) return "";
     text.assign(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
   }
   buf.consume(end + body);
@@ -205,6 +211,122 @@ TEST(http_listener, connections_on_the_hubs_own_threads_are_served_there_and_end
   EXPECT_EQ(r.use_count(), 1);
   answerer.join();
   pool->join();
+}
+
+// The shared I/O thread and the blocking pool a hub is given, for one test;
+// hubs must be gone before it ends.
+struct hub_threads {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(io);
+  std::thread thread{[this] { io.run(); }};
+  std::shared_ptr<asio::thread_pool> pool = std::make_shared<asio::thread_pool>(1);
+  ~hub_threads() {
+    guard.reset();
+    thread.join();
+    pool->join();
+  }
+};
+
+// The answer is sent at once when the socket takes it, and the rest is
+// written as the client reads; a body that follows its header later (after
+// 100 Continue) is read rather than taken from the header's segment.
+TEST(http_listener, a_late_body_and_an_answer_larger_than_the_socket_buffer_arrive_whole) {
+  hub_threads threads;
+
+  // Bytes that differ along the whole answer, so a resumed write that
+  // started at the wrong place shows.
+  std::string big(6 << 20, ' ');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i / 7) % 26);
+  auto r = std::make_shared<route>();
+  r->endpoint = "/hook";
+  r->method = "POST";
+  r->owner = "test/hook";
+  r->handler = [&big](const inbound_request& in) {
+    outbound_response res;
+    res.status = 200;
+    res.content_type = "text/plain";
+    res.body = in.body == "large" ? big : "got " + in.body;
+    return res;
+  };
+
+  hub_settings settings;
+  settings.ephemeral_ports = true;
+  settings.connection_threads = 1;
+  auto hub = std::make_shared<http_hub>(settings, threads.io.get_executor(), threads.pool);
+  ASSERT_TRUE(hub->add_route(1, std::nullopt, r));
+  const auto port = hub->bound_port(1);
+  ASSERT_TRUE(port);
+
+  asio::io_context client_io;
+  asio::ip::tcp::socket client(client_io);
+  client.connect({asio::ip::make_address("127.0.0.1"), *port});
+  asio::streambuf buf;
+
+  asio::write(client,
+              asio::buffer(std::string("POST /hook HTTP/1.1\r\nHost: x\r\n"
+                                       "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")));
+  asio::read_until(client, buf, "\r\n\r\n");
+  std::string interim(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+  buf.consume(interim.find("\r\n\r\n") + 4);
+  asio::write(client, asio::buffer(std::string("hello")));
+  const auto small = read_response(client, buf);
+  EXPECT_EQ(small.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << small;
+  EXPECT_EQ(small.substr(small.find("\r\n\r\n") + 4), "got hello");
+
+  // Kept alive: the next request, with its body in the same segment.
+  asio::write(client,
+              asio::buffer(std::string("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                       "\r\nlarge")));
+  const auto large = read_response(client, buf);
+  ASSERT_EQ(large.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << large.substr(0, 200);
+  EXPECT_TRUE(large.substr(large.find("\r\n\r\n") + 4) == big);
+
+  hub.reset();
+}
+
+// request_timeout bounds each wait on the client: a request that stops
+// halfway, and a kept-alive connection that sends nothing more, are both
+// closed by the server.
+TEST(http_listener, a_stalled_request_and_an_idle_connection_are_closed_at_the_request_timeout) {
+  hub_threads threads;
+  auto r = hook_route();
+
+  for (const std::size_t own : {0, 2}) {
+    hub_settings settings;
+    settings.ephemeral_ports = true;
+    settings.connection_threads = own;
+    settings.request_timeout = 100ms;
+    auto hub = std::make_shared<http_hub>(settings, threads.io.get_executor(), threads.pool);
+    ASSERT_TRUE(hub->add_route(1, std::nullopt, r));
+    const auto port = hub->bound_port(1);
+    ASSERT_TRUE(port);
+
+    asio::io_context client_io;
+    asio::ip::tcp::socket stalled(client_io);
+    asio::ip::tcp::socket idle(client_io);
+    stalled.connect({asio::ip::make_address("127.0.0.1"), *port});
+    idle.connect({asio::ip::make_address("127.0.0.1"), *port});
+    asio::write(stalled, asio::buffer(std::string("POST /hook HTTP/1.1\r\nHost: x\r\n")));
+    asio::write(
+        idle,
+        asio::buffer(std::string("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")));
+    asio::streambuf buf;
+    const auto answered = read_response(idle, buf);
+    EXPECT_EQ(answered.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answered;
+
+    // Both reads end when the server closes; the client gives up long after.
+    std::vector<boost::system::error_code> ended;
+    std::array<char, 64> sink{};
+    for (auto* s : {&stalled, &idle})
+      s->async_read_some(asio::buffer(sink),
+                         [&](boost::system::error_code ec, std::size_t) { ended.push_back(ec); });
+    client_io.run_for(30s);
+    ASSERT_EQ(ended.size(), 2u) << "with " << own << " threads";
+    for (const auto& ec : ended)
+      EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+    hub.reset();
+  }
 }
 
 }  // namespace
