@@ -17,6 +17,7 @@
 #include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "migrations.hpp"
+#include "wal_vfs.hpp"
 
 namespace kairos::store {
 
@@ -558,9 +559,11 @@ result<std::unique_ptr<sqlite_database>> sqlite_database::open_sqlite(const sett
   }
   const auto path = s.data_dir / "kairos.db";
   try {
+    // The writer alone writes the log, so it alone needs frames coalesced.
+    const char* vfs = wal_vfs_name();
     auto db = std::make_unique<SQLite::Database>(
         path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
-        busy_timeout_ms);
+        busy_timeout_ms, vfs != nullptr ? vfs : "");
     const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
     if (mode != "wal") {
       return make_error(errc::unavailable, "store: " + path.string() +
