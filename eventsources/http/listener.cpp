@@ -637,9 +637,9 @@ class port_listener : public std::enable_shared_from_this<port_listener> {
           for (const auto& field : req)
             in.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
           in.body = std::move(req.body());
+          conn->disarm();
           // Named locals, not temporaries in the co_await expression: GCC 12
           // destroys such temporaries twice.
-          conn->disarm();
           if (target_route->async_handler) {
             auto request = std::make_shared<const inbound_request>(std::move(in));
             outbound_response handled = co_await run_async(target_route, request);

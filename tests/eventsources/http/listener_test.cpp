@@ -4,9 +4,11 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -225,6 +227,16 @@ struct hub_threads {
     thread.join();
     pool->join();
   }
+
+  // A hub on these threads serving `r` on an ephemeral port, and that port
+  // (empty when the route could not be added).
+  std::pair<std::shared_ptr<http_hub>, std::optional<std::uint16_t>> serve(
+      hub_settings settings, std::shared_ptr<const route> r) {
+    settings.ephemeral_ports = true;
+    auto hub = std::make_shared<http_hub>(settings, io.get_executor(), pool);
+    if (!hub->add_route(1, std::nullopt, std::move(r))) return {hub, std::nullopt};
+    return {hub, hub->bound_port(1)};
+  }
 };
 
 // The answer is sent at once when the socket takes it, and the rest is
@@ -250,11 +262,8 @@ TEST(http_listener, a_late_body_and_an_answer_larger_than_the_socket_buffer_arri
   };
 
   hub_settings settings;
-  settings.ephemeral_ports = true;
   settings.connection_threads = 1;
-  auto hub = std::make_shared<http_hub>(settings, threads.io.get_executor(), threads.pool);
-  ASSERT_TRUE(hub->add_route(1, std::nullopt, r));
-  const auto port = hub->bound_port(1);
+  auto [hub, port] = threads.serve(settings, r);
   ASSERT_TRUE(port);
 
   asio::io_context client_io;
@@ -294,12 +303,9 @@ TEST(http_listener, a_stalled_request_and_an_idle_connection_are_closed_at_the_r
 
   for (const std::size_t own : {0, 2}) {
     hub_settings settings;
-    settings.ephemeral_ports = true;
     settings.connection_threads = own;
     settings.request_timeout = 100ms;
-    auto hub = std::make_shared<http_hub>(settings, threads.io.get_executor(), threads.pool);
-    ASSERT_TRUE(hub->add_route(1, std::nullopt, r));
-    const auto port = hub->bound_port(1);
+    auto [hub, port] = threads.serve(settings, r);
     ASSERT_TRUE(port);
 
     asio::io_context client_io;
