@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -160,6 +162,38 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       if (s.namespace_fd >= 0) ::close(s.namespace_fd);
   }
 
+  // Where a bare command name was last found on a PATH, for a second: a DAG
+  // of one command looked it up with a stat per PATH entry on every node.
+  // An executable that appears earlier on the PATH is seen within that
+  // second, unlike a shell's hash table, which keeps the old one.
+  static constexpr auto path_cache_life = std::chrono::seconds(1);
+  struct resolved_path {
+    std::string path;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex path_mutex;
+  std::unordered_map<std::string, resolved_path> resolved;  // guarded by path_mutex
+
+  std::string resolve(const std::string& name, const std::string& path_list) {
+    if (name.find('/') != std::string::npos) return detail::find_on_path(name, path_list);
+    std::string key = name;
+    key.push_back('\0');
+    key += path_list;
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(path_mutex);
+      auto it = resolved.find(key);
+      if (it != resolved.end() && now - it->second.at < path_cache_life) return it->second.path;
+    }
+    std::string found = detail::find_on_path(name, path_list);
+    if (!found.empty()) {
+      std::lock_guard lock(path_mutex);
+      if (resolved.size() >= 256) resolved.clear();
+      resolved[std::move(key)] = {found, now};
+    }
+    return found;
+  }
+
   static std::string key_of(const std::string& uid, const std::string& node) {
     return uid + '\n' + node;
   }
@@ -285,7 +319,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       ::chmod(script.c_str(), 0755);
       argv.push_back(script.string());
     }
-    const std::string executable = detail::find_on_path(argv.front(), path_list);
+    const std::string executable = resolve(argv.front(), path_list);
     if (executable.empty()) {
       why = failure(outcome::kind::failed_to_start,
                     "command '" + argv.front() + "' not found on PATH (" + path_list + ")");
@@ -369,6 +403,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     n.group_slot = groups->add({pid->pid, start.value_or(0)});
     n.out.assign(pipe_fds[0]);  // not yet used by any handler; safe off the strand
     n.err.assign(err_fds[0]);
+    if (pid->pidfd >= 0) n.pidfd.assign(pid->pidfd);
     return pid->pid;
   }
 
@@ -494,9 +529,11 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     n->live_group = pid;
     n->launched = true;
     n->result_cap = settings.max_result_bytes;
-    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (fd >= 0) {
-      n->pidfd.assign(fd);
+    if (!n->pidfd.is_open()) {
+      const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+      if (fd >= 0) n->pidfd.assign(fd);
+    }
+    if (n->pidfd.is_open()) {
       wait_exit(n);
     } else {
       // Kernels before 5.3: a pool thread waits without reaping.

@@ -41,6 +41,7 @@ struct spawn_spec {
 
 struct spawned {
   pid_t pid = -1;  // also the process group id
+  int pidfd = -1;  // owned by the caller; -1 when the kernel gave none
   // The start time /proc/<pid>/stat gives (clock ticks since boot), when
   // the spawn could tell it without reading that file.
   std::optional<unsigned long long> start_ticks;

@@ -515,6 +515,7 @@ TEST(spawn_process, knows_the_start_time_that_proc_shows_without_reading_it) {
     auto child = detail::spawn_process(spec);
     ::close(sink);
     ASSERT_TRUE(child) << child.error().message;
+    if (child->pidfd >= 0) ::close(child->pidfd);
     const auto from_proc = detail::process_start_time(child->pid);
     ::kill(child->pid, SIGKILL);
     int status = 0;
@@ -526,6 +527,61 @@ TEST(spawn_process, knows_the_start_time_that_proc_shows_without_reading_it) {
     ++known;
   }
   EXPECT_GT(known, 0) << "every spawn straddled a clock tick";
+}
+
+void count_usr1(int) {}
+
+// The child shares this process's memory until it execs, so no handler of
+// ours may stay installed in it; and a node expects the dispositions a
+// freshly started process has, SIGPIPE included.
+TEST(spawn_process, the_child_starts_with_default_signal_dispositions_and_comes_with_a_pidfd) {
+  struct sigaction handler {};
+  handler.sa_handler = count_usr1;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_usr1 {};
+  struct sigaction old_pipe {};
+  struct sigaction old_usr2 {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &handler, &old_usr1), 0);
+  ASSERT_EQ(::sigaction(SIGPIPE, &ignore, &old_pipe), 0);
+  ASSERT_EQ(::sigaction(SIGUSR2, &ignore, &old_usr2), 0);
+
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  detail::spawn_spec spec;
+  spec.executable = "/bin/cat";
+  spec.argv = {"cat", "/proc/self/status"};
+  spec.stdout_fd = out[1];
+  spec.stderr_fd = out[1];
+  auto child = detail::spawn_process(spec);
+  ::close(out[1]);
+  ::sigaction(SIGUSR1, &old_usr1, nullptr);
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  ::sigaction(SIGUSR2, &old_usr2, nullptr);
+  ASSERT_TRUE(child) << child.error().message;
+
+  std::string status;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) status.append(buf, n);
+  ::close(out[0]);
+  auto field = [&](const std::string& name) {
+    const auto at = status.find("\n" + name + ":");
+    if (at == std::string::npos) return std::string("(missing)");
+    const auto begin = status.find_first_not_of(" \t", at + name.size() + 2);
+    return status.substr(begin, status.find('\n', begin) - begin);
+  };
+  EXPECT_EQ(field("SigIgn"), "0000000000000000") << status;
+  EXPECT_EQ(field("SigCgt"), "0000000000000000") << status;
+  EXPECT_EQ(field("SigBlk"), "0000000000000000") << status;
+
+  // The pidfd turns readable when the child has exited, and not before.
+  ASSERT_GE(child->pidfd, 0) << "kernels since 5.2 hand one out with the clone";
+  pollfd p{child->pidfd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 30000), 1);
+  int wait_status = -1;
+  EXPECT_EQ(::waitpid(child->pid, &wait_status, 0), child->pid);
+  EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+  ::close(child->pidfd);
 }
 
 TEST(spawn_process, a_child_that_cannot_exec_reports_why) {
