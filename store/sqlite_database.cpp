@@ -621,6 +621,8 @@ int sqlite_database::on_wal_commit(void* self, sqlite3*, const char*, int pages)
   if (pages < store->settings_.checkpoint_pages) return SQLITE_OK;
   {
     std::lock_guard lock(store->queue_mutex_);
+    if (pages < store->backfilled_) store->backfilled_ = 0;  // the WAL started over
+    if (pages - store->backfilled_ < store->settings_.checkpoint_pages) return SQLITE_OK;
     if (store->checkpoint_ != checkpoint_stage::idle) return SQLITE_OK;
     store->checkpoint_ = checkpoint_stage::wanted;
   }
@@ -628,16 +630,17 @@ int sqlite_database::on_wal_commit(void* self, sqlite3*, const char*, int pages)
   return SQLITE_OK;
 }
 
-std::uint64_t sqlite_database::checkpoint(sqlite3* db) {
+sqlite_database::checkpoint_result sqlite_database::checkpoint(sqlite3* db) {
   // PASSIVE, as the automatic checkpoint: copies what no reader still needs
   // and never waits for the writer.
-  int wal_pages = 0;
-  int copied = 0;
-  const int rc =
-      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+  checkpoint_result r;
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &r.log_frames,
+                                           &r.backfilled);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     spdlog::warn("store: checkpoint failed: {}", sqlite3_errstr(rc));
-  return copied > 0 ? static_cast<std::uint64_t>(copied) : 0;
+  r.log_frames = std::max(r.log_frames, 0);
+  r.backfilled = std::max(r.backfilled, 0);
+  return r;
 }
 
 void sqlite_database::checkpointer_loop() {
@@ -649,11 +652,17 @@ void sqlite_database::checkpointer_loop() {
       if (stopping_) return;
       checkpoint_ = checkpoint_stage::copying;
     }
-    const auto copied = checkpoint(checkpointer_db_->getHandle());
+    const auto done = checkpoint(checkpointer_db_->getHandle());
     std::lock_guard lock(queue_mutex_);
-    checkpoint_ = checkpoint_stage::due;
+    // The writer's pass comes only once the WAL is long enough to be worth
+    // starting over; until then the next copies take up where this one
+    // stopped.
+    const bool restart = done.log_frames >= settings_.wal_restart_pages;
+    checkpoint_ = restart ? checkpoint_stage::due : checkpoint_stage::idle;
     ++stats_.checkpoint_copies;
-    stats_.checkpointer_pages += copied;
+    stats_.checkpointer_pages += static_cast<std::uint64_t>(
+        std::max(done.backfilled - std::min(backfilled_, done.backfilled), 0));
+    backfilled_ = done.backfilled;
     // Under the lock, so whoever sees the stage due has seen the wake-up
     // happen too: a commit in place that finds it due when it lets go
     // knows the writer saw the connection busy and must be woken again.
@@ -701,11 +710,13 @@ void sqlite_database::writer_loop() {
         checkpoint_ = checkpoint_stage::idle;
         writing_ = true;
         lock.unlock();
-        const auto copied = checkpoint(writer_->db().getHandle());
+        const auto done = checkpoint(writer_->db().getHandle());
         lock.lock();
         writing_ = false;
         ++stats_.checkpoint_passes;
-        stats_.writer_pass_pages += copied;
+        stats_.writer_pass_pages += static_cast<std::uint64_t>(
+            std::max(done.backfilled - std::min(backfilled_, done.backfilled), 0));
+        backfilled_ = done.backfilled;
         queue_cv_.notify_all();
         continue;
       }

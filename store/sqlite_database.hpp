@@ -223,16 +223,19 @@ class sqlite_database final : public database {
   // A batch is being written, by the writer thread or by a caller running
   // its own operation in place (run_in_place); the other waits.
   bool writing_ = false;
-  // A commit that leaves the WAL past settings_.checkpoint_pages asks for a
-  // checkpoint (wanted); the checkpointer copies the WAL into the database
-  // on its own connection while the writer goes on committing (copying);
-  // then the writer copies the few pages committed meanwhile between two
-  // batches, holding `writing_` (due): only a checkpoint that catches up
-  // while no commit runs lets the next one start the WAL over. Nothing new
-  // is asked for until that pass is done: every commit meanwhile finds the
-  // WAL past the threshold, and asking again only repeats the copy.
+  // A commit that leaves settings_.checkpoint_pages not yet copied in the
+  // WAL asks for a checkpoint (wanted); the checkpointer copies the WAL into
+  // the database on its own connection while the writer goes on committing
+  // (copying). Once the WAL holds settings_.wal_restart_pages, the writer
+  // then copies the few pages committed meanwhile between two batches,
+  // holding `writing_` (due): only a checkpoint that catches up while no
+  // commit runs lets the next one start the WAL over. That pass holds up
+  // every commit for two fsyncs, so it is not made after every copy.
   enum class checkpoint_stage { idle, wanted, copying, due };
   checkpoint_stage checkpoint_ = checkpoint_stage::idle;
+  // Frames of the current WAL already copied into the database, as the last
+  // checkpoint left them; a WAL that started over has fewer frames.
+  int backfilled_ = 0;
   std::condition_variable checkpoint_cv_;
   write_stats stats_;  // guarded by queue_mutex_
   std::atomic<bool> fail_next_commit_{false};
@@ -269,8 +272,11 @@ class sqlite_database final : public database {
   std::atomic<bool> cache_wanted_{false};    // set by the first read of the journal
 
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
-  // Returns how many WAL pages it copied.
-  static std::uint64_t checkpoint(sqlite3* db);
+  struct checkpoint_result {
+    int log_frames = 0;  // frames in the WAL
+    int backfilled = 0;  // of those, copied into the database
+  };
+  static checkpoint_result checkpoint(sqlite3* db);
   void checkpointer_loop();
   std::unique_ptr<SQLite::Database> checkpointer_db_;
 

@@ -676,6 +676,43 @@ TEST_F(store_test, node_writes_committed_in_place_one_by_one_keep_the_wal_bounde
   EXPECT_LT(largest, 2u * 1024 * 1024) << "the WAL never started over";
 }
 
+// The writer's pass holds every commit up for two fsyncs, so it waits
+// until the WAL is long; the checkpointer's copies go on beside the commits
+// meanwhile. (That the WAL still starts over once it is long: the tests
+// around this one.)
+TEST_F(store_test, the_writer_holds_no_commit_up_for_its_pass_while_the_wal_is_short) {
+  settings_.checkpoint_pages = 8;
+  settings_.wal_restart_pages = 1 << 20;
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "hello"));
+  ASSERT_TRUE(w);
+  db.wait_until_idle();
+  const auto before = db.stats();
+  nlohmann::json body = {{"padding", std::string(6000, 'x')}};
+  // Queued behind a paused writer, so that commits follow each other with
+  // no pause in which the checkpointer's copy could catch up by itself.
+  db.pause_writer();
+  std::atomic<int> stored{0};
+  constexpr int writes = 600;
+  for (int i = 0; i < writes; ++i) {
+    db.put_nodes_and_workflow_async({{w->uid, "n" + std::to_string(i % 97), "n", "Running", body}},
+                                    std::nullopt, [&](result<void> r) {
+                                      EXPECT_TRUE(r) << r.error().message;
+                                      stored.fetch_add(1);
+                                    });
+  }
+  db.resume_writer();
+  db.wait_until_idle();
+  EXPECT_EQ(stored.load(), writes);
+  const auto s = db.stats();
+  EXPECT_GT(s.checkpoint_copies, before.checkpoint_copies) << "the checkpointer never copied";
+  EXPECT_EQ(s.checkpoint_passes, before.checkpoint_passes)
+      << "the writer held commits up for a pass with the WAL short of its restart length";
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 97u);
+}
+
 // A connection opens the WAL only when it first reads: the checkpointer's
 // own connection copied nothing, and the writer's passes copied all of it.
 TEST_F(store_test, the_checkpointer_copies_the_wal_beside_the_writer) {
@@ -703,6 +740,7 @@ TEST_F(store_test, the_checkpointer_copies_the_wal_beside_the_writer) {
 // WAL never starts over again.
 TEST_F(store_test, a_checkpoint_copied_during_a_commit_in_place_still_gets_its_pass) {
   settings_.checkpoint_pages = 1;
+  settings_.wal_restart_pages = 1;
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "hello"));
   ASSERT_TRUE(w);
