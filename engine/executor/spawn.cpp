@@ -191,6 +191,15 @@ struct child_args {
 
 constexpr std::size_t child_stack_size = 64 * 1024;
 
+// The kernel's struct sigaction for rt_sigaction on x86-64 and arm64: all
+// zero is SIG_DFL, no flags, nothing masked.
+struct kernel_sigaction {
+  void* handler = nullptr;
+  unsigned long flags = 0;
+  void* restorer = nullptr;
+  std::uint64_t mask = 0;
+};
+
 // Async-signal-safe calls only, from here to execve. Not instrumented: its
 // frames live on a heap block the parent frees once the child has exec'd.
 __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
@@ -204,11 +213,13 @@ __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
   child_report* const report = a.report;
   if (::setpgid(0, 0) != 0) report_in_place(report, stage::setpgid, -1);
   // Handlers are the parent's; every caught or ignored signal goes back to
-  // its default before the mask opens.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
+  // its default before the mask opens. The system call itself: glibc's
+  // sigaction refuses its two internal signals (32 and 33), which a server
+  // started with them ignored would otherwise hand on to every node.
+  const kernel_sigaction dfl{};
   for (int sig = 1; sig < NSIG && sig <= 64; ++sig)
-    if ((a.reset_signals >> (sig - 1)) & 1U) ::sigaction(sig, &dfl, nullptr);
+    if ((a.reset_signals >> (sig - 1)) & 1U)
+      ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
