@@ -643,6 +643,13 @@ sqlite_database::checkpoint_result sqlite_database::checkpoint(sqlite3* db) {
   return r;
 }
 
+std::uint64_t sqlite_database::take_backfilled(const checkpoint_result& done) {
+  // Fewer than before: the WAL started over since the last checkpoint.
+  const int before = std::min(backfilled_, done.backfilled);
+  backfilled_ = done.backfilled;
+  return static_cast<std::uint64_t>(done.backfilled - before);
+}
+
 void sqlite_database::checkpointer_loop() {
   for (;;) {
     {
@@ -660,9 +667,7 @@ void sqlite_database::checkpointer_loop() {
     const bool restart = done.log_frames >= settings_.wal_restart_pages;
     checkpoint_ = restart ? checkpoint_stage::due : checkpoint_stage::idle;
     ++stats_.checkpoint_copies;
-    stats_.checkpointer_pages += static_cast<std::uint64_t>(
-        std::max(done.backfilled - std::min(backfilled_, done.backfilled), 0));
-    backfilled_ = done.backfilled;
+    stats_.checkpointer_pages += take_backfilled(done);
     // Under the lock, so whoever sees the stage due has seen the wake-up
     // happen too: a commit in place that finds it due when it lets go
     // knows the writer saw the connection busy and must be woken again.
@@ -714,9 +719,7 @@ void sqlite_database::writer_loop() {
         lock.lock();
         writing_ = false;
         ++stats_.checkpoint_passes;
-        stats_.writer_pass_pages += static_cast<std::uint64_t>(
-            std::max(done.backfilled - std::min(backfilled_, done.backfilled), 0));
-        backfilled_ = done.backfilled;
+        stats_.writer_pass_pages += take_backfilled(done);
         queue_cv_.notify_all();
         continue;
       }

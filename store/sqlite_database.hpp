@@ -277,6 +277,9 @@ class sqlite_database final : public database {
     int backfilled = 0;  // of those, copied into the database
   };
   static checkpoint_result checkpoint(sqlite3* db);
+  // Records what a checkpoint left copied; returns the pages it copied.
+  // Under queue_mutex_.
+  std::uint64_t take_backfilled(const checkpoint_result& done);
   void checkpointer_loop();
   std::unique_ptr<SQLite::Database> checkpointer_db_;
 
