@@ -1,5 +1,6 @@
 #include "local_runner.hpp"
 
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -94,47 +95,80 @@ engine::executor_capabilities engine_host::capabilities() const {
   return executor_->capabilities();
 }
 
-result<nlohmann::json> run_workflow_locally(const spec::resource& workflow,
-                                            const std::vector<const spec::resource*>& also_store,
-                                            const parameter_list& parameters,
-                                            const local_run_settings& settings) {
-  fs::path dir = settings.data_dir;
-  const bool temporary = dir.empty();
-  if (temporary) dir = fs::temp_directory_path() / ("kairos-run-" + random_suffix(10));
-  struct cleanup {
-    fs::path dir;
-    bool active;
-    ~cleanup() {
-      std::error_code ec;
-      if (active) fs::remove_all(dir, ec);
-    }
-  } remove_after{dir, temporary};
+struct local_run::state {
+  local_run_settings settings;
+  fs::path dir;
+  bool temporary = false;
+  std::unique_ptr<store::database> db;
+  std::unique_ptr<engine_host> host;
+  // Set by the opening thread; read after `opening` is joined.
+  std::optional<error> failed;
+  std::thread opening;
 
-  store::settings ss;
-  ss.data_dir = dir;
-  auto db = store::database::open(ss);
-  if (!db)
-    return make_error(db.error().code,
-                      "cannot open the store in " + dir.string() + ": " + db.error().message);
+  void open() {
+    store::settings ss;
+    ss.data_dir = dir;
+    auto opened = store::database::open(ss);
+    if (!opened) {
+      failed = error{opened.error().code,
+                     "cannot open the store in " + dir.string() + ": " + opened.error().message};
+      return;
+    }
+    db = std::move(opened).value();
+    auto started = engine_host::start(*db, dir, engine_layout::one_thread);
+    if (!started) {
+      failed = std::move(started).error();
+      return;
+    }
+    host = std::move(started).value();
+  }
+
+  void join() {
+    if (opening.joinable()) opening.join();
+  }
+};
+
+local_run::local_run(local_run_settings settings) : state_(std::make_unique<state>()) {
+  state_->settings = std::move(settings);
+  state_->dir = state_->settings.data_dir;
+  state_->temporary = state_->dir.empty();
+  if (state_->temporary)
+    state_->dir = fs::temp_directory_path() / ("kairos-run-" + random_suffix(10));
+  state_->opening = std::thread([s = state_.get()] { s->open(); });
+}
+
+local_run::~local_run() {
+  state_->join();
+  state_->host.reset();
+  state_->db.reset();
+  if (state_->temporary) {
+    std::error_code ec;
+    fs::remove_all(state_->dir, ec);
+  }
+}
+
+result<nlohmann::json> local_run::run(const spec::resource& workflow,
+                                      const std::vector<const spec::resource*>& also_store,
+                                      const parameter_list& parameters) {
+  state_->join();
+  if (state_->failed) return *state_->failed;
   for (const auto* r : also_store) {
     store::resource_record record;
     record.kind = std::string(spec::kind_name(r->kind));
     record.namespace_ = spec::is_namespaced(r->kind) ? r->metadata.namespace_ : std::string();
     record.name = r->metadata.name;
     record.body = r->manifest;
-    if (auto applied = (*db)->apply_resource(std::move(record)); !applied)
+    if (auto applied = state_->db->apply_resource(std::move(record)); !applied)
       return std::move(applied).error();
   }
-  auto host = engine_host::start(**db, dir, engine_layout::one_thread);
-  if (!host) return std::move(host).error();
-  auto& rt = (*host)->runtime();
+  auto& rt = state_->host->runtime();
   if (auto resumed = rt.recover(); !resumed) return std::move(resumed).error();
   engine::submit_options opts;
   opts.parameters = parameters;
   opts.spec_read_from_manifest = true;  // spec::load_file read both
   auto submitted = rt.submit(workflow, opts);
   if (!submitted) return std::move(submitted).error();
-  return rt.wait(submitted->namespace_, submitted->name, settings.timeout);
+  return rt.wait(submitted->namespace_, submitted->name, state_->settings.timeout);
 }
 
 }  // namespace kairos::cli

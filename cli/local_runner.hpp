@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -58,12 +59,29 @@ struct local_run_settings {
   std::chrono::milliseconds timeout{std::chrono::hours(24)};
 };
 
-// Runs one validated Workflow in-process with the engine (WorkflowTemplates
-// in `also_store` are stored first, so templateRef works) and returns the
-// finished Workflow object with status.nodes.
-result<nlohmann::json> run_workflow_locally(const spec::resource& workflow,
-                                            const std::vector<const spec::resource*>& also_store,
-                                            const parameter_list& parameters,
-                                            const local_run_settings& settings);
+// One `kairos run`: its store and engine, opened on a thread of their own
+// from construction on, so that opening them (a new database syncs its files
+// several times; the executor probes the kernel and starts its threads)
+// overlaps reading the manifest. Nothing runs until run(): the store's
+// unfinished workflows are recovered there, after the manifest proved valid.
+class local_run {
+ public:
+  explicit local_run(local_run_settings settings);
+  // Stops the engine, closes the store and removes a temporary directory.
+  ~local_run();
+  local_run(const local_run&) = delete;
+  local_run& operator=(const local_run&) = delete;
+
+  // Runs one validated Workflow in-process with the engine (WorkflowTemplates
+  // in `also_store` are stored first, so templateRef works) and returns the
+  // finished Workflow object with status.nodes.
+  result<nlohmann::json> run(const spec::resource& workflow,
+                             const std::vector<const spec::resource*>& also_store,
+                             const parameter_list& parameters);
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
 
 }  // namespace kairos::cli

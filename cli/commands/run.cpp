@@ -25,6 +25,9 @@ struct run_options {
 };
 
 int run_run(const run_options& opts) {
+  local_run_settings settings;
+  settings.data_dir = opts.data_dir;
+  local_run engine(settings);  // opens while the manifest is read
   auto loaded = spec::load_file(opts.file);
   if (!loaded.ok()) return print_diagnostics(loaded.diagnostics);
   const spec::resource* workflow = nullptr;
@@ -42,9 +45,7 @@ int run_run(const run_options& opts) {
                                        ? std::nullopt
                                        : std::optional<std::filesystem::path>(opts.parameter_file));
   if (!params) return fail(params.error());
-  local_run_settings settings;
-  settings.data_dir = opts.data_dir;
-  auto finished = run_workflow_locally(*workflow, templates, *params, settings);
+  auto finished = engine.run(*workflow, templates, *params);
   if (!finished) return fail(finished.error());
   if (opts.output == "json" || opts.output == "yaml") {
     auto text = render_object(*finished, opts.output);

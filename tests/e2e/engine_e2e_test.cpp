@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -246,6 +247,67 @@ spec:
   EXPECT_EQ(count_lines(text, "start first"), 1u) << text;
   for (const char* id : {"s1", "s2", "s3"})
     EXPECT_GE(count_lines(text, std::string("done ") + id), 1u) << text;
+}
+
+// `kairos run` opens its store and engine while it reads the manifest; a
+// manifest that turns out invalid must still leave the data directory's
+// unfinished workflows alone (they are resumed only by a run that goes on).
+TEST(engine_e2e, run_of_an_invalid_manifest_names_the_place_and_resumes_nothing) {
+  temp_dir dir("kairos-engine-bad-run", "/var/tmp");
+  const auto marker = dir.path / "markers.txt";
+  const auto data = dir.path / "data";
+  write_file(dir.path / "long.yaml",
+             R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: interrupted
+spec:
+  entrypoint: nap
+  templates:
+    - name: nap
+      retryStrategy: {limit: "2", retryPolicy: Always}
+      container:
+        image: debian:12
+        command: [sh, -c, "echo start >> )" +
+                 marker.string() + R"(; sleep 30"]
+)");
+  write_file(dir.path / "bad.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: never
+spec:
+  entrypoint: main
+  templatez: []
+)");
+  const pid_t first = spawn({"run", (dir.path / "long.yaml").string(), "--data-dir", data.string()},
+                            dir.path / "first.out", dir.path / "first.err");
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (count_lines(read_file(marker), "start") == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ::kill(first, SIGKILL);
+  wait_exit(first, 10s);
+  if (count_lines(read_file(marker), "start") == 0) {
+    auto err = read_file(dir.path / "first.err");
+    if (err.find("not part of this build") != std::string::npos) GTEST_SKIP() << err;
+    FAIL() << "the node never started: " << err;
+  }
+
+  auto r =
+      run_cli(dir.path, {"run", (dir.path / "bad.yaml").string(), "--data-dir", data.string()});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("bad.yaml:7:3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("templatez"), std::string::npos) << r.err;
+
+  // Resumed, the node would have been marked Error and retried at once.
+  SQLite::Database db((data / "kairos.db").string(), SQLite::OPEN_READONLY);
+  SQLite::Statement nodes(db, "SELECT phase FROM nodes WHERE body LIKE '%\"type\":\"Pod\"%'");
+  std::vector<std::string> phases;
+  while (nodes.executeStep()) phases.push_back(nodes.getColumn(0).getString());
+  EXPECT_EQ(phases, std::vector<std::string>{"Running"});
+  EXPECT_EQ(db.execAndGet("SELECT phase FROM workflows WHERE name = 'interrupted'").getString(),
+            "Running");
+  EXPECT_EQ(count_lines(read_file(marker), "start"), 1u);
 }
 
 struct bad_case {
