@@ -1,5 +1,6 @@
 #include "local_runner.hpp"
 
+#include <cassert>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -104,6 +105,7 @@ struct local_run::state {
   // Set by the opening thread; read after `opening` is joined.
   std::optional<error> failed;
   std::thread opening;
+  std::optional<store::workflow_record> submitted;
 
   void open() {
     store::settings ss;
@@ -147,9 +149,9 @@ local_run::~local_run() {
   }
 }
 
-result<nlohmann::json> local_run::run(const spec::resource& workflow,
-                                      const std::vector<const spec::resource*>& also_store,
-                                      const parameter_list& parameters) {
+result<void> local_run::submit(const spec::resource& workflow,
+                               const std::vector<const spec::resource*>& also_store,
+                               const parameter_list& parameters) {
   state_->join();
   if (state_->failed) return *state_->failed;
   for (const auto* r : also_store) {
@@ -168,7 +170,14 @@ result<nlohmann::json> local_run::run(const spec::resource& workflow,
   opts.spec_read_from_manifest = true;  // spec::load_file read both
   auto submitted = rt.submit(workflow, opts);
   if (!submitted) return std::move(submitted).error();
-  return rt.wait(submitted->namespace_, submitted->name, state_->settings.timeout);
+  state_->submitted = std::move(submitted).value();
+  return {};
+}
+
+result<nlohmann::json> local_run::wait() {
+  assert(state_->submitted && "wait() after a successful submit()");
+  return state_->host->runtime().wait(state_->submitted->namespace_, state_->submitted->name,
+                                      state_->settings.timeout);
 }
 
 }  // namespace kairos::cli

@@ -72,12 +72,15 @@ class local_run {
   local_run(const local_run&) = delete;
   local_run& operator=(const local_run&) = delete;
 
-  // Runs one validated Workflow in-process with the engine (WorkflowTemplates
-  // in `also_store` are stored first, so templateRef works) and returns the
-  // finished Workflow object with status.nodes.
-  result<nlohmann::json> run(const spec::resource& workflow,
-                             const std::vector<const spec::resource*>& also_store,
-                             const parameter_list& parameters);
+  // Stores the WorkflowTemplates in `also_store` (so templateRef works),
+  // resumes the store's unfinished workflows and submits one validated
+  // Workflow. Neither argument is used afterwards.
+  result<void> submit(const spec::resource& workflow,
+                      const std::vector<const spec::resource*>& also_store,
+                      const parameter_list& parameters);
+  // Waits for the submitted Workflow and returns it, finished, with
+  // status.nodes.
+  result<nlohmann::json> wait();
 
  private:
   struct state;

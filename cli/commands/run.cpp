@@ -45,7 +45,14 @@ int run_run(const run_options& opts) {
                                        ? std::nullopt
                                        : std::optional<std::filesystem::path>(opts.parameter_file));
   if (!params) return fail(params.error());
-  auto finished = engine.run(*workflow, templates, *params);
+  if (auto submitted = engine.submit(*workflow, templates, *params); !submitted)
+    return fail(submitted.error());
+  // The engine keeps what it needs; the manifest's trees are freed while
+  // the workflow runs rather than after it.
+  workflow = nullptr;
+  templates.clear();
+  loaded = {};
+  auto finished = engine.wait();
   if (!finished) return fail(finished.error());
   if (opts.output == "json" || opts.output == "yaml") {
     auto text = render_object(*finished, opts.output);

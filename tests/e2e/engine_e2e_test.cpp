@@ -158,8 +158,9 @@ TEST_P(engine_example, runs_to_the_phase_nodes_and_outputs_it_declares) {
   for (const auto& [name, outputs] : expected_outputs.items()) {
     ASSERT_TRUE(nodes.count(name)) << "no node " << name;
     const auto& actual = (*nodes[name])["outputs"];
-    if (outputs.contains("result"))
+    if (outputs.contains("result")) {
       EXPECT_EQ(actual.value("result", ""), outputs["result"].get<std::string>()) << name;
+    }
   }
   auto expected_globals = annotation(wf, "kairos.dev/expected-global-outputs");
   for (const auto& [name, value] : expected_globals.items()) {
