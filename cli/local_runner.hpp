@@ -62,7 +62,7 @@ struct local_run_settings {
 // One `kairos run`: its store and engine, opened on a thread of their own
 // from construction on, so that opening them (a new database syncs its files
 // several times; the executor probes the kernel and starts its threads)
-// overlaps reading the manifest. Nothing runs until run(): the store's
+// overlaps reading the manifest. Nothing runs until submit(): the store's
 // unfinished workflows are recovered there, after the manifest proved valid.
 class local_run {
  public:
