@@ -4,6 +4,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -105,15 +106,17 @@ struct local_run::state {
   // Set by the opening thread; read after `opening` is joined.
   std::optional<error> failed;
   std::thread opening;
-  std::optional<store::workflow_record> submitted;
+  // The submitted workflow's namespace and name; its record (with the
+  // whole manifest) is not kept while it runs.
+  std::optional<std::pair<std::string, std::string>> submitted;
 
   void open() {
     store::settings ss;
     ss.data_dir = dir;
     auto opened = store::database::open(ss);
     if (!opened) {
-      failed = error{opened.error().code,
-                     "cannot open the store in " + dir.string() + ": " + opened.error().message};
+      failed = make_error(opened.error().code, "cannot open the store in " + dir.string() + ": " +
+                                                   opened.error().message);
       return;
     }
     db = std::move(opened).value();
@@ -170,13 +173,13 @@ result<void> local_run::submit(const spec::resource& workflow,
   opts.spec_read_from_manifest = true;  // spec::load_file read both
   auto submitted = rt.submit(workflow, opts);
   if (!submitted) return std::move(submitted).error();
-  state_->submitted = std::move(submitted).value();
+  state_->submitted.emplace(std::move(submitted->namespace_), std::move(submitted->name));
   return {};
 }
 
 result<nlohmann::json> local_run::wait() {
   assert(state_->submitted && "wait() after a successful submit()");
-  return state_->host->runtime().wait(state_->submitted->namespace_, state_->submitted->name,
+  return state_->host->runtime().wait(state_->submitted->first, state_->submitted->second,
                                       state_->settings.timeout);
 }
 
