@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "data_dir_lock.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/spec/kind.hpp"
 
@@ -101,6 +102,9 @@ struct local_run::state {
   local_run_settings settings;
   fs::path dir;
   bool temporary = false;
+  // Declared before the store and engine, so that it is released after
+  // both have stopped.
+  std::optional<data_dir_lock> lock;
   std::unique_ptr<store::database> db;
   std::unique_ptr<engine_host> host;
   // Set by the opening thread; read after `opening` is joined.
@@ -111,6 +115,12 @@ struct local_run::state {
   std::optional<std::pair<std::string, std::string>> submitted;
 
   void open() {
+    auto locked = data_dir_lock::acquire(dir);
+    if (!locked) {
+      failed = std::move(locked).error();
+      return;
+    }
+    lock.emplace(std::move(locked).value());
     store::settings ss;
     ss.data_dir = dir;
     auto opened = store::database::open(ss);
@@ -146,6 +156,7 @@ local_run::~local_run() {
   state_->join();
   state_->host.reset();
   state_->db.reset();
+  state_->lock.reset();
   if (state_->temporary) {
     std::error_code ec;
     fs::remove_all(state_->dir, ec);

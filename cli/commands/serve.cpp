@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands/commands.hpp"
+#include "data_dir_lock.hpp"
 #include "kairos/api/server.hpp"
 #include "kairos/core/clock.hpp"
 #include "kairos/core/logging.hpp"
@@ -106,6 +107,11 @@ int run_serve(context& ctx, const serve_options& opts, bool manifests_explicit) 
   setup_logging(!opts.log_level.empty()          ? opts.log_level
                 : !ctx.globals.log_level.empty() ? ctx.globals.log_level
                                                  : "info");
+
+  // Held until the server is gone: before the store opens, so that a
+  // second server on the same directory writes nothing, not even manifests.
+  auto lock = data_dir_lock::acquire(opts.data_dir);
+  if (!lock) return fail(lock.error());
 
   store::settings store_settings;
   store_settings.data_dir = opts.data_dir;

@@ -311,6 +311,92 @@ spec:
   EXPECT_EQ(count_lines(read_file(marker), "start"), 1u);
 }
 
+// Two engines over one store would each take the other's running nodes for
+// orphans of a crash and run them again: while one `kairos run` works in a
+// data directory, a second run and a server there are refused before they
+// touch it, and the first finishes as if alone.
+TEST(engine_e2e, a_data_directory_in_use_is_refused_to_a_second_run_and_a_server) {
+  temp_dir dir("kairos-engine-busy", "/var/tmp");
+  const auto marker = dir.path / "markers.txt";
+  const auto go = dir.path / "go";
+  const auto data = dir.path / "data";
+  fs::create_directories(dir.path / "manifests");
+  write_file(dir.path / "long.yaml",
+             R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: holder
+spec:
+  entrypoint: hold
+  templates:
+    - name: hold
+      container:
+        image: debian:12
+        command: [sh, -c, "echo start >> )" +
+                 marker.string() + R"(; while [ ! -e )" + go.string() +
+                 R"( ]; do sleep 0.05; done; echo done >> )" + marker.string() + R"("]
+)");
+  write_file(dir.path / "other.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: intruder
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      container:
+        image: debian:12
+        command: [sh, -c, "echo other >> )" +
+                                          marker.string() + R"("]
+)");
+  const pid_t first =
+      spawn({"run", (dir.path / "long.yaml").string(), "--data-dir", data.string(), "-o", "json"},
+            dir.path / "first.out", dir.path / "first.err");
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (count_lines(read_file(marker), "start") == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  if (count_lines(read_file(marker), "start") == 0) {
+    write_file(go, "");
+    wait_exit_or_kill(first, 10s);
+    auto err = read_file(dir.path / "first.err");
+    if (err.find("not part of this build") != std::string::npos) GTEST_SKIP() << err;
+    FAIL() << "the node never started: " << err;
+  }
+  const std::string refusal =
+      "in use by another kairos process (pid " + std::to_string(first) + ")";
+
+  auto run = run_cli(dir.path,
+                     {"run", (dir.path / "other.yaml").string(), "--data-dir", data.string()}, 30s);
+  EXPECT_EQ(run.code, 1) << run.out << run.err;
+  EXPECT_NE(run.err.find(refusal), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(data.string()), std::string::npos) << run.err;
+
+  auto serve =
+      run_cli(dir.path,
+              {"serve", "--listen", "127.0.0.1:0", "--webhook-address", "127.0.0.1", "--data-dir",
+               data.string(), "--manifests", (dir.path / "manifests").string()},
+              30s);
+  EXPECT_EQ(serve.code, 1) << serve.out << serve.err;
+  EXPECT_NE(serve.err.find(refusal), std::string::npos) << serve.err;
+
+  write_file(go, "");
+  EXPECT_EQ(wait_exit_or_kill(first, 60s), 0) << read_file(dir.path / "first.err");
+  auto wf = json::parse(read_file(dir.path / "first.out"), nullptr, false);
+  ASSERT_TRUE(wf.is_object()) << read_file(dir.path / "first.out");
+  EXPECT_EQ(wf["status"].value("phase", ""), "Succeeded");
+  const auto text = read_file(marker);
+  EXPECT_EQ(count_lines(text, "start"), 1u) << text;
+  EXPECT_EQ(count_lines(text, "done"), 1u) << text;
+  EXPECT_EQ(count_lines(text, "other"), 0u) << text;
+
+  // The lock went with its holder: the directory takes the next run.
+  auto after =
+      run_cli(dir.path, {"run", (dir.path / "other.yaml").string(), "--data-dir", data.string()});
+  EXPECT_EQ(after.code, 0) << after.out << after.err;
+  EXPECT_EQ(count_lines(read_file(marker), "other"), 1u);
+}
+
 struct bad_case {
   const char* name;
   const char* manifest;
