@@ -616,6 +616,13 @@ TEST_F(store_test, async_node_and_workflow_write_commits_both_or_neither_then_ca
   auto stored = db.get_workflow("default", "hello");
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->phase, "Succeeded");
+  // The update keeps the stored identity, in its columns and in the body.
+  EXPECT_EQ(stored->uid, w->uid);
+  EXPECT_EQ(stored->created_at, w->created_at);
+  EXPECT_GT(stored->resource_version, w->resource_version);
+  EXPECT_EQ(stored->body["metadata"]["uid"], w->uid);
+  EXPECT_EQ(stored->body["metadata"]["creationTimestamp"], w->created_at);
+  EXPECT_EQ(stored->body["metadata"]["resourceVersion"], std::to_string(stored->resource_version));
   auto listed = db.list_nodes(w->uid);
   ASSERT_TRUE(listed);
   ASSERT_EQ(listed->size(), 1u);
