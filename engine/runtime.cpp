@@ -477,12 +477,16 @@ class runtime::impl {
     if (!found) return std::move(found).error();
     auto nodes = db_.list_nodes(found->uid);
     if (!nodes) return std::move(nodes).error();
-    json body = found->body;
+    // Copied only for a caller that keeps the record too: the body holds the
+    // whole manifest.
+    json body = rec != nullptr ? found->body : std::move(found->body);
     if (!body.is_object()) body = json::object();
     auto& status = body["status"];
     if (!status.is_object()) status = json::object();
     json node_map = json::object();
-    for (auto& n : *nodes) node_map[n.node_id] = std::move(n.body);
+    // The rows come ordered by node id, so each goes in at the end.
+    auto& map = node_map.get_ref<json::object_t&>();
+    for (auto& n : *nodes) map.emplace_hint(map.end(), std::move(n.node_id), std::move(n.body));
     if (!node_map.empty()) status["nodes"] = std::move(node_map);
     if (rec != nullptr) *rec = std::move(*found);
     return body;
