@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -187,6 +188,23 @@ std::size_t count_lines(const std::string& text, const std::string& line) {
   return n;
 }
 
+// Reads the marker file the nodes append to until `reached` holds for its
+// text or `limit` passes; says which.
+bool wait_for_markers(const fs::path& marker,
+                      const std::function<bool(const std::string&)>& reached,
+                      std::chrono::steady_clock::duration limit = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!reached(read_file(marker))) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+bool has_start(const std::string& text) {
+  return count_lines(text, "start") > 0;
+}
+
 TEST(engine_e2e, a_server_killed_mid_run_resumes_and_reruns_no_succeeded_node) {
   // The nodes write markers the test reads, so the directory must not be
   // under /tmp (each node gets a private /tmp of its own; the checkout and
@@ -225,15 +243,11 @@ spec:
   if (engine_missing(submitted)) GTEST_SKIP() << submitted.err;
   ASSERT_EQ(submitted.code, 0) << submitted.err;
   // Kill once the three sleepers have started (and so `first` succeeded).
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto text = read_file(marker);
-    if (count_lines(text, "start s1") + count_lines(text, "start s2") +
-            count_lines(text, "start s3") ==
-        3)
-      break;
-    std::this_thread::sleep_for(20ms);
-  }
+  wait_for_markers(marker, [](const std::string& text) {
+    return count_lines(text, "start s1") + count_lines(text, "start s2") +
+               count_lines(text, "start s3") ==
+           3;
+  });
   ASSERT_EQ(count_lines(read_file(marker), "done first"), 1u);
   s.kill();
   s.start();
@@ -282,13 +296,10 @@ spec:
 )");
   const pid_t first = spawn({"run", (dir.path / "long.yaml").string(), "--data-dir", data.string()},
                             dir.path / "first.out", dir.path / "first.err");
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (count_lines(read_file(marker), "start") == 0 &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  wait_for_markers(marker, has_start);
   ::kill(first, SIGKILL);
   wait_exit(first, 10s);
-  if (count_lines(read_file(marker), "start") == 0) {
+  if (!has_start(read_file(marker))) {
     auto err = read_file(dir.path / "first.err");
     if (err.find("not part of this build") != std::string::npos) GTEST_SKIP() << err;
     FAIL() << "the node never started: " << err;
@@ -352,11 +363,7 @@ spec:
   const pid_t first =
       spawn({"run", (dir.path / "long.yaml").string(), "--data-dir", data.string(), "-o", "json"},
             dir.path / "first.out", dir.path / "first.err");
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (count_lines(read_file(marker), "start") == 0 &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  if (count_lines(read_file(marker), "start") == 0) {
+  if (!wait_for_markers(marker, has_start)) {
     write_file(go, "");
     wait_exit_or_kill(first, 10s);
     auto err = read_file(dir.path / "first.err");
