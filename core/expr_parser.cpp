@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "expr_value.hpp"
+#include "kairos/core/json_text.hpp"
 
 namespace kairos::expr::detail {
 
@@ -330,9 +331,9 @@ class parser {
       case tok::end:
         return "end of expression";
       case tok::number:
-        return t.value.dump();
+        return dump_json_replacing(t.value);
       case tok::string:
-        return "string " + t.value.dump();
+        return "string " + dump_json_replacing(t.value);
       default:
         return "'" + t.text + "'";
     }

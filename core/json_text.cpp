@@ -163,4 +163,8 @@ std::string dump_json(const json& j) {
   return out;
 }
 
+std::string dump_json_replacing(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace kairos

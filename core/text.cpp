@@ -273,4 +273,64 @@ std::optional<std::string> base64_decode(std::string_view data) {
   return out;
 }
 
+namespace {
+
+// The length of the well-formed sequence starting at `at`, or 0.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() - at < length) return 0;
+  if (byte(at + 1) < low || byte(at + 1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i)
+    if (byte(at + i) < 0x80 || byte(at + i) > 0xBF) return 0;
+  return length;
+}
+
+}  // namespace
+
+std::size_t invalid_utf8_offset(std::string_view text) noexcept {
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t n = utf8_sequence_length(text, at);
+    if (n == 0) return at;
+    at += n;
+  }
+  return std::string_view::npos;
+}
+
+std::string to_valid_utf8(std::string_view text) {
+  std::size_t bad = invalid_utf8_offset(text);
+  if (bad == std::string_view::npos) return std::string(text);
+  std::string out(text.substr(0, bad));
+  std::size_t at = bad;
+  while (at < text.size()) {
+    const std::size_t n = utf8_sequence_length(text, at);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++at;
+    } else {
+      out.append(text.substr(at, n));
+      at += n;
+    }
+  }
+  return out;
+}
+
 }  // namespace kairos

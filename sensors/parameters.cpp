@@ -7,6 +7,7 @@
 
 #include "kairos/core/go_template.hpp"
 #include "kairos/core/json_path.hpp"
+#include "kairos/core/json_text.hpp"
 
 namespace kairos::sensors {
 
@@ -38,13 +39,14 @@ result<parameter_value> resolve_parameter(const spec::trigger_parameter_source& 
     if (has_key) {
       const std::string& key = !src.data_key.empty() ? src.data_key : src.context_key;
       if (auto found = json_path::get(*value, key)) {
-        if (src.use_raw_data && !found->is_string()) return parameter_value{found->dump(), true};
+        if (src.use_raw_data && !found->is_string())
+          return parameter_value{dump_json_replacing(*found), true};
         return parameter_value{json_path::to_string(*found), false};
       }
     }
     if (!has_template && !has_key) {
-      if (src.use_raw_data) return parameter_value{value->dump(), true};
-      return parameter_value{value->dump(), false};
+      if (src.use_raw_data) return parameter_value{dump_json_replacing(*value), true};
+      return parameter_value{dump_json_replacing(*value), false};
     }
   }
   if (src.value) return parameter_value{*src.value, false};

@@ -1,10 +1,14 @@
 #include "kairos/spec/loader.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <optional>
+#include <regex>
 #include <sstream>
 #include <tuple>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "kairos/core/text.hpp"
@@ -211,16 +215,115 @@ bool within_budget(const YAML::Node& node, std::size_t depth, std::size_t& budge
   return true;
 }
 
+YAML::Mark mark_at(std::string_view text, std::size_t offset) {
+  YAML::Mark m;
+  m.pos = static_cast<int>(offset);
+  const std::string_view before = text.substr(0, offset);
+  m.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+  const auto line_start = before.rfind('\n');
+  m.column =
+      static_cast<int>(line_start == std::string_view::npos ? offset : offset - line_start - 1);
+  return m;
+}
+
+// yaml-cpp's LoadAll never returns when a document's top-level node is
+// followed by a token its parser does not take there, such as the `,` in
+// "[a]," or "- a\n,": the token stays unread and every further call yields
+// another empty document at the same place, without end and without bound
+// on memory. Returns where that happens, or nullopt.
+//
+// A document whose first line is a plain `key:` at column 0 is a block
+// mapping that only a document marker or the end ends, so nothing can
+// follow it; every manifest people write is like that, and is passed
+// without parsing twice. Anything else is parsed once through yaml-cpp's
+// event parser, which yields those documents one at a time.
+std::optional<YAML::Mark> document_level_stall(std::string_view text) {
+  static const std::regex block_map_key(R"(^[A-Za-z_][A-Za-z0-9_.-]*:([ \t].*)?\r?$)");
+  const auto marker = [](std::string_view line) {
+    if (line.size() < 3 || (line.substr(0, 3) != "---" && line.substr(0, 3) != "...")) return false;
+    return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+  };
+  const auto significant = [](std::string_view line) {
+    const auto first = line.find_first_not_of(" \t\r");
+    return first != std::string_view::npos && line[first] != '#';
+  };
+  bool simple = true;
+  bool in_document = false;  // its first significant line has been seen
+  std::string_view rest = text;
+  if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
+  while (simple && !rest.empty()) {
+    const auto end = rest.find('\n');
+    const std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+    if (marker(line)) {
+      in_document = false;
+      // Content after the marker begins the next document on this line.
+      simple = !significant(line.substr(3));
+    } else if (!in_document && significant(line)) {
+      in_document = true;
+      simple = std::regex_match(line.begin(), line.end(), block_map_key);
+    }
+  }
+  if (simple) return std::nullopt;
+
+  struct document_starts final : YAML::EventHandler {
+    std::optional<YAML::Mark> last;
+    bool repeated = false;
+    void OnDocumentStart(const YAML::Mark& m) override {
+      repeated = last && last->pos == m.pos;
+      last = m;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } starts;
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  try {
+    while (parser.HandleNextDocument(starts)) {
+      if (starts.repeated) return starts.last;
+    }
+  } catch (const YAML::Exception&) {
+    // LoadAll meets the same error and reports it.
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 load_result load_text(std::string_view text, std::string_view source_name) {
   load_result result;
   reader_context ctx{std::string(source_name)};
   std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    ctx.error(e.mark, "", "invalid YAML: " + e.msg);
+  // yaml-cpp decodes UTF-16 and UTF-32 that start with a byte order mark;
+  // anything else must be UTF-8 (as for kubectl), and would otherwise reach
+  // the manifest's JSON, which cannot hold it.
+  const bool wide = text.substr(0, 2) == "\xFE\xFF" || text.substr(0, 2) == "\xFF\xFE" ||
+                    text.substr(0, 4) == std::string_view("\0\0\xFE\xFF", 4);
+  if (const auto bad = wide ? std::string_view::npos : invalid_utf8_offset(text);
+      bad != std::string_view::npos) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    ctx.error(mark_at(text, bad), "", std::string("not valid UTF-8 (byte ") + byte + ")");
+  } else if (const auto stall = document_level_stall(text)) {
+    const char c = static_cast<std::size_t>(stall->pos) < text.size() ? text[stall->pos] : ' ';
+    ctx.error(
+        *stall, "",
+        std::string("invalid YAML: unexpected '") + c + "' after the document's top-level node");
+  } else {
+    try {
+      docs = YAML::LoadAll(std::string(text));
+    } catch (const YAML::Exception& e) {
+      ctx.error(e.mark, "", "invalid YAML: " + e.msg);
+    }
   }
   for (const auto& doc : docs) {
     // `---` at the end of a file yields an empty document; skip it.

@@ -26,6 +26,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "kairos/core/expr.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/placeholders.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/cron/schedule.hpp"
@@ -1009,7 +1010,7 @@ class controller::impl {
       return;
     }
     if (e.body_version != r.resource_version || e.body_text.empty()) {
-      e.body_text = r.body.dump();
+      e.body_text = dump_json_replacing(r.body);
       e.body_version = r.resource_version;
     }
     e.body_generation = generation.value_or(0);
@@ -1203,7 +1204,7 @@ class controller::impl {
         if (!v) return std::nullopt;
         if (v->is_string()) return v->get<std::string>();
         if (v->is_null()) return std::string();
-        return v->dump();
+        return dump_json_replacing(*v);
       };
       auto substituted = placeholders::substitute(text, lookup, env);
       if (!substituted)

@@ -33,6 +33,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "kairos/core/http_client.hpp"
+#include "kairos/core/text.hpp"
 #include "node_files.hpp"
 #include "spawn.hpp"
 
@@ -668,12 +669,15 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       o.signal = WTERMSIG(status);
       o.message = "killed by " + signal_name(o.signal);
     }
-    o.result = n.result;
-    if (o.result.size() > n.result_cap) {
-      o.result.resize(n.result_cap);
-    } else if (!o.result.empty() && o.result.back() == '\n') {
-      o.result.pop_back();
+    std::string_view kept = n.result;
+    if (kept.size() > n.result_cap) {
+      kept = kept.substr(0, n.result_cap);
+    } else if (!kept.empty() && kept.back() == '\n') {
+      kept.remove_suffix(1);
     }
+    // The result goes into JSON (outputs, the store, the API), which must be
+    // UTF-8; a node printing Latin-1 or cut mid-character gets U+FFFD there.
+    o.result = to_valid_utf8(kept);
     return o;
   }
 
@@ -789,7 +793,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
               auto [it, inserted] = o.http_headers.emplace(k, v);
               if (!inserted) it->second += ", " + v;
             }
-            o.result = std::move(res->body);
+            o.result = to_valid_utf8(res->body);
           }
           done(std::move(o));
         },

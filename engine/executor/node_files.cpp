@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kairos/core/http_client.hpp"
+#include "kairos/core/text.hpp"
 #include "spawn.hpp"
 
 namespace kairos::engine::detail {
@@ -218,7 +219,7 @@ std::optional<std::string> read_parameter_file(const fs::path& p, std::size_t ma
   std::string value(max_bytes, '\0');
   in.read(value.data(), static_cast<std::streamsize>(max_bytes));
   value.resize(static_cast<std::size_t>(in.gcount()));
-  return value;
+  return to_valid_utf8(value);
 }
 
 result<std::optional<stored_artifact>> store_output_artifact(const output_artifact_file& a,

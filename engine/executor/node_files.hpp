@@ -53,6 +53,7 @@ result<void> place_input_artifact(const input_artifact& a, const std::filesystem
                                   const artifact_settings& s);
 
 // Reads an output parameter file; nullopt when it is missing or not a file.
+// Bytes that are not UTF-8 become U+FFFD (see to_valid_utf8).
 std::optional<std::string> read_parameter_file(const std::filesystem::path& p,
                                                std::size_t max_bytes);
 

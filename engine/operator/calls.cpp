@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "kairos/core/expr.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "operator_impl.hpp"
 
@@ -13,7 +14,7 @@ namespace kairos::engine::op {
 
 std::string item_text(const json& item) {
   if (item.is_string()) return item.get<std::string>();
-  return item.dump();
+  return dump_json_replacing(item);
 }
 
 std::string item_label(std::size_t i, const json& item) {
@@ -211,7 +212,7 @@ void operator_impl::advance_group(int idx) {
       results.push_back(!parsed.is_discarded() && parsed.is_object() ? parsed : json(r));
     }
   }
-  if (any_result) n.outputs = {{"result", results.dump()}};
+  if (any_result) n.outputs = {{"result", dump_json_replacing(results)}};
   if (!g.failed_child.empty())
     finish_node(idx, phase::failed, "child '" + g.failed_child + "' failed");
   else
@@ -245,10 +246,10 @@ void operator_impl::publish_aggregate(scope& sc, const std::string& prefix,
       params.push_back(std::move(one));
     }
   }
-  sc.vars[prefix + ".outputs.result"] = results.dump();
-  sc.vars[prefix + ".outputs.parameters"] = params.dump();
+  sc.vars[prefix + ".outputs.result"] = dump_json_replacing(results);
+  sc.vars[prefix + ".outputs.parameters"] = dump_json_replacing(params);
   for (const auto& [pn, list] : by_name)
-    sc.vars[prefix + ".outputs.parameters." + pn] = list.dump();
+    sc.vars[prefix + ".outputs.parameters." + pn] = dump_json_replacing(list);
 }
 
 void operator_impl::publish_outputs(scope& sc, const std::string& prefix, int idx) {
@@ -271,7 +272,7 @@ void operator_impl::publish_outputs(scope& sc, const std::string& prefix, int id
   if (o.contains("exitCode") && o["exitCode"].is_string())
     sc.vars[prefix + ".exitCode"] = o["exitCode"].get<std::string>();
   if (o.contains("parameters") && o["parameters"].is_array()) {
-    sc.vars[prefix + ".outputs.parameters"] = o["parameters"].dump();
+    sc.vars[prefix + ".outputs.parameters"] = dump_json_replacing(o["parameters"]);
     for (const auto& p : o["parameters"])
       if (p.is_object())
         sc.vars[prefix + ".outputs.parameters." + p.value("name", "")] = p.value("value", "");
@@ -300,7 +301,7 @@ void operator_impl::collect_template_outputs(int idx, const std::string& result)
     } else if (p.value_from && !p.value_from->expression.empty()) {
       auto r = expr::evaluate(p.value_from->expression, sc.expr_env());
       if (r)
-        value = r->is_string() ? r->get<std::string>() : r->dump();
+        value = r->is_string() ? r->get<std::string>() : dump_json_replacing(*r);
       else if (p.value_from->default_)
         value = *p.value_from->default_;
     } else if (p.value) {

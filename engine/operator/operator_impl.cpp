@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/spec/loader.hpp"
 
@@ -271,12 +272,12 @@ result<std::unique_ptr<workflow_operator>> operator_impl::make(json workflow,
   if (meta.contains("annotations") && meta["annotations"].is_object()) {
     for (const auto& [k, v] : meta["annotations"].items())
       if (v.is_string()) g["workflow.annotations." + k] = v.get<std::string>();
-    g["workflow.annotations"] = meta["annotations"].dump();
+    g["workflow.annotations"] = dump_json_replacing(meta["annotations"]);
   }
   if (meta.contains("labels") && meta["labels"].is_object()) {
     for (const auto& [k, v] : meta["labels"].items())
       if (v.is_string()) g["workflow.labels." + k] = v.get<std::string>();
-    g["workflow.labels"] = meta["labels"].dump();
+    g["workflow.labels"] = dump_json_replacing(meta["labels"]);
   }
   {
     auto it = g.find("workflow.annotations.workflows.argoproj.io/scheduled-time");
@@ -300,7 +301,7 @@ result<std::unique_ptr<workflow_operator>> operator_impl::make(json workflow,
     g["workflow.parameters." + p.name] = v;
     params.push_back({{"name", p.name}, {"value", v}});
   }
-  g["workflow.parameters"] = params.dump();
+  g["workflow.parameters"] = dump_json_replacing(params);
 
   // Restored status.
   self->suspended_ = s.suspend;

@@ -2,6 +2,7 @@
 // deadline, the onExit handler, the final phase, and lifecycle actions.
 #include <algorithm>
 
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "operator_impl.hpp"
 
@@ -92,7 +93,7 @@ void operator_impl::advance_workflow() {
     main_done_ = true;
     const auto [p, m] = final_phase();
     globals_->vars["workflow.status"] = p;
-    globals_->vars["workflow.failures"] = failures_json().dump();
+    globals_->vars["workflow.failures"] = dump_json_replacing(failures_json());
     const auto begin = started_at_ ? *started_at_ : now_;
     globals_->vars["workflow.duration"] =
         std::to_string(std::chrono::duration<double>(now_ - begin).count());

@@ -5,6 +5,7 @@
 
 #include "kairos/core/duration.hpp"
 #include "kairos/core/expr.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/placeholders.hpp"
 #include "operator_impl.hpp"
 
@@ -222,7 +223,7 @@ int operator_impl::execute(const std::string& name, const std::string& display, 
   {
     json ps = json::array();
     for (const auto& [k, v] : inv.params) ps.push_back({{"name", k}, {"value", v}});
-    ex.local->vars["inputs.parameters"] = ps.dump();
+    ex.local->vars["inputs.parameters"] = dump_json_replacing(ps);
   }
   for (const auto& a : inv.artifacts) {
     const std::string an = a.value("name", "");
@@ -547,7 +548,7 @@ void operator_impl::finish_leaf(int idx, const outcome& o) {
         env["outputs"]["result"] = n.outputs.value("result", "");
         auto r = expr::evaluate(op.value_from->expression, env);
         if (r)
-          value = r->is_string() ? r->get<std::string>() : r->dump();
+          value = r->is_string() ? r->get<std::string>() : dump_json_replacing(*r);
         else if (op.value_from->default_)
           value = *op.value_from->default_;
         else if (p == phase::succeeded) {

@@ -129,5 +129,38 @@ TEST(random_names, time_ordered_uuids_carry_the_milliseconds_and_sort_by_time) {
   EXPECT_NE(time_ordered_uuid(t), time_ordered_uuid(t));
 }
 
+TEST(utf8, well_formed_text_is_kept_and_has_no_invalid_offset) {
+  const std::string text = "plain, caf\xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x98\x80";
+  EXPECT_EQ(invalid_utf8_offset(text), std::string_view::npos);
+  EXPECT_EQ(to_valid_utf8(text), text);
+  EXPECT_EQ(invalid_utf8_offset(""), std::string_view::npos);
+}
+
+TEST(utf8, each_byte_outside_a_well_formed_sequence_becomes_a_replacement_character) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  struct bad_case {
+    std::string text;
+    std::size_t offset;
+    std::string valid;
+  };
+  const bad_case cases[] = {
+      {"caf\xE9", 3, "caf" + fffd},                        // Latin-1
+      {"ab\xC3", 2, "ab" + fffd},                          // cut at the end
+      {"\xE2\x82", 0, fffd + fffd},                        // cut three-byte sequence
+      {"\xC0\x80x", 0, fffd + fffd + "x"},                 // overlong NUL
+      {"\xE0\x80\xAF", 0, fffd + fffd + fffd},             // overlong '/'
+      {"\xED\xA0\x80", 0, fffd + fffd + fffd},             // a UTF-16 surrogate
+      {"\xF4\x90\x80\x80", 0, fffd + fffd + fffd + fffd},  // past U+10FFFF
+      {"ok\xFF\xC3\xA9", 2, "ok" + fffd + "\xC3\xA9"},     // a good one after a bad one
+      {"\x80", 0, fffd},                                   // a lone continuation byte
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    EXPECT_EQ(invalid_utf8_offset(c.text), c.offset);
+    EXPECT_EQ(to_valid_utf8(c.text), c.valid);
+    EXPECT_EQ(invalid_utf8_offset(to_valid_utf8(c.text)), std::string_view::npos);
+  }
+}
+
 }  // namespace
 }  // namespace kairos

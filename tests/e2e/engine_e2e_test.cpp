@@ -521,4 +521,61 @@ spec:
   EXPECT_EQ(s.cli({"list"}).code, 0);
 }
 
+// Before: a node printing Latin-1 made the engine's JSON printing throw
+// when the fan-out's results were gathered, and the server aborted; a stray
+// ',' after a manifest's top-level node made yaml-cpp loop without end.
+TEST(engine_e2e, bytes_that_are_not_utf8_and_stray_tokens_fail_nothing_but_themselves) {
+  temp_dir dir;
+  server s(dir.path);
+  ASSERT_TRUE(s.running());
+  const auto fan = dir.path / "latin1.yaml";
+  write_file(fan, R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: latin1}
+spec:
+  entrypoint: main
+  templates:
+    - name: emit
+      container: {image: debian:12, command: [printf, "caf\\351"]}
+    - name: show
+      inputs: {parameters: [{name: v}]}
+      container: {image: debian:12, command: [echo, "{{inputs.parameters.v}}"]}
+    - name: main
+      dag:
+        tasks:
+          - {name: fan, template: emit, withItems: [1, 2]}
+          - name: after
+            template: show
+            depends: fan
+            arguments: {parameters: [{name: v, value: "{{tasks.fan.outputs.result}}"}]}
+)");
+  auto r = s.cli({"submit", fan.string(), "--wait"}, 60s);
+  if (engine_missing(r)) GTEST_SKIP() << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  ASSERT_TRUE(s.running());
+  auto got = s.cli({"get", "latin1", "-o", "json"});
+  auto wf = json::parse(got.out, nullptr, false);
+  ASSERT_TRUE(wf.is_object()) << got.out << got.err;
+  EXPECT_EQ(wf["status"].value("phase", ""), "Succeeded") << wf["status"].dump();
+  const std::string cafe = "caf\xEF\xBF\xBD";
+  int fanned = 0;
+  for (const auto& [id, n] : wf["status"]["nodes"].items()) {
+    if (n.value("displayName", "") == "after")
+      EXPECT_EQ(n["outputs"].value("result", ""), "[\"" + cafe + "\",\"" + cafe + "\"]");
+    if (n.value("displayName", "").rfind("fan(", 0) == 0) {
+      EXPECT_EQ(n["outputs"].value("result", ""), cafe);
+      ++fanned;
+    }
+  }
+  EXPECT_EQ(fanned, 2) << wf["status"].dump();
+
+  const auto stray = dir.path / "stray.yaml";
+  write_file(stray, "- a\n,\n");
+  auto rejected = s.cli({"submit", stray.string()}, 30s);
+  EXPECT_EQ(rejected.code, 1);
+  EXPECT_NE(rejected.err.find("stray.yaml:2:1: invalid YAML: unexpected ','"), std::string::npos)
+      << rejected.err;
+  EXPECT_TRUE(s.running());
+}
+
 }  // namespace

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kairos/core/expr.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/placeholders.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -19,7 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       {"doc", R"({"a": {"b": [1, 2]}})"},
       {"retries", 1}};
   (void)kairos::expr::check(text);
-  if (auto v = kairos::expr::evaluate(text, env); v) (void)v->dump();
+  // Results are printed as the engine prints them, bytes that are not UTF-8
+  // (which string functions can make of valid input) replaced.
+  if (auto v = kairos::expr::evaluate(text, env); v) (void)kairos::dump_json_replacing(*v);
   (void)kairos::expr::evaluate_bool(text, env);
   (void)kairos::expr::evaluate_govaluate(text, env);
   const auto lookup = [](std::string_view name) -> std::optional<std::string> {

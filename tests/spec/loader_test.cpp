@@ -111,6 +111,69 @@ TEST(loader, yaml_syntax_error_carries_line_and_column) {
   EXPECT_NE(r.diagnostics[0].message.find("invalid YAML"), std::string::npos);
 }
 
+// yaml-cpp's LoadAll loops without end (and without bound on memory) on a
+// token left over after a document's top-level node; these return at once.
+TEST(loader, a_token_after_the_top_level_node_is_an_error_at_its_place_not_a_hang) {
+  struct bad_case {
+    const char* text;
+    int line;
+    int column;
+  };
+  const bad_case cases[] = {
+      {",", 1, 1},
+      {"[a],\n", 1, 4},
+      {"\"a\",\n", 1, 4},
+      {"- a\n,\n", 2, 1},
+      {"{a: b},\n", 1, 7},
+      {"&x\n,\n", 2, 1},
+      {"apiVersion: v1\n---\n,\n", 3, 1},
+      {"apiVersion: v1\n...\n,\n", 3, 1},
+      {"--- [x], y\n", 1, 8},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto r = load_text(c.text, "t.yaml");
+    ASSERT_EQ(r.diagnostics.size(), 1u) << to_string(r.diagnostics);
+    EXPECT_EQ(r.diagnostics[0].line, c.line);
+    EXPECT_EQ(r.diagnostics[0].column, c.column);
+    EXPECT_EQ(r.diagnostics[0].message,
+              "invalid YAML: unexpected ',' after the document's top-level node");
+  }
+}
+
+TEST(loader, documents_that_only_look_unusual_still_load) {
+  // Each of these takes the slower, checked path (a first line that is not
+  // a plain key at column 0) and must load as before.
+  const std::string indented =
+      "  apiVersion: argoproj.io/v1alpha1\n  kind: WorkflowTemplate\n"
+      "  metadata: {name: hello}\n"
+      "  spec: {entrypoint: main, templates: [{name: main, "
+      "container: {image: busybox, command: [echo, hi]}}]}\n";
+  const std::string flow =
+      "{apiVersion: argoproj.io/v1alpha1, kind: WorkflowTemplate, "
+      "metadata: {name: hello}, spec: {entrypoint: main, templates: "
+      "[{name: main, container: {image: busybox, command: [echo, hi]}}]}}\n";
+  const std::string directive = "%YAML 1.2\n---\n" + std::string(minimal_template);
+  const std::string bom = "\xEF\xBB\xBF" + std::string(minimal_template);
+  for (const auto& text : {indented, flow, directive, bom, "---\n" + flow + "...\n"}) {
+    SCOPED_TRACE(text);
+    auto r = load_text(text, "t.yaml");
+    EXPECT_TRUE(r.ok()) << to_string(r.diagnostics);
+    EXPECT_EQ(r.resources.size(), 1u);
+  }
+}
+
+TEST(loader, text_that_is_not_utf8_is_an_error_at_the_first_bad_byte) {
+  std::string text = minimal_template;
+  text.replace(text.find("hi]"), 2, "h\xE9");  // Latin-1, as an old editor saves it
+  auto r = load_text(text, "t.yaml");
+  ASSERT_EQ(r.diagnostics.size(), 1u) << to_string(r.diagnostics);
+  EXPECT_EQ(r.diagnostics[0].line, 11);
+  EXPECT_EQ(r.diagnostics[0].column, 26);
+  EXPECT_EQ(r.diagnostics[0].message, "not valid UTF-8 (byte 0xE9)");
+  EXPECT_TRUE(r.resources.empty());
+}
+
 TEST(loader, a_bad_document_does_not_hide_the_good_ones_or_other_errors) {
   std::string text = std::string(minimal_template) + "---\n" +
                      "apiVersion: argoproj.io/v1alpha1\nkind: Nope\nmetadata: {name: x}\n---\n" +

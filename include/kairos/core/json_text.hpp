@@ -16,6 +16,11 @@ namespace kairos {
 std::string dump_json(const nlohmann::json& j);
 // The same, appended to `out`.
 void dump_json(const nlohmann::json& j, std::string& out);
+// `j` printed as nlohmann's compact dump prints it, except that a string
+// that is not valid UTF-8 gets U+FFFD for each bad byte instead of throwing.
+// For text made from what nodes print, templates compute and events carry:
+// a node printing Latin-1 must fail nothing but its own bytes.
+std::string dump_json_replacing(const nlohmann::json& j);
 // Whether `text` is one JSON value, exactly as nlohmann::json::accept
 // decides. simdjson checks it first, in a tenth of the time (a Kafka source
 // with jsonBody checks every message and keeps the text as it came); only

@@ -34,4 +34,13 @@ std::string time_ordered_uuid(std::chrono::system_clock::time_point t);
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view data);
 
+// The offset of the first byte of `text` that does not begin a well-formed
+// UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing past
+// U+10FFFF), or npos when all of it is well formed.
+std::size_t invalid_utf8_offset(std::string_view text) noexcept;
+// `text` with every byte that is not part of a well-formed UTF-8 sequence
+// replaced by U+FFFD, as Go's encoding/json does: what a node prints goes
+// into JSON documents (outputs, the store, the API), which must be UTF-8.
+std::string to_valid_utf8(std::string_view text);
+
 }  // namespace kairos

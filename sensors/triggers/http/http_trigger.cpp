@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/sensors/parameters.hpp"
 #include "kairos/spec/secret.hpp"
@@ -31,7 +32,7 @@ class action final : public trigger_action {
     auto payload = build_payload(c->payload, f.events);
     if (!payload) return std::move(payload).error();
     if (!payload->is_null()) {
-      req.body = payload->dump();
+      req.body = dump_json_replacing(*payload);
       bool has_type = false;
       for (const auto& [k, v] : req.headers)
         has_type = has_type || (k.size() == 12 && strcasecmp(k.c_str(), "content-type") == 0);

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/sensors/parameters.hpp"
 #include "kairos/spec/secret.hpp"
 
@@ -38,7 +39,7 @@ class action final : public trigger_action {
     if (!c) return std::move(c).error();
     auto payload = build_payload(c->payload, f.events);
     if (!payload) return std::move(payload).error();
-    const std::string value = payload->dump();
+    const std::string value = dump_json_replacing(*payload);
 
     std::lock_guard lock(mutex_);
     if (auto r = ensure_producer(*c); !r) return std::move(r).error();

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config.hpp"
+#include "kairos/core/json_text.hpp"
 
 namespace kairos::sensors::log_trigger {
 namespace {
@@ -21,7 +22,8 @@ class action final : public trigger_action {
     last_ = now;
     for (const auto& [dependency, e] : f.events)
       spdlog::info("sensor {}/{} trigger {}: dependency {} event {} {}", f.sensor_namespace,
-                   f.sensor_name, f.trigger_name, dependency, e.id, e.to_json().dump());
+                   f.sensor_name, f.trigger_name, dependency, e.id,
+                   dump_json_replacing(e.to_json()));
     ++logged_;
     return {};
   }

@@ -196,6 +196,23 @@ TEST_F(local_executor_test, stdout_is_the_result_with_one_trailing_newline_trimm
   EXPECT_EQ(o.result, "hello\nworld\n");
 }
 
+// A result goes into JSON documents, which must be UTF-8; the log keeps the
+// bytes as they came.
+TEST_F(local_executor_test, bytes_of_a_result_that_are_not_utf8_become_replacement_characters) {
+  auto o = run(shell("latin1", "printf 'caf\\351\\n'"));
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.result, "caf\xEF\xBF\xBD");
+  EXPECT_EQ(read_file(exec().log_path("wf-uid", "latin1")), "caf\xE9\n");
+
+  if (!private_mounts()) GTEST_SKIP() << exec().capabilities().private_mounts_reason;
+  task t = shell("param", "printf 'ab\\303' > /tmp/p.txt");
+  t.output_parameters = {{"p", "/tmp/p.txt"}};
+  auto p = run(std::move(t));
+  ASSERT_EQ(p.what, outcome::kind::exited) << p.message;
+  ASSERT_TRUE(p.parameters["p"].has_value());
+  EXPECT_EQ(*p.parameters["p"], "ab\xEF\xBF\xBD");
+}
+
 TEST_F(local_executor_test, stderr_and_stdout_both_reach_the_log) {
   auto o = run(shell("both", "echo to-out; echo to-err >&2"));
   ASSERT_EQ(o.what, outcome::kind::exited);
