@@ -163,7 +163,7 @@ local_run::~local_run() {
   }
 }
 
-result<void> local_run::submit(const spec::resource& workflow,
+result<void> local_run::submit(spec::resource&& workflow,
                                const std::vector<const spec::resource*>& also_store,
                                const parameter_list& parameters) {
   state_->join();
@@ -182,7 +182,7 @@ result<void> local_run::submit(const spec::resource& workflow,
   engine::submit_options opts;
   opts.parameters = parameters;
   opts.spec_read_from_manifest = true;  // spec::load_file read both
-  auto submitted = rt.submit(workflow, opts);
+  auto submitted = rt.submit(std::move(workflow), opts);
   if (!submitted) return std::move(submitted).error();
   state_->submitted.emplace(std::move(submitted->namespace_), std::move(submitted->name));
   return {};

@@ -74,8 +74,8 @@ class local_run {
 
   // Stores the WorkflowTemplates in `also_store` (so templateRef works),
   // resumes the store's unfinished workflows and submits one validated
-  // Workflow. Neither argument is used afterwards.
-  result<void> submit(const spec::resource& workflow,
+  // Workflow, which the engine takes over.
+  result<void> submit(spec::resource&& workflow,
                       const std::vector<const spec::resource*>& also_store,
                       const parameter_list& parameters);
   // Waits for the submitted Workflow and returns it, finished, with

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -155,14 +156,18 @@ class runtime::impl {
 
   // --- submit ----------------------------------------------------------------
 
-  result<store::workflow_record> submit(const spec::resource& workflow,
-                                        const submit_options& options) {
+  // `Resource` is spec::resource, const or not: a workflow passed as an
+  // rvalue gives up its manifest and spec instead of having them copied.
+  template <typename Resource>
+  result<store::workflow_record> submit(Resource&& workflow, const submit_options& options) {
+    constexpr bool owned = !std::is_reference_v<Resource> && !std::is_const_v<Resource>;
     if (workflow.kind != spec::kind::workflow) {
       return make_error(errc::invalid_argument, "cannot submit a " +
                                                     std::string(spec::kind_name(workflow.kind)) +
                                                     "; only a Workflow can be submitted");
     }
-    json manifest = workflow.manifest.is_object() ? workflow.manifest : json::object();
+    json manifest =
+        workflow.manifest.is_object() ? std::forward<Resource>(workflow).manifest : json::object();
     const std::string ns = workflow.metadata.namespace_.empty()
                                ? std::string(spec::default_namespace)
                                : workflow.metadata.namespace_;
@@ -173,22 +178,31 @@ class runtime::impl {
                           "metadata.name or metadata.generateName is required");
       name = workflow.metadata.generate_name + random_suffix(5);
     }
-    return submit_manifest(std::move(manifest), ns, name, options,
-                           options.spec_read_from_manifest
-                               ? std::get_if<spec::workflow_spec>(&workflow.spec)
-                               : nullptr);
+    // Merged templates and submit-time parameters change the spec, which is
+    // then read again from the manifest.
+    const auto spec_of = manifest.find("spec");
+    const bool spec_changes =
+        !options.parameters.empty() || (spec_of != manifest.end() && spec_of->is_object() &&
+                                        spec_of->contains("workflowTemplateRef"));
+    std::optional<spec::workflow_spec> parsed;
+    if (auto* read = std::get_if<spec::workflow_spec>(&workflow.spec);
+        read != nullptr && options.spec_read_from_manifest && !spec_changes) {
+      if constexpr (owned) {
+        parsed = std::move(*read);
+      } else {
+        parsed = *read;
+      }
+    }
+    return submit_manifest(std::move(manifest), ns, name, options, std::move(parsed));
   }
 
   // `parsed`: the spec module's reading of this manifest's spec, if the
-  // caller has one.
-  result<store::workflow_record> submit_manifest(json manifest, const std::string& ns,
-                                                 const std::string& name,
-                                                 const submit_options& options,
-                                                 const spec::workflow_spec* parsed = nullptr) {
+  // caller has one and neither a workflowTemplateRef nor parameters change it.
+  result<store::workflow_record> submit_manifest(
+      json manifest, const std::string& ns, const std::string& name, const submit_options& options,
+      std::optional<spec::workflow_spec> parsed = std::nullopt) {
     auto& spec = manifest["spec"];
     if (!spec.is_object()) spec = json::object();
-    // Merged templates and submit-time parameters change the spec.
-    if (spec.contains("workflowTemplateRef") || !options.parameters.empty()) parsed = nullptr;
     if (auto ref = spec.find("workflowTemplateRef"); ref != spec.end() && ref->is_object()) {
       const std::string tname = ref->value("name", std::string());
       if (tname.empty())
@@ -225,7 +239,7 @@ class runtime::impl {
     // Specs the operator rejects never reach the store: submit fails with
     // the operator's message.
     auto env = environment();
-    env.parsed_spec = parsed;
+    env.parsed_spec = std::move(parsed);
     auto op = factory_(manifest, std::move(env));
     if (!op) return std::move(op).error();
 
@@ -717,6 +731,10 @@ void runtime::stop() {
 result<store::workflow_record> runtime::submit(const spec::resource& workflow,
                                                const submit_options& options) {
   return impl_->submit(workflow, options);
+}
+result<store::workflow_record> runtime::submit(spec::resource&& workflow,
+                                               const submit_options& options) {
+  return impl_->submit(std::move(workflow), options);
 }
 result<store::workflow_record> runtime::act(const std::string& ns, const std::string& name,
                                             workflow_action action) {

@@ -30,9 +30,9 @@ int run_run(const run_options& opts) {
   local_run engine(settings);  // opens while the manifest is read
   auto loaded = spec::load_file(opts.file);
   if (!loaded.ok()) return print_diagnostics(loaded.diagnostics);
-  const spec::resource* workflow = nullptr;
+  spec::resource* workflow = nullptr;
   std::vector<const spec::resource*> templates;
-  for (const auto& r : loaded.resources) {
+  for (auto& r : loaded.resources) {
     if (r.kind == spec::kind::workflow_template || r.kind == spec::kind::cluster_workflow_template)
       templates.push_back(&r);
     if (r.kind != spec::kind::workflow) continue;
@@ -45,7 +45,7 @@ int run_run(const run_options& opts) {
                                        ? std::nullopt
                                        : std::optional<std::filesystem::path>(opts.parameter_file));
   if (!params) return fail(params.error());
-  if (auto submitted = engine.submit(*workflow, templates, *params); !submitted)
+  if (auto submitted = engine.submit(std::move(*workflow), templates, *params); !submitted)
     return fail(submitted.error());
   // The engine keeps what it needs; the manifest's trees are freed while
   // the workflow runs rather than after it.

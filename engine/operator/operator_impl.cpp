@@ -185,9 +185,9 @@ result<std::unique_ptr<workflow_operator>> operator_impl::make(json workflow,
   if (self->name_.empty()) return make_error(errc::invalid_argument, "metadata.name is required");
   if (auto t = time_of(meta, "creationTimestamp")) self->created_ = *t;
 
-  if (self->env_.parsed_spec != nullptr) {
-    self->spec_ = *self->env_.parsed_spec;
-    self->env_.parsed_spec = nullptr;
+  if (self->env_.parsed_spec) {
+    self->spec_ = std::move(*self->env_.parsed_spec);
+    self->env_.parsed_spec.reset();
   } else if (auto read = read_spec(workflow, self->name_); !read) {
     return std::move(read).error();
   } else {

@@ -58,9 +58,10 @@ struct operator_environment {
   std::filesystem::path volumes_root;
   executor_capabilities capabilities;
   // The spec as the spec module already read it from this very manifest,
-  // when the submitter has it (a 2,000-task spec takes 25 ms to read again).
-  // Null: the operator reads the manifest's spec itself.
-  const spec::workflow_spec* parsed_spec = nullptr;
+  // when the submitter has it (a 2,000-task spec takes 25 ms to read again,
+  // and a few to copy: the operator takes it over). Empty: the operator
+  // reads the manifest's spec itself.
+  std::optional<spec::workflow_spec> parsed_spec;
 };
 
 struct operate_outcome {
