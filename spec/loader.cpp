@@ -233,10 +233,11 @@ YAML::Mark mark_at(std::string_view text, std::size_t offset) {
 // on memory. Returns where that happens, or nullopt.
 //
 // A document whose first line is a plain `key:` at column 0 is a block
-// mapping that only a document marker or the end ends, so nothing can
-// follow it; every manifest people write is like that, and is passed
-// without parsing twice. Anything else is parsed once through yaml-cpp's
-// event parser, which yields those documents one at a time.
+// mapping that only a document marker, a directive (yaml-cpp takes a `%`
+// at column 0 for one anywhere) or the end ends, so nothing can follow it;
+// every manifest people write is like that, and is passed without parsing
+// twice. Anything else, or any line starting with `%`, is parsed once
+// through yaml-cpp's event parser, which yields documents one at a time.
 std::optional<YAML::Mark> document_level_stall(std::string_view text) {
   static const std::regex block_map_key(R"(^[A-Za-z_][A-Za-z0-9_.-]*:([ \t].*)?\r?$)");
   const auto marker = [](std::string_view line) {
@@ -255,7 +256,9 @@ std::optional<YAML::Mark> document_level_stall(std::string_view text) {
     const auto end = rest.find('\n');
     const std::string_view line = rest.substr(0, end);
     rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-    if (marker(line)) {
+    if (!line.empty() && line.front() == '%') {
+      simple = false;
+    } else if (marker(line)) {
       in_document = false;
       // Content after the marker begins the next document on this line.
       simple = !significant(line.substr(3));

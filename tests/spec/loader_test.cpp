@@ -129,6 +129,9 @@ TEST(loader, a_token_after_the_top_level_node_is_an_error_at_its_place_not_a_han
       {"apiVersion: v1\n---\n,\n", 3, 1},
       {"apiVersion: v1\n...\n,\n", 3, 1},
       {"--- [x], y\n", 1, 8},
+      // yaml-cpp ends even a block mapping at a `%` in column 0.
+      {"apiVersion: v1\n%FOO\n,\n", 3, 1},
+      {"apiVersion: v1\n%\n[x],\n", 3, 4},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
