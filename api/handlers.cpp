@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "documents.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/cron/controller.hpp"
 #include "kairos/sensors/manager.hpp"
@@ -327,7 +328,7 @@ response resource_handlers::workflow_logs(const request& req) {
   const auto pod = node.empty() ? name : node;
   while (std::getline(lines, line)) {
     nlohmann::json entry = {{"result", {{"content", line}, {"podName", pod}}}};
-    res.body += entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    res.body += dump_json_replacing(entry);
     res.body += '\n';
   }
   return res;

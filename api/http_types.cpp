@@ -1,5 +1,7 @@
 #include "http_types.hpp"
 
+#include "kairos/core/json_text.hpp"
+
 namespace kairos::api {
 
 std::string request::param(const std::string& key) const {
@@ -23,7 +25,7 @@ response json_response(const nlohmann::json& body, unsigned status) {
   response r;
   r.status = status;
   // Replacing invalid UTF-8 keeps a stored oddity from turning into a 500.
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body = dump_json_replacing(body);
   return r;
 }
 

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "kairos/core/json_text.hpp"
+
 namespace kairos::json_path {
 namespace {
 
@@ -434,7 +436,7 @@ std::string to_string(const nlohmann::json& value) {
     case nlohmann::json::value_t::number_float:
       return format_number(value.get<double>());
     default:
-      return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return dump_json_replacing(value);
   }
 }
 

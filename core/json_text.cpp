@@ -164,7 +164,13 @@ std::string dump_json(const json& j) {
 }
 
 std::string dump_json_replacing(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // The fast printer first: almost everything is UTF-8, and where it is,
+  // both print the same text.
+  try {
+    return dump_json(j);
+  } catch (const nlohmann::json::type_error&) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
 }
 
 }  // namespace kairos

@@ -74,11 +74,7 @@ std::string describe(std::string_view kind, std::string_view ns, std::string_vie
 // Never throws: a body read from YAML may carry invalid UTF-8, which would
 // otherwise make dump() throw; the replacement character keeps the rest.
 std::string to_text(const nlohmann::json& j) {
-  try {
-    return dump_json(j);
-  } catch (const nlohmann::json::type_error&) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
+  return dump_json_replacing(j);
 }
 
 nlohmann::json from_text(const std::string& text) {

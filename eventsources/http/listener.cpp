@@ -26,6 +26,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "kairos/core/digest.hpp"
+#include "kairos/core/json_text.hpp"
 
 namespace kairos::eventsources {
 
@@ -152,7 +153,7 @@ std::optional<std::string_view> inbound_request::header(std::string_view name) c
 outbound_response json_reply(unsigned status, const nlohmann::json& body) {
   outbound_response r;
   r.status = status;
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body = dump_json_replacing(body);
   return r;
 }
 
