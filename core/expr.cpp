@@ -10,6 +10,7 @@
 #include "expr_builtins.hpp"
 #include "expr_parser.hpp"
 #include "expr_value.hpp"
+#include "kairos/core/regex.hpp"
 #include "kairos/core/sprig.hpp"
 
 namespace kairos::expr {
@@ -227,7 +228,7 @@ class evaluator final : public context {
       } else if (op == "endsWith") {
         r = s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
       } else if (op == "matches") {
-        auto m = regex_search(t, s);
+        auto m = regex::search(t, s);
         if (!m) fail(n.kids[1]->column, m.error().message);
         r = *m;
       } else {

@@ -10,6 +10,7 @@
 #include "expr_parser.hpp"
 #include "expr_value.hpp"
 #include "kairos/core/expr.hpp"
+#include "kairos/core/regex.hpp"
 
 namespace kairos::expr {
 
@@ -244,7 +245,7 @@ class gv_parser {
       } else if (op == "=~" || op == "!~") {
         if (!right.is_string()) fail_at(column, "the pattern of '" + op + "' must be a string");
         const std::string subject = detail::sprint_v(left);
-        auto m = detail::regex_search(right.get<std::string>(), subject);
+        auto m = regex::search(right.get<std::string>(), subject);
         if (!m) fail_at(column, m.error().message);
         left = op == "=~" ? *m : !*m;
       } else {

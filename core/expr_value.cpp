@@ -6,12 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-// GCC 12 reports a false -Wmaybe-uninitialized inside <regex> when
-// optimizing with sanitizers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <regex>
-#pragma GCC diagnostic pop
 
 namespace kairos::expr::detail {
 
@@ -420,97 +414,6 @@ std::size_t rune_count(std::string_view s) {
     i += n;
   }
   return count;
-}
-
-namespace {
-
-// libstdc++'s std::regex executor recurses about once per subject
-// character per pattern state, so a long subject exhausts the stack (ASan
-// measured ~150 bytes per character x pattern byte). Bounding their product
-// keeps the worst case near 5 MB, inside a default 8 MB thread stack.
-constexpr std::size_t max_pattern = 512;
-constexpr std::size_t max_work = 32 * 1024;
-
-bool too_much_work(std::string_view pattern, std::string_view subject) {
-  return subject.size() * std::max<std::size_t>(pattern.size(), 8) > max_work;
-}
-
-result<std::regex> compile(std::string_view pattern) {
-  if (pattern.size() > max_pattern)
-    return make_error(errc::invalid_argument, "regular expression too long");
-  try {
-    return std::regex(pattern.begin(), pattern.end(), std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return make_error(errc::invalid_argument,
-                      "invalid regular expression " + std::string(pattern) + ": " + e.what());
-  }
-}
-
-kairos::error subject_too_long() {
-  return make_error(errc::invalid_argument, "regular expression subject too long for its pattern");
-}
-
-}  // namespace
-
-result<bool> regex_search(std::string_view pattern, std::string_view subject) {
-  auto re = compile(pattern);
-  if (!re) return std::move(re).error();
-  if (too_much_work(pattern, subject)) return subject_too_long();
-  try {
-    return std::regex_search(subject.begin(), subject.end(), *re);
-  } catch (const std::regex_error& e) {
-    return make_error(errc::invalid_argument, std::string("regular expression: ") + e.what());
-  }
-}
-
-result<std::string> regex_replace_all(std::string_view pattern, std::string_view subject,
-                                      std::string_view replacement) {
-  auto re = compile(pattern);
-  if (!re) return std::move(re).error();
-  if (too_much_work(pattern, subject)) return subject_too_long();
-  // Go writes groups as $1 or ${1}; ECMAScript format knows only $1.
-  std::string fmt;
-  for (std::size_t i = 0; i < replacement.size(); ++i) {
-    if (replacement[i] == '$' && i + 1 < replacement.size() && replacement[i + 1] == '{') {
-      const auto close = replacement.find('}', i + 2);
-      if (close != std::string_view::npos) {
-        fmt += '$';
-        fmt += replacement.substr(i + 2, close - i - 2);
-        i = close;
-        continue;
-      }
-    }
-    if (replacement[i] == '$' && i + 1 < replacement.size() && replacement[i + 1] == '$') {
-      fmt += "$$";
-      ++i;
-      continue;
-    }
-    fmt += replacement[i];
-  }
-  try {
-    return std::regex_replace(std::string(subject), *re, fmt);
-  } catch (const std::regex_error& e) {
-    return make_error(errc::invalid_argument, std::string("regular expression: ") + e.what());
-  }
-}
-
-result<std::vector<std::string>> regex_find_all(std::string_view pattern, std::string_view subject,
-                                                std::int64_t limit) {
-  auto re = compile(pattern);
-  if (!re) return std::move(re).error();
-  if (too_much_work(pattern, subject)) return subject_too_long();
-  std::vector<std::string> out;
-  try {
-    std::string s(subject);
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), *re); it != std::sregex_iterator();
-         ++it) {
-      if (limit >= 0 && static_cast<std::int64_t>(out.size()) >= limit) break;
-      out.push_back(it->str());
-    }
-  } catch (const std::regex_error& e) {
-    return make_error(errc::invalid_argument, std::string("regular expression: ") + e.what());
-  }
-  return out;
 }
 
 }  // namespace kairos::expr::detail

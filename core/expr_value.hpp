@@ -52,14 +52,6 @@ std::optional<double> parse_float(std::string_view s);
 std::vector<std::string> split_runes(std::string_view s);
 std::size_t rune_count(std::string_view s);
 
-// Unanchored ECMAScript regex search with size caps so that untrusted
-// patterns and subjects cannot blow the stack of std::regex.
-result<bool> regex_search(std::string_view pattern, std::string_view subject);
-result<std::string> regex_replace_all(std::string_view pattern, std::string_view subject,
-                                      std::string_view replacement);
-result<std::vector<std::string>> regex_find_all(std::string_view pattern, std::string_view subject,
-                                                std::int64_t limit);
-
 // Wrapping int64 arithmetic (Go's overflow behaviour, no UB).
 inline std::int64_t wrap_add(std::int64_t a, std::int64_t b) {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));

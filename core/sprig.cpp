@@ -9,6 +9,7 @@
 
 #include "expr_value.hpp"
 #include "kairos/core/digest.hpp"
+#include "kairos/core/regex.hpp"
 
 namespace kairos::sprig {
 
@@ -518,32 +519,27 @@ const std::unordered_map<std::string_view, fn>& table() {
          return json(std::round(to_f64(a[0]) * scale) / scale);
        }},
       {"regexMatch", fixed<2>([](const args_t& a) -> result<json> {
-         auto r = regex_search(strval(a[0]), strval(a[1]));
+         auto r = regex::search(strval(a[0]), strval(a[1]));
          if (!r) return std::move(r).error();
          return json(*r);
        })},
       {"regexFind", fixed<2>([](const args_t& a) -> result<json> {
-         auto r = regex_find_all(strval(a[0]), strval(a[1]), 1);
+         auto r = regex::find_all(strval(a[0]), strval(a[1]), 1);
          if (!r) return std::move(r).error();
          return json(r->empty() ? std::string() : r->front());
        })},
       {"regexFindAll", fixed<3>([](const args_t& a) -> result<json> {
-         auto r = regex_find_all(strval(a[0]), strval(a[1]), to_i64(a[2]));
+         auto r = regex::find_all(strval(a[0]), strval(a[1]), to_i64(a[2]));
          if (!r) return std::move(r).error();
          return json(*r);
        })},
       {"regexReplaceAll", fixed<3>([](const args_t& a) -> result<json> {
-         auto r = regex_replace_all(strval(a[0]), strval(a[1]), strval(a[2]));
+         auto r = regex::replace_all(strval(a[0]), strval(a[1]), strval(a[2]));
          if (!r) return std::move(r).error();
          return json(std::move(*r));
        })},
       {"regexReplaceAllLiteral", fixed<3>([](const args_t& a) -> result<json> {
-         std::string repl;
-         for (char c : strval(a[2])) {
-           if (c == '$') repl += '$';
-           repl += c;
-         }
-         auto r = regex_replace_all(strval(a[0]), strval(a[1]), repl);
+         auto r = regex::replace_all_literal(strval(a[0]), strval(a[1]), strval(a[2]));
          if (!r) return std::move(r).error();
          return json(std::move(*r));
        })},

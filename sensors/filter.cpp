@@ -9,29 +9,17 @@
 
 #include <date/tz.h>
 #include <fmt/format.h>
-#include <boost/regex.hpp>
 
 #include "kairos/core/expr.hpp"
 #include "kairos/core/go_template.hpp"
 #include "kairos/core/json_path.hpp"
+#include "kairos/core/regex.hpp"
 #include "kairos/core/text.hpp"
 
 namespace kairos::sensors {
 namespace {
 
 using spec::logical_operator;
-
-// Go's regexp.Match: unanchored search. Boost.Regex is not recursive and
-// reports runaway patterns as errors instead of exhausting the stack.
-result<bool> regex_matches(const std::string& pattern, const std::string& subject) {
-  try {
-    const boost::regex re(pattern, boost::regex::perl);
-    return boost::regex_search(subject, re);
-  } catch (const std::exception& e) {
-    return make_error(errc::invalid_argument,
-                      fmt::format("regular expression \"{}\": {}", pattern, e.what()));
-  }
-}
 
 std::optional<double> parse_number(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -117,7 +105,7 @@ result<bool> one_data_filter(const spec::data_filter& f, const nlohmann::json& d
     }
     case spec::json_type::string:
       for (const auto& v : f.value) {
-        auto m = regex_matches(v, text);
+        auto m = regex::search(v, text);
         if (!m) return std::move(m).error();
         // Strings support only = and !=, as in Argo.
         if (f.comparator_ == spec::comparator::equal && *m) return true;

@@ -135,11 +135,10 @@ TEST(expr_lang, string_operators) {
   EXPECT_FALSE(evaluate("'a' matches '('", {}).ok());
 }
 
-TEST(expr_lang, regex_on_a_huge_subject_is_an_error_not_a_stack_overflow) {
+TEST(expr_lang, regex_on_a_huge_subject_or_a_backtracking_pattern_gets_its_answer) {
   const json env = {{"s", std::string(100000, 'a')}};
-  auto r = evaluate("s matches '(a|b)*$'", env);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("too long"), std::string::npos) << r.error().message;
+  EXPECT_EQ(eval_ok("s matches '(a|b)*$'", env), json(true));
+  EXPECT_EQ(eval_ok("(s + 'b') matches '^(a+)+$'", env), json(false));
   EXPECT_EQ(eval_ok("s[:1000] matches '^(a|b)*$'", env), json(true));
 }
 
