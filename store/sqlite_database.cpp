@@ -926,7 +926,7 @@ struct resource_write_done {
 
 result<resource_record> sqlite_database::create_resource(resource_record r) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
-  const resource_write_done bump(resource_generation_);
+  const resource_write_done bump{resource_generation_};
   return submit<resource_record>(
       [r = std::move(r)](connection& c) mutable -> result<resource_record> {
         if (find_resource(c, r.kind, r.namespace_, r.name)) {
@@ -940,7 +940,7 @@ result<resource_record> sqlite_database::create_resource(resource_record r) {
 result<resource_record> sqlite_database::update_resource(
     resource_record r, std::optional<std::int64_t> expected_version) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
-  const resource_write_done bump(resource_generation_);
+  const resource_write_done bump{resource_generation_};
   return submit<resource_record>(
       [r = std::move(r), expected_version](connection& c) mutable -> result<resource_record> {
         const auto what = describe(r.kind, r.namespace_, r.name);
@@ -961,7 +961,7 @@ result<resource_record> sqlite_database::update_resource(
 
 result<resource_record> sqlite_database::apply_resource(resource_record r) {
   if (auto ok = check_resource(r); !ok) return std::move(ok).error();
-  const resource_write_done bump(resource_generation_);
+  const resource_write_done bump{resource_generation_};
   return submit<resource_record>(
       [r = std::move(r)](connection& c) mutable -> result<resource_record> {
         auto existing = find_resource(c, r.kind, r.namespace_, r.name);
@@ -1015,7 +1015,7 @@ result<std::vector<resource_record>> sqlite_database::list_resources(const std::
 
 result<void> sqlite_database::delete_resource(const std::string& kind, const std::string& ns,
                                               const std::string& name) {
-  const resource_write_done bump(resource_generation_);
+  const resource_write_done bump{resource_generation_};
   return submit<void>([kind, ns, name](connection& c) -> result<void> {
     auto st_lease =
         c.statement("DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?");
