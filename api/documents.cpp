@@ -26,6 +26,9 @@ error bad_request(std::string message) {
 
 result<nlohmann::json> parse_body(std::string_view body) {
   if (trim(body).empty()) return bad_request("request body is empty; expected a JSON object");
+  // nlohmann would stop at a NUL as if the body ended there.
+  if (const auto nul = body.find('\0'); nul != std::string_view::npos)
+    return bad_request("malformed JSON body at byte " + std::to_string(nul + 1) + ": a NUL byte");
   try {
     return nlohmann::json::parse(body);
   } catch (const nlohmann::json::parse_error& e) {

@@ -5,6 +5,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "kairos/core/json_text.hpp"
+
 namespace kairos::cli {
 namespace {
 
@@ -24,7 +26,7 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
       // Unquoted numbers and booleans keep their type, as a YAML reader
       // would give them; quoted scalars ("!" tag) stay strings.
       if (node.Tag() != "!") {
-        auto typed = nlohmann::json::parse(node.Scalar(), nullptr, false);
+        auto typed = parse_json(node.Scalar());
         if (!typed.is_discarded() && (typed.is_number() || typed.is_boolean() || typed.is_null())) {
           return typed;
         }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "expr_value.hpp"
+#include "kairos/core/json_text.hpp"
 
 namespace kairos::expr::detail {
 
@@ -401,7 +402,7 @@ const std::unordered_map<std::string_view, builtin>& table() {
       {"fromJSON",
        [](context& ctx, const node& call) {
          auto args = eager(ctx, call, 1, 1);
-         auto parsed = json::parse(str(call, args, 0), nullptr, false);
+         auto parsed = parse_json(str(call, args, 0));
          if (parsed.is_discarded()) fail(call.column, "fromJSON(): invalid JSON");
          return value::own(std::move(parsed));
        }},
@@ -649,7 +650,7 @@ const std::unordered_map<std::string_view, builtin>& table() {
          json parsed;
          const json* target = &doc;
          if (doc.is_string()) {
-           parsed = json::parse(doc.get<std::string>(), nullptr, false);
+           parsed = parse_json(doc.get<std::string>());
            if (parsed.is_discarded()) fail(call.kids[0]->column, "jsonpath(): invalid JSON");
            target = &parsed;
          }

@@ -130,7 +130,7 @@ std::optional<nlohmann::json> parse_literal(std::string_view text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   if (text.empty()) return nlohmann::json(std::string());
   if (text.front() == '"') {
-    auto parsed = nlohmann::json::parse(text, nullptr, false);
+    auto parsed = parse_json(text);
     if (!parsed.is_discarded() && parsed.is_string()) return parsed;
     // gjson is lenient about a malformed literal: use what is inside.
     std::string_view inner = text.substr(1);
@@ -141,7 +141,7 @@ std::optional<nlohmann::json> parse_literal(std::string_view text) {
   if (text == "false") return nlohmann::json(false);
   if (text == "null") return nlohmann::json(nullptr);
   if (text.front() == '-' || (text.front() >= '0' && text.front() <= '9')) {
-    auto parsed = nlohmann::json::parse(text, nullptr, false);
+    auto parsed = parse_json(text);
     if (!parsed.is_discarded() && parsed.is_number()) return parsed;
   }
   // A bare word compares as a string.

@@ -100,7 +100,12 @@ bool is_json(std::string_view text) {
   // next, so a check allocates nothing once they are large enough.
   thread_local simdjson::dom::parser parser;
   if (parser.parse(text.data(), text.size(), true).error() == simdjson::SUCCESS) return true;
-  return json::accept(text);
+  return text.find('\0') == std::string_view::npos && json::accept(text);
+}
+
+json parse_json(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return json(json::value_t::discarded);
+  return json::parse(text, nullptr, false);
 }
 
 void dump_json_string(std::string_view s, std::string& out) {

@@ -1,4 +1,5 @@
 #include "kairos/core/sprig.hpp"
+#include "kairos/core/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -316,12 +317,12 @@ const std::unordered_map<std::string_view, fn>& table() {
       {"toPrettyJson",
        fixed<1>([](const args_t& a) -> result<json> { return json(to_json(a[0], true)); })},
       {"fromJson", fixed<1>([](const args_t& a) -> result<json> {
-         auto v = json::parse(strval(a[0]), nullptr, false);
+         auto v = parse_json(strval(a[0]));
          if (v.is_discarded()) return json(nullptr);
          return v;
        })},
       {"mustFromJson", fixed<1>([](const args_t& a) -> result<json> {
-         auto v = json::parse(strval(a[0]), nullptr, false);
+         auto v = parse_json(strval(a[0]));
          if (v.is_discarded()) return bad("invalid JSON");
          return v;
        })},

@@ -81,7 +81,7 @@ result<void> apply_one(nlohmann::json& doc, const spec::trigger_parameter& p,
   }
   nlohmann::json to_set = value.text;
   if (value.raw) {
-    auto parsed = nlohmann::json::parse(value.text, nullptr, false);
+    auto parsed = parse_json(value.text);
     if (!parsed.is_discarded()) to_set = std::move(parsed);
   }
   auto r = json_path::set(doc, p.dest, std::move(to_set));

@@ -60,7 +60,7 @@ result<std::vector<json>> operator_impl::loop_items(const spec::template_call& c
   } else if (!call.with_param.empty()) {
     auto text = substitute(call.with_param, sc);
     if (!text) return make_error(errc::invalid_argument, "withParam: " + text.error().message);
-    auto parsed = json::parse(*text, nullptr, false);
+    auto parsed = parse_json(*text);
     if (parsed.is_discarded() || !parsed.is_array())
       return make_error(errc::invalid_argument,
                         "withParam value could not be parsed as a JSON list: " + *text);
@@ -208,7 +208,7 @@ void operator_impl::advance_group(int idx) {
     if (o.is_object() && o.contains("result") && o["result"].is_string()) {
       any_result = true;
       const std::string r = o["result"];
-      auto parsed = json::parse(r, nullptr, false);
+      auto parsed = parse_json(r);
       results.push_back(!parsed.is_discarded() && parsed.is_object() ? parsed : json(r));
     }
   }
@@ -231,7 +231,7 @@ void operator_impl::publish_aggregate(scope& sc, const std::string& prefix,
     if (!o.is_object()) continue;
     if (o.contains("result") && o["result"].is_string()) {
       const std::string r = o["result"];
-      auto parsed = json::parse(r, nullptr, false);
+      auto parsed = parse_json(r);
       results.push_back(!parsed.is_discarded() && parsed.is_object() ? parsed : json(r));
     }
     if (o.contains("parameters") && o["parameters"].is_array()) {

@@ -122,7 +122,7 @@ json scope::expr_env() const {
   }
   // `item` as its JSON value, so item.key works in expressions.
   if (const auto* item = find("item")) {
-    auto parsed = json::parse(*item, nullptr, false);
+    auto parsed = parse_json(*item);
     if (!parsed.is_discarded() && (parsed.is_object() || parsed.is_array())) env["item"] = parsed;
   }
   return env;

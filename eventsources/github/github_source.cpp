@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kairos/core/digest.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "webhook/webhook_source.hpp"
 
@@ -100,7 +101,7 @@ outbound_response handle_github_delivery(const inbound_request& req, const githu
     out.count_failure(origin);
     return error_reply(400, "webhook request has unsupported Content-Type '" + media + "'");
   }
-  auto body = nlohmann::json::parse(payload, nullptr, false);
+  auto body = parse_json(payload);
   if (body.is_discarded() || !body.is_object()) {
     out.count_failure(origin);
     return error_reply(400, "the delivery payload is not a JSON object");

@@ -84,7 +84,7 @@ std::optional<nlohmann::json> kafka_event_data(const kafka_message_view& m, bool
   if (!m.value) {
     d.emplace("body", nullptr);
   } else if (json_body) {
-    auto parsed = nlohmann::json::parse(*m.value, nullptr, false);
+    auto parsed = parse_json(*m.value);
     if (parsed.is_discarded()) return std::nullopt;
     d.emplace("body", std::move(parsed));
   } else {

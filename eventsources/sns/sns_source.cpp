@@ -11,6 +11,7 @@
 #include <boost/url/parse.hpp>
 
 #include "kairos/core/http_client.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "webhook/webhook_source.hpp"
 
@@ -150,7 +151,7 @@ struct sns_source::core {
   }
 
   outbound_response handle(const inbound_request& req) {
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    auto body = parse_json(req.body);
     if (body.is_discarded() || !body.is_object()) {
       out->count_failure(origin);
       return error_reply(400, "the body is not an SNS message (a JSON object)");

@@ -96,7 +96,7 @@ bool blank(std::string_view body) {
 
 nlohmann::json body_value(const std::string& body) {
   if (blank(body)) return nullptr;
-  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  auto parsed = parse_json(body);
   if (parsed.is_discarded()) return body;
   return parsed;
 }

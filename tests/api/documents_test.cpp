@@ -17,6 +17,13 @@ TEST(api_documents, malformed_body_error_names_the_byte_position) {
   EXPECT_NE(r.error().message.find("byte 7"), std::string::npos) << r.error().message;
 }
 
+TEST(api_documents, a_body_with_a_nul_after_its_json_is_refused_not_cut_short) {
+  auto r = parse_body(std::string("{\"a\":1}\0{\"b\":2}", 14));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::invalid_argument);
+  EXPECT_NE(r.error().message.find("byte 8"), std::string::npos) << r.error().message;
+}
+
 TEST(api_documents, dns1123_rules_reject_uppercase_underscores_edges_and_length) {
   EXPECT_TRUE(check_dns1123_subdomain("build.v2-a").empty());
   EXPECT_FALSE(check_dns1123_subdomain("Build").empty());

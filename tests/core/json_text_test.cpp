@@ -110,6 +110,12 @@ TEST(dump_json, random_documents_print_byte_for_byte_as_nlohmann_prints_them) {
   }
 }
 
+// nlohmann's accept, except that it takes a NUL between tokens for the end
+// of the text; a NUL anywhere makes text not JSON.
+bool reference_verdict(const std::string& text) {
+  return text.find('\0') == std::string::npos && json::accept(text);
+}
+
 TEST(is_json, decides_as_nlohmann_accept_decides_on_the_edge_cases) {
   const std::string cases[] = {
       "{}",
@@ -137,8 +143,19 @@ TEST(is_json, decides_as_nlohmann_accept_decides_on_the_edge_cases) {
       "{\"a\":1,\"a\":2}",
       std::string(2000, '[') + std::string(2000, ']'),  // deeper than simdjson goes
       std::string("\"a\0b\"", 5),
-      std::string("[1]\0", 4)};
-  for (const auto& c : cases) EXPECT_EQ(is_json(c), json::accept(c)) << c.substr(0, 40);
+      std::string("[1]\0", 4),
+      std::string("{\"a\":1}\0junk", 12)};
+  for (const auto& c : cases) EXPECT_EQ(is_json(c), reference_verdict(c)) << c.substr(0, 40);
+}
+
+TEST(parse_json, text_with_a_nul_is_not_json_though_nlohmann_would_stop_there) {
+  const std::string tail("[1]\0,2]", 7);
+  ASSERT_FALSE(json::parse(tail, nullptr, false).is_discarded());  // nlohmann's [1]
+  EXPECT_TRUE(parse_json(tail).is_discarded());
+  EXPECT_FALSE(is_json(tail));
+  EXPECT_TRUE(parse_json(std::string("\0", 1)).is_discarded());
+  EXPECT_EQ(parse_json(" {\"a\": [1, \"\\u0000\"]} "), json::parse(R"({"a":[1,"\u0000"]})"));
+  EXPECT_TRUE(parse_json("{").is_discarded());
 }
 
 TEST(is_json, random_documents_and_their_truncations_are_judged_as_nlohmann_judges_them) {
@@ -148,10 +165,10 @@ TEST(is_json, random_documents_and_their_truncations_are_judged_as_nlohmann_judg
     ASSERT_TRUE(is_json(text)) << text;
     // Cut short or with a byte changed, most are no longer JSON.
     auto cut = text.substr(0, rng() % (text.size() + 1));
-    ASSERT_EQ(is_json(cut), json::accept(cut)) << cut;
+    ASSERT_EQ(is_json(cut), reference_verdict(cut)) << cut;
     auto changed = text;
     changed[rng() % changed.size()] = "{}[],:\"\\x0 \xff"[rng() % 13];
-    ASSERT_EQ(is_json(changed), json::accept(changed)) << changed;
+    ASSERT_EQ(is_json(changed), reference_verdict(changed)) << changed;
   }
 }
 

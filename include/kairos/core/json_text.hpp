@@ -21,11 +21,17 @@ void dump_json(const nlohmann::json& j, std::string& out);
 // For text made from what nodes print, templates compute and events carry:
 // a node printing Latin-1 must fail nothing but its own bytes.
 std::string dump_json_replacing(const nlohmann::json& j);
-// Whether `text` is one JSON value, exactly as nlohmann::json::accept
-// decides. simdjson checks it first, in a tenth of the time (a Kafka source
-// with jsonBody checks every message and keeps the text as it came); only
-// what simdjson refuses is asked again of nlohmann, which also takes a
-// leading byte order mark and integers past 64 bits.
+// Text from outside (bodies, messages, node outputs, parameters) as JSON:
+// nlohmann's parse, except that a NUL byte anywhere makes it not JSON.
+// nlohmann stops reading at a NUL as if the text ended there, so `[1]`,
+// NUL, `junk` would parse as [1] while the bytes kept beside it say more.
+// A discarded value when it is not JSON, as parse(text, nullptr, false).
+nlohmann::json parse_json(std::string_view text);
+// Whether `text` is one JSON value, as parse_json decides. simdjson checks
+// it first, in a tenth of the time (a Kafka source with jsonBody checks
+// every message and keeps the text as it came); only what simdjson refuses
+// is asked again of nlohmann, which also takes a leading byte order mark and
+// integers past 64 bits.
 bool is_json(std::string_view text);
 // One string printed as dump_json prints it, appended to `out`, for text
 // built without a tree; throws as dump_json does.

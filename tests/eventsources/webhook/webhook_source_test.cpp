@@ -266,6 +266,9 @@ TEST(webhook_data, printed_data_parses_back_as_the_built_data_or_is_declined) {
       request("POST", "12345678901234567890123", {{"accept", "a"}, {"Accept", "b"}}),
       request("POST", "{\"dup\":1,\"dup\":2}", {{"X-Unicode", "caf\u00e9"}}),
       request("POST", "{not json", {{"Content-Type", "application/json"}}),
+      // nlohmann alone would take the JSON before the NUL and drop the rest.
+      request("POST", std::string("{\"a\":1}\0{\"b\"", 12), {}),
+      request("POST", std::string("\"T),\"\0", 6), {{"Content-Type", "text/plain"}}),
   };
   for (const auto& r : printable) {
     const auto text = eventsources::webhook_data_text(r, metadata_text);
@@ -273,6 +276,8 @@ TEST(webhook_data, printed_data_parses_back_as_the_built_data_or_is_declined) {
     EXPECT_EQ(nlohmann::json::parse(*text), eventsources::webhook_data(r, metadata)) << *text;
     EXPECT_EQ(text->find("secret"), std::string::npos) << "the bearer token is masked";
   }
+  EXPECT_EQ(eventsources::webhook_data(printable[8], metadata)["body"],
+            std::string("{\"a\":1}\0{\"b\"", 12));
 
   const std::vector<eventsources::inbound_request> declined = {
       request("GET", "", {}),
