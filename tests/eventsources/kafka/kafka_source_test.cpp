@@ -419,7 +419,10 @@ TEST(kafka_event_text, reads_back_as_the_event_data_for_each_kind_of_message) {
 TEST(kafka_event_text, a_body_that_is_not_json_is_refused_and_a_bad_utf8_key_throws) {
   eventsources::kafka_message_view m;
   m.topic = "orders";
-  for (const char* bad : {"{", "not json", "1 2", "", "{\"a\":\"\xff\"}"}) {
+  // The last: JSON, a NUL, then more, which nlohmann alone would cut at the NUL.
+  for (const auto& bad :
+       {std::string("{"), std::string("not json"), std::string("1 2"), std::string(),
+        std::string("{\"a\":\"\xff\"}"), std::string("{\"a\":1}\0junk", 12)}) {
     m.value = bad;
     EXPECT_FALSE(eventsources::kafka_event_text(m, true, "")) << bad;
     EXPECT_FALSE(eventsources::kafka_event_data(m, true, nlohmann::json::object())) << bad;
