@@ -13,7 +13,10 @@ namespace {
 // compiling costs far more than an RE2 match, so each thread keeps the ones
 // it compiled. Clearing the lot when full is simpler than LRU and the sizes
 // involved make the difference immaterial.
-constexpr std::size_t cache_capacity = 64;
+// Each keeps its program and the DFA RE2 builds lazily while matching,
+// within RE2's default 8 MB budget per pattern; a smaller budget refuses
+// patterns Go takes, such as [\p{L}\d_-]{1,200}.
+constexpr std::size_t cache_capacity = 16;
 
 result<const RE2*> compile(std::string_view pattern) {
   thread_local std::unordered_map<std::string, std::unique_ptr<const RE2>> cache;

@@ -34,6 +34,8 @@ TEST(regex, search_is_unanchored_and_dollar_means_only_the_end_of_the_text) {
 TEST(regex, go_syntax_is_accepted_and_what_go_rejects_is_an_error_naming_the_pattern) {
   EXPECT_TRUE(*search("(?P<year>[0-9]{4})", "in 2026"));
   EXPECT_TRUE(*search("(?i)RELEASE", "release-1.2"));
+  // A large program: a Unicode class repeated 200 times fits RE2's budget.
+  EXPECT_TRUE(*search(R"(^[\p{L}\d_-]{1,200}$)", "caf\xc3\xa9_42"));
   auto backref = search(R"((a)\1)", "aa");
   ASSERT_FALSE(backref.ok());
   EXPECT_NE(backref.error().message.find(R"((a)\1)"), std::string::npos) << backref.error().message;
