@@ -1,9 +1,12 @@
 #include "kairos/core/regex.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
 #include <re2/re2.h>
+
+#include "kairos/core/text.hpp"
 
 namespace kairos::regex {
 
@@ -35,24 +38,11 @@ result<const RE2*> compile(std::string_view pattern) {
   return cache.emplace(key, std::move(re)).first->second.get();
 }
 
-// utf8.DecodeRuneInString's width: Go steps over a byte that does not start a
-// valid sequence one byte at a time.
+// utf8.DecodeRuneInString's width: 0 at the end, and Go steps over a byte
+// that does not start a well-formed sequence one byte at a time.
 std::size_t rune_width(std::string_view s, std::size_t pos) {
   if (pos >= s.size()) return 0;
-  const auto lead = static_cast<unsigned char>(s[pos]);
-  std::size_t n = 1;
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    n = 4;
-  } else if (lead >= 0xE0) {
-    n = lead <= 0xEF ? 3 : 1;
-  } else if (lead >= 0xC2) {
-    n = 2;
-  }
-  if (n == 1 || pos + n > s.size()) return 1;
-  for (std::size_t i = 1; i < n; ++i) {
-    if ((static_cast<unsigned char>(s[pos + i]) & 0xC0) != 0x80) return 1;
-  }
-  return n;
+  return std::max<std::size_t>(utf8_sequence_length(s, pos), 1);
 }
 
 // A match's groups as offsets into the subject; -1 for a group that did not
@@ -207,7 +197,7 @@ result<std::vector<std::string>> find_all(std::string_view pattern, std::string_
     if (static_cast<std::size_t>(m.end()) == pos) {
       // An empty match right after the previous match is not a new one.
       if (m.begin() == prev_end) accept = false;
-      pos += pos < subject.size() ? rune_width(subject, pos) : 1;
+      pos += std::max<std::size_t>(rune_width(subject, pos), 1);
     } else {
       pos = static_cast<std::size_t>(m.end());
     }

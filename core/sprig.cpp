@@ -1,5 +1,4 @@
 #include "kairos/core/sprig.hpp"
-#include "kairos/core/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +9,7 @@
 
 #include "expr_value.hpp"
 #include "kairos/core/digest.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/regex.hpp"
 
 namespace kairos::sprig {

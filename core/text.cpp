@@ -273,9 +273,6 @@ std::optional<std::string> base64_decode(std::string_view data) {
   return out;
 }
 
-namespace {
-
-// The length of the well-formed sequence starting at `at`, or 0.
 std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(at);
@@ -302,8 +299,6 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept
     if (byte(at + i) < 0x80 || byte(at + i) > 0xBF) return 0;
   return length;
 }
-
-}  // namespace
 
 std::size_t invalid_utf8_offset(std::string_view text) noexcept {
   std::size_t at = 0;

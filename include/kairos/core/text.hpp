@@ -34,6 +34,9 @@ std::string time_ordered_uuid(std::chrono::system_clock::time_point t);
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view data);
 
+// The length of the well-formed UTF-8 sequence starting at `at` (which must
+// be inside `text`), or 0 where none starts there.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept;
 // The offset of the first byte of `text` that does not begin a well-formed
 // UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing past
 // U+10FFFF), or npos when all of it is well formed.
