@@ -21,6 +21,54 @@ namespace {
 // patterns Go takes, such as [\p{L}\d_-]{1,200}.
 constexpr std::size_t cache_capacity = 16;
 
+// Go 1.22 takes `(?<name>re)` for a named group, as Perl does; Debian 12's
+// RE2 knows only `(?P<name>re)`. Rewrites the former outside character
+// classes and quoted text; lookbehind `(?<=` and `(?<!` stays as written, for
+// RE2 to refuse as Go does.
+std::string with_p_named_groups(std::string_view pattern) {
+  std::string out;
+  if (pattern.find("(?<") == std::string_view::npos) return out;
+  out.reserve(pattern.size() + 4);
+  bool in_class = false, quoted = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (quoted) {
+      // \Q...\E: literal up to \E.
+      if (c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == 'E') quoted = false;
+    } else if (c == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] == 'Q') quoted = true;
+      out += c;
+      out += pattern[++i];
+      continue;
+    } else if (in_class) {
+      if (c == '[' && pattern.substr(i, 2) == "[:") {
+        // A POSIX class such as [:alpha:] inside a class.
+        const auto close = pattern.find(":]", i + 2);
+        if (close != std::string_view::npos) {
+          out.append(pattern.substr(i, close + 2 - i));
+          i = close + 1;
+          continue;
+        }
+      }
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+      out += c;
+      // A `]` first (after an optional `^`) is a member, not the end.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
+      continue;
+    } else if (pattern.substr(i, 3) == "(?<" && i + 3 < pattern.size() && pattern[i + 3] != '=' &&
+               pattern[i + 3] != '!') {
+      out += "(?P<";
+      i += 2;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 result<const RE2*> compile(std::string_view pattern) {
   thread_local std::unordered_map<std::string, std::unique_ptr<const RE2>> cache;
   const std::string key(pattern);
@@ -29,7 +77,9 @@ result<const RE2*> compile(std::string_view pattern) {
   RE2::Options options;
   // RE2 would otherwise print each bad pattern on stderr; the caller reports it.
   options.set_log_errors(false);
-  auto re = std::make_unique<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+  const std::string rewritten = with_p_named_groups(pattern);
+  const std::string_view source = rewritten.empty() ? pattern : std::string_view(rewritten);
+  auto re = std::make_unique<const RE2>(re2::StringPiece(source.data(), source.size()), options);
   if (!re->ok()) {
     return make_error(errc::invalid_argument,
                       "invalid regular expression " + key + ": " + re->error());

@@ -45,6 +45,21 @@ TEST(regex, go_syntax_is_accepted_and_what_go_rejects_is_an_error_naming_the_pat
   EXPECT_FALSE(search("caf\xe9", "x").ok());  // a pattern must be UTF-8
 }
 
+TEST(regex, go_1_22_angle_bracket_named_groups_work_where_they_are_syntax) {
+  EXPECT_EQ(replaced(R"((?<y>\d{4})-(?<m>\d\d))", "on 2026-12", "$m/$y"), "on 12/2026");
+  EXPECT_TRUE(*search(R"(^(?<ref>refs/heads/.+)$)", "refs/heads/main"));
+  // Inside a class, escaped or quoted, `(?<` is literal text and stays so.
+  EXPECT_TRUE(*search(R"([(?<]x)", "<x"));
+  EXPECT_TRUE(*search(R"([]?(<]+a)", "(?<a"));
+  EXPECT_TRUE(*search(R"([[:alpha:]](?<n>\d))", "a1"));
+  EXPECT_TRUE(*search(R"(\(?<)", "<"));
+  EXPECT_TRUE(*search(R"(\Q(?<x>\E)", "(?<x>"));
+  EXPECT_FALSE(*search(R"(\Q(?<x>\E)", "x"));
+  // Lookbehind is still refused, as Go refuses it.
+  EXPECT_FALSE(search("(?<=a)b", "ab").ok());
+  EXPECT_FALSE(search("(?<!a)b", "cb").ok());
+}
+
 TEST(regex, patterns_that_backtrack_exponentially_elsewhere_finish_with_the_right_answer) {
   const std::string subject = std::string(100000, 'a') + "b";
   EXPECT_FALSE(*search("^(a+)+$", subject));

@@ -5,6 +5,7 @@
 // filters. RE2 has Go's syntax (no backreferences or lookaround, `$` only at
 // the end of the text) and matches in time linear in the subject, so a
 // pattern from a manifest or an event cannot stall the thread evaluating it.
+// Named groups may be written `(?P<name>re)` or, as Go 1.22 allows, `(?<name>re)`.
 
 #include <cstdint>
 #include <string>
