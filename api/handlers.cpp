@@ -7,6 +7,7 @@
 #include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/cron/controller.hpp"
+#include "kairos/engine/progress.hpp"
 #include "kairos/sensors/manager.hpp"
 
 namespace kairos::api {
@@ -294,6 +295,7 @@ response resource_handlers::get_workflow(const request& req) {
     if (!map.is_object()) map = nlohmann::json::object();
     for (auto& n : *nodes) map[n.node_id] = std::move(n.body);
   }
+  engine::set_progress(body);
   return json_response(std::move(body));
 }
 

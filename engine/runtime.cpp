@@ -25,6 +25,7 @@
 
 #include "kairos/core/text.hpp"
 #include "kairos/engine/local_sync_manager.hpp"
+#include "kairos/engine/progress.hpp"
 #include "kairos/spec/kind.hpp"
 #include "kairos/spec/loader.hpp"
 #include "kairos/spec/secret.hpp"
@@ -632,7 +633,9 @@ class runtime::impl {
   // --- reading -------------------------------------------------------------------
 
   result<json> get(const std::string& ns, const std::string& name) {
-    return load(ns, name, nullptr);
+    auto body = load(ns, name, nullptr);
+    if (body) set_progress(*body);
+    return body;
   }
 
   result<json> wait(const std::string& ns, const std::string& name,

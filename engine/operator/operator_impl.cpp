@@ -7,6 +7,7 @@
 
 #include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
+#include "kairos/engine/progress.hpp"
 #include "kairos/spec/loader.hpp"
 
 namespace kairos::engine {
@@ -675,12 +676,6 @@ json operator_impl::workflow_json_without_nodes() const {
   if (!global_params_.empty()) outputs["parameters"] = global_params_;
   if (!global_artifacts_.empty()) outputs["artifacts"] = global_artifacts_;
   if (!outputs.empty()) st["outputs"] = outputs;
-  if (started_at_) {
-    const auto end = finished_at_ ? *finished_at_ : now_;
-    st["progress"] = std::to_string(0) + "/" + std::to_string(0);
-    st.erase("progress");
-    (void)end;
-  }
   j["status"] = std::move(st);
   if (suspended_)
     j["spec"]["suspend"] = true;
@@ -696,6 +691,7 @@ json operator_impl::workflow_json() const {
   for (const auto& n : nodes_)
     if (!concealed(n)) nodes[n.id] = node_json(n.id);
   if (!nodes.empty()) j["status"]["nodes"] = std::move(nodes);
+  set_progress(j);
   return j;
 }
 

@@ -1,0 +1,24 @@
+#pragma once
+
+// Argo's workflow progress ("N/M": finished and total work units) for a
+// workflow document that carries its nodes under status.nodes.
+//
+// A node that does work (Pod, HTTP, Suspend, and Container or Plugin were
+// they supported) counts 1/1 once Succeeded, Skipped or Omitted and 0/1
+// otherwise; a failed one stays 0/1. Any other node sums what is reachable
+// through its children; a sum with nothing in it is left out, as Argo leaves
+// it. The workflow's progress is the sum over all working nodes.
+//
+// Computed when the document is read rather than stored with each node: a
+// DAG's progress changes whenever any task below it finishes, and storing
+// that would rewrite the DAG's node at every step.
+
+#include <nlohmann/json.hpp>
+
+namespace kairos::engine {
+
+// Sets status.progress and each node's progress. A document without
+// status.nodes gets progress "0/0", as a workflow that has not started.
+void set_progress(nlohmann::json& workflow);
+
+}  // namespace kairos::engine
