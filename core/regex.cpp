@@ -121,12 +121,20 @@ bool find_from(const RE2& re, std::string_view subject, std::size_t pos, std::si
   return true;
 }
 
-bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+// The length of the `$name` at the start of `s`: Go reads letters, decimal
+// digits and `_` of any script (so `$1é` names a group "1é", not group 1),
+// though a group's own name can only be ASCII.
+std::size_t name_length(std::string_view s) {
+  static const RE2 name_re(R"([\p{L}\p{Nd}_]*)");
+  re2::StringPiece name;
+  if (!name_re.Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), RE2::ANCHOR_START, &name,
+                     1)) {
+    return 0;
+  }
+  return name.size();
 }
 
-// Regexp.Expand. Group names are ASCII here; Go also accepts other Unicode
-// letters and digits in `$name`.
+// Regexp.Expand.
 void expand(const RE2& re, std::string_view tmpl, std::string_view subject, const match& m,
             std::string& out) {
   while (!tmpl.empty()) {
@@ -140,9 +148,8 @@ void expand(const RE2& re, std::string_view tmpl, std::string_view subject, cons
       continue;
     }
     const bool brace = !tmpl.empty() && tmpl.front() == '{';
-    std::size_t i = brace ? 1 : 0;
-    const std::size_t name_begin = i;
-    while (i < tmpl.size() && name_char(tmpl[i])) ++i;
+    const std::size_t name_begin = brace ? 1 : 0;
+    const std::size_t i = name_begin + name_length(tmpl.substr(name_begin));
     const auto name = tmpl.substr(name_begin, i - name_begin);
     if (name.empty() || (brace && (i >= tmpl.size() || tmpl[i] != '}'))) {
       out += '$';  // malformed: the `$` stays as text

@@ -73,6 +73,14 @@ TEST(regex, replace_expands_numbered_and_named_groups_as_go_does) {
   // `$1W` names the group "1W", which does not exist: Go inserts nothing.
   EXPECT_EQ(replaced("a(x*)b", "-ab-axxb-", "$1W"), "---");
   EXPECT_EQ(replaced(R"((?P<y>\d{4})-(?P<m>\d\d))", "on 2026-12", "$m/$y"), "on 12/2026");
+  // A name runs over letters and digits of any script, as in Go: `$1é` is
+  // the group "1é", which does not exist, not group 1 then "é".
+  EXPECT_EQ(replaced("a(x*)b", "-axxb-", "$1\xc3\xa9"), "--");
+  EXPECT_EQ(replaced("a(x*)b", "-axxb-",
+                     "${gr\xc3\xb6\xc3\x9f"
+                     "e}!"),
+            "-!-");
+  EXPECT_EQ(replaced("a(x*)b", "-axxb-", "$1\xe2\x82\xac"), "-xx\xe2\x82\xac-");  // € ends it
   EXPECT_EQ(replaced("(b)", "abc", "$$1"), "a$1c");
   EXPECT_EQ(replaced("(b)", "abc", "${1"), "a${1c");      // malformed: kept as text
   EXPECT_EQ(replaced("(b)|(z)", "abc", "[$2]"), "a[]c");  // group not taken part
