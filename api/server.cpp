@@ -423,7 +423,7 @@ class server::impl {
     req.body = std::move(raw.body());
 
     if (!r.blocking) co_return invoke(r, req);
-    co_return co_await run_blocking(pool_, [this, &r, &req] { return invoke(r, req); });
+    co_return co_await run_blocking(pool_, [&r, &req] { return invoke(r, req); });
   }
 
   // Turns anything a handler throws into a 500, so no request can take a

@@ -184,21 +184,20 @@ struct sensor_runner::impl {
       std::lock_guard lock(saves->mutex);
       ++saves->queued;
     }
-    db.put_state_async(scope, settings.namespace_, settings.name, state,
-                       [saves = saves, failed, scope, ns = settings.namespace_,
-                        name = settings.name](result<void> r) {
-                         // The messages and levels the waiting saves logged.
-                         if (!r && failed == &save_tracker::progress_failed)
-                           spdlog::error("sensor {}/{}: cannot store progress: {}", ns, name,
-                                         r.error().message);
-                         else if (!r)
-                           spdlog::warn("sensor {}/{}: cannot store its event history: {}", ns,
-                                        name, r.error().message);
-                         std::lock_guard lock(saves->mutex);
-                         ++saves->finished;
-                         if (!r) (*saves).*failed = true;
-                         saves->cv.notify_all();
-                       });
+    db.put_state_async(
+        scope, settings.namespace_, settings.name, state,
+        [saves = saves, failed, ns = settings.namespace_, name = settings.name](result<void> r) {
+          // The messages and levels the waiting saves logged.
+          if (!r && failed == &save_tracker::progress_failed)
+            spdlog::error("sensor {}/{}: cannot store progress: {}", ns, name, r.error().message);
+          else if (!r)
+            spdlog::warn("sensor {}/{}: cannot store its event history: {}", ns, name,
+                         r.error().message);
+          std::lock_guard lock(saves->mutex);
+          ++saves->finished;
+          if (!r) (*saves).*failed = true;
+          saves->cv.notify_all();
+        });
   }
 
   // A queued save that failed is written again at the next chance; each

@@ -293,7 +293,9 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
         {"LANG", env_or("LANG", "C.UTF-8")},
     };
     for (const auto& [k, v] : p.env) {
-      auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == k; });
+      // A named copy of the key: clang 14 cannot capture a structured binding.
+      const std::string& key = k;
+      auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == key; });
       if (it != env.end()) {
         it->second = v;
       } else {
