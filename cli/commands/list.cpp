@@ -39,8 +39,21 @@ int run_list(context& ctx, const list_options& opts) {
   if (!opts.output.empty() && opts.output != "wide") {
     return fail("unknown output format \"" + opts.output + "\" (want name, json, yaml or wide)");
   }
-  std::cout << render_workflow_list(items, text_options(false), opts.all_namespaces,
-                                    opts.output == "wide");
+  const bool wide = opts.output == "wide";
+  if (!wide || !items.is_array()) {
+    std::cout << render_workflow_list(items, text_options(false), opts.all_namespaces, wide);
+    return 0;
+  }
+  // The list leaves out each workflow's nodes (they can run to thousands);
+  // the wide view counts pods by phase, so it reads each workflow whole. One
+  // deleted since the list keeps its listed form.
+  json full = json::array();
+  for (const auto& wf : items) {
+    const json meta = member(wf, "metadata");
+    auto got = c.get("workflows", string_at(meta, "namespace"), string_at(meta, "name"));
+    full.push_back(got ? std::move(*got) : wf);
+  }
+  std::cout << render_workflow_list(full, text_options(false), opts.all_namespaces, true);
   return 0;
 }
 

@@ -578,4 +578,44 @@ spec:
   EXPECT_TRUE(s.running());
 }
 
+// Before: the list API leaves out nodes, and `list -o wide` counted pods
+// from them, so P/R/C read 0/0/0 for every workflow.
+TEST(engine_e2e, list_wide_counts_pods_by_phase_and_get_shows_argo_progress) {
+  temp_dir dir;
+  server s(dir.path);
+  ASSERT_TRUE(s.running());
+  const auto file = dir.path / "tolerant.yaml";
+  write_file(file, R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: tolerant}
+spec:
+  entrypoint: main
+  templates:
+    - name: ok
+      container: {image: debian:12, command: ["true"]}
+    - name: broken
+      container: {image: debian:12, command: ["false"]}
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: ok}
+          - {name: b, template: broken, continueOn: {failed: true}}
+)");
+  auto r = s.cli({"submit", file.string(), "--wait"}, 60s);
+  if (engine_missing(r)) GTEST_SKIP() << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+
+  auto wide = s.cli({"list", "-o", "wide"});
+  ASSERT_EQ(wide.code, 0) << wide.err;
+  const auto row = wide.out.substr(wide.out.find("tolerant"));
+  EXPECT_NE(row.substr(0, row.find('\n')).find(" 0/0/2"), std::string::npos) << wide.out;
+  // A failed pod has completed, but Argo's progress counts only finished work.
+  auto get = s.cli({"get", "tolerant"});
+  EXPECT_NE(get.out.find("Progress:            1/2\n"), std::string::npos) << get.out;
+  auto json_out = s.cli({"get", "tolerant", "-o", "json"});
+  auto wf = json::parse(json_out.out, nullptr, false);
+  ASSERT_TRUE(wf.is_object()) << json_out.out;
+  EXPECT_EQ(wf["status"].value("progress", ""), "1/2");
+}
+
 }  // namespace
