@@ -273,7 +273,23 @@ response resource_handlers::list_workflows(const request& req) {
   for (const auto& w : *listed) {
     if (limit != 0 && items.size() >= limit) break;
     auto body = render(w);
-    if (labels_match(body, *selector)) items.push_back(std::move(body));
+    if (!labels_match(body, *selector)) continue;
+    // Argo's list carries each workflow's progress; the nodes it is summed
+    // from stay out of the list, so they are counted, not read.
+    if (body.is_object()) {
+      auto counts = db_.count_nodes(w.uid);
+      if (!counts) return error_response(counts.error());
+      std::int64_t done = 0, total = 0;
+      for (const auto& c : *counts) {
+        if (!engine::counts_as_work(c.type)) continue;
+        total += c.count;
+        if (engine::counts_as_done(c.phase)) done += c.count;
+      }
+      auto& status = body["status"];
+      if (!status.is_object()) status = nlohmann::json::object();
+      status["progress"] = std::to_string(done) + "/" + std::to_string(total);
+    }
+    items.push_back(std::move(body));
   }
   return list_body(std::move(items));
 }

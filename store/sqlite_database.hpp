@@ -141,6 +141,7 @@ class sqlite_database final : public database {
                                     std::optional<workflow_record> workflow,
                                     write_callback done) override;
   result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) override;
+  result<std::vector<node_count>> count_nodes(const std::string& workflow_uid) override;
 
   result<append_outcome> append_event(event_record e) override;
   result<std::vector<append_outcome>> append_events(std::vector<event_record> events) override;

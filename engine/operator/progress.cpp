@@ -30,17 +30,23 @@ std::string_view string_of(const json& node, const char* key) {
 }
 
 bool does_work(std::string_view type) {
+  return counts_as_work(type);
+}
+
+units own_units(const json& node) {
+  return {counts_as_done(string_of(node, "phase")) ? 1 : 0, 1};
+}
+
+}  // namespace
+
+bool counts_as_work(std::string_view type) {
   return type == "Pod" || type == "HTTP" || type == "Suspend" || type == "Container" ||
          type == "Plugin";
 }
 
-units own_units(const json& node) {
-  const auto phase = string_of(node, "phase");
-  const bool finished = phase == "Succeeded" || phase == "Skipped" || phase == "Omitted";
-  return {finished ? 1 : 0, 1};
+bool counts_as_done(std::string_view phase) {
+  return phase == "Succeeded" || phase == "Skipped" || phase == "Omitted";
 }
-
-}  // namespace
 
 void set_progress(json& workflow) {
   if (!workflow.is_object()) return;

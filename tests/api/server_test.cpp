@@ -380,6 +380,8 @@ TEST_F(api_server, list_workflows_filters_by_label_selector_and_lists_all_namesp
   auto selected = send(verb::get, "/api/v1/workflows/?listOptions.labelSelector=team%3Dy");
   ASSERT_EQ(selected.json()["items"].size(), 1u);
   EXPECT_EQ(selected.json()["items"][0]["metadata"]["name"], "b");
+  // Argo's progress, from nodes the list leaves out: none yet.
+  EXPECT_EQ(selected.json()["items"][0]["status"]["progress"], "0/0");
 }
 
 TEST_F(api_server, submit_from_a_workflow_template_references_it_with_parameters) {

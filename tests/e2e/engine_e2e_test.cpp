@@ -616,6 +616,12 @@ spec:
   auto wf = json::parse(json_out.out, nullptr, false);
   ASSERT_TRUE(wf.is_object()) << json_out.out;
   EXPECT_EQ(wf["status"].value("progress", ""), "1/2");
+  // The list has no nodes, yet carries the same progress.
+  auto listed = s.cli({"list", "-o", "json"});
+  auto items = json::parse(listed.out, nullptr, false);
+  ASSERT_TRUE(items.is_array() && items.size() == 1) << listed.out;
+  EXPECT_EQ(items[0]["status"].value("progress", ""), "1/2");
+  EXPECT_FALSE(items[0]["status"].contains("nodes"));
 }
 
 }  // namespace

@@ -557,6 +557,40 @@ TEST_F(store_test, put_nodes_inserts_and_replaces_and_delete_workflow_removes_th
   EXPECT_EQ(again.error().code, errc::not_found);
 }
 
+TEST_F(store_test, count_nodes_groups_by_type_and_phase_as_reading_every_node_would) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "fan"));
+  ASSERT_TRUE(w);
+  std::vector<node_record> nodes = {
+      {w->uid, "fan", "fan", "Running", {{"type", "DAG"}, {"phase", "Running"}}},
+      {w->uid, "fan-1", "fan.a", "Succeeded", {{"type", "Pod"}, {"phase", "Succeeded"}}},
+      {w->uid, "fan-2", "fan.b", "Succeeded", {{"type", "Pod"}, {"phase", "Succeeded"}}},
+      {w->uid, "fan-3", "fan.c", "Failed", {{"type", "Pod"}, {"phase", "Failed"}}},
+      {w->uid, "fan-4", "fan.d", "Pending", {{"phase", "Pending"}}},
+      {w->uid, "fan-5", "fan.e", "Pending", {{"type", 7}, {"phase", "Pending"}}},
+  };
+  ASSERT_TRUE(db.put_nodes(nodes));
+  auto other = db.create_workflow(workflow("default", "other"));
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(db.put_nodes({{other->uid, "o", "o", "Running", {{"type", "Pod"}}}}));
+
+  auto sorted = [](std::vector<node_count> v) {
+    std::vector<std::string> out;
+    for (const auto& c : v) out.push_back(c.type + "/" + c.phase + "=" + std::to_string(c.count));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto counted = db.count_nodes(w->uid);
+  ASSERT_TRUE(counted) << counted.error().message;
+  const std::vector<std::string> expected = {"/Pending=2", "DAG/Running=1", "Pod/Failed=1",
+                                             "Pod/Succeeded=2"};
+  EXPECT_EQ(sorted(*counted), expected);
+  // The interface's own version reads every node; SQLite's must agree.
+  auto by_reading = db.database::count_nodes(w->uid);
+  ASSERT_TRUE(by_reading);
+  EXPECT_EQ(sorted(*by_reading), expected);
+}
+
 TEST_F(store_test, put_nodes_for_an_unknown_workflow_is_not_found_and_writes_nothing) {
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "hello"));

@@ -13,6 +13,8 @@
 // DAG's progress changes whenever any task below it finishes, and storing
 // that would rewrite the DAG's node at every step.
 
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 namespace kairos::engine {
@@ -20,5 +22,9 @@ namespace kairos::engine {
 // Sets status.progress and each node's progress. A document without
 // status.nodes gets progress "0/0", as a workflow that has not started.
 void set_progress(nlohmann::json& workflow);
+
+// The rules above, for a workflow summed without its nodes at hand.
+bool counts_as_work(std::string_view node_type);
+bool counts_as_done(std::string_view node_phase);
 
 }  // namespace kairos::engine

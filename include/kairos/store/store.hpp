@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -80,6 +81,13 @@ struct node_record {
   std::string name;
   std::string phase;
   nlohmann::json body;  // Argo's NodeStatus object
+};
+
+// How many of a workflow's nodes have a given type and phase.
+struct node_count {
+  std::string type;
+  std::string phase;
+  std::int64_t count = 0;
 };
 
 // A journal event's envelope, shared by the store's cache and every reader
@@ -281,6 +289,25 @@ class database {
     done({});
   }
   virtual result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) = 0;
+  // The workflow's nodes counted by type and phase, for a summary that need
+  // not read every node whole. This default does read them.
+  virtual result<std::vector<node_count>> count_nodes(const std::string& workflow_uid) {
+    auto nodes = list_nodes(workflow_uid);
+    if (!nodes) return std::move(nodes).error();
+    std::vector<node_count> out;
+    for (const auto& n : *nodes) {
+      std::string type;
+      if (n.body.is_object()) {
+        if (auto t = n.body.find("type"); t != n.body.end() && t->is_string()) type = *t;
+      }
+      auto it = std::find_if(out.begin(), out.end(), [&](const node_count& c) {
+        return c.type == type && c.phase == n.phase;
+      });
+      if (it == out.end()) it = out.insert(out.end(), node_count{type, n.phase, 0});
+      ++it->count;
+    }
+    return out;
+  }
 
   // The event journal. append returns only after the event is committed; an
   // empty id is invalid_argument. read_events returns events with a sequence
