@@ -1,8 +1,9 @@
 #include "kairos/engine/progress.hpp"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 namespace kairos::engine {
@@ -33,6 +34,12 @@ bool does_work(std::string_view type) {
   return counts_as_work(type);
 }
 
+// The nodes that templates with their own scope make: what runs inside names
+// them as its boundaryID.
+bool bounds(std::string_view type) {
+  return type == "DAG" || type == "Steps";
+}
+
 units own_units(const json& node) {
   return {counts_as_done(string_of(node, "phase")) ? 1 : 0, 1};
 }
@@ -58,36 +65,85 @@ void set_progress(json& workflow) {
     status["progress"] = all.text();
     return;
   }
+  auto node_at = [&](std::string_view id) -> json* {
+    auto it = nodes->find(std::string(id));
+    return it != nodes->end() && it->is_object() ? &*it : nullptr;
+  };
+  // A DAG or Steps node sums the working nodes within its boundary, however
+  // deeply nested: each working node adds itself up its chain of boundaries.
+  std::unordered_map<const json*, units> sums;
+  std::vector<const json*> chain;
   for (auto& [id, node] : nodes->items()) {
     if (!node.is_object() || !does_work(string_of(node, "type"))) continue;
     const units u = own_units(node);
     node["progress"] = u.text();
     all += u;
+    std::string_view boundary = string_of(node, "boundaryID");
+    // Chains are as deep as templates nest; one that comes back on itself
+    // (a corrupt document) ends there.
+    chain.clear();
+    while (!boundary.empty()) {
+      const json* b = node_at(boundary);
+      if (b == nullptr || std::find(chain.begin(), chain.end(), b) != chain.end()) break;
+      chain.push_back(b);
+      if (bounds(string_of(*b, "type"))) sums[b] += u;
+      boundary = string_of(*b, "boundaryID");
+    }
   }
-  // Each grouping node walks what its children reach; children links run
-  // from a task to its dependents, so a DAG's walk covers every task in it.
-  std::vector<const json*> stack;
-  std::unordered_set<const json*> seen;
+  // A StepGroup, TaskGroup or Retry node sums its children: working ones
+  // as themselves, the others by their own sums. Children are summed before
+  // their parent with a stack of our own, as groups may nest deeply; a
+  // cycle (a corrupt document) adds nothing.
+  enum class state { open, summed };
+  std::unordered_map<const json*, state> seen;
+  auto children_of = [&](const json& node, auto&& each) {
+    auto children = node.find("children");
+    if (children == node.end() || !children->is_array()) return;
+    for (const auto& c : *children)
+      if (const json* child = c.is_string() ? node_at(c.get_ref<const std::string&>()) : nullptr)
+        each(*child);
+  };
+  auto groups = [&](const json& node) {
+    const auto type = string_of(node, "type");
+    return !does_work(type) && !bounds(type);
+  };
+  std::vector<std::pair<const json*, bool>> stack;  // node, children pushed
+  for (auto& [id, node] : nodes->items()) {
+    if (!node.is_object() || !groups(node) || seen.count(&node) != 0) continue;
+    stack.assign(1, {&node, false});
+    while (!stack.empty()) {
+      auto [at, expanded] = stack.back();
+      if (!expanded) {
+        if (seen.count(at) != 0) {
+          stack.pop_back();
+          continue;
+        }
+        seen[at] = state::open;
+        stack.back().second = true;
+        children_of(*at, [&](const json& child) {
+          if (groups(child) && seen.count(&child) == 0) stack.emplace_back(&child, false);
+        });
+        continue;
+      }
+      stack.pop_back();
+      units total;
+      children_of(*at, [&](const json& child) {
+        if (does_work(string_of(child, "type"))) {
+          total += own_units(child);
+        } else if (!groups(child)) {
+          total += sums[&child];
+        } else if (auto it = seen.find(&child); it != seen.end() && it->second == state::summed) {
+          total += sums[&child];
+        }
+      });
+      sums[at] = total;
+      seen[at] = state::summed;
+    }
+  }
   for (auto& [id, node] : nodes->items()) {
     if (!node.is_object() || does_work(string_of(node, "type"))) continue;
-    units sum;
-    seen.clear();
-    stack.assign(1, &node);
-    while (!stack.empty()) {
-      const json* at = stack.back();
-      stack.pop_back();
-      auto children = at->find("children");
-      if (children == at->end() || !children->is_array()) continue;
-      for (const auto& c : *children) {
-        if (!c.is_string()) continue;
-        auto child = nodes->find(c.get_ref<const std::string&>());
-        if (child == nodes->end() || !child->is_object()) continue;
-        if (!seen.insert(&*child).second) continue;
-        if (does_work(string_of(*child, "type"))) sum += own_units(*child);
-        stack.push_back(&*child);
-      }
-    }
-    if (sum.total > 0) node["progress"] = sum.text();
+    const units u = sums[&node];
+    if (u.total > 0) node["progress"] = u.text();
   }
   status["progress"] = all.text();
 }
