@@ -279,15 +279,11 @@ response resource_handlers::list_workflows(const request& req) {
     if (body.is_object()) {
       auto counts = db_.count_nodes(w.uid);
       if (!counts) return error_response(counts.error());
-      std::int64_t done = 0, total = 0;
-      for (const auto& c : *counts) {
-        if (!engine::counts_as_work(c.type)) continue;
-        total += c.count;
-        if (engine::counts_as_done(c.phase)) done += c.count;
-      }
+      engine::work_progress progress;
+      for (const auto& c : *counts) progress.add(c.type, c.phase, c.count);
       auto& status = body["status"];
       if (!status.is_object()) status = nlohmann::json::object();
-      status["progress"] = std::to_string(done) + "/" + std::to_string(total);
+      status["progress"] = progress.text();
     }
     items.push_back(std::move(body));
   }

@@ -12,18 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-struct units {
-  long long done = 0;
-  long long total = 0;
-
-  units& operator+=(const units& o) {
-    done += o.done;
-    total += o.total;
-    return *this;
-  }
-  std::string text() const { return std::to_string(done) + "/" + std::to_string(total); }
-};
-
 std::string_view string_of(const json& node, const char* key) {
   if (auto it = node.find(key); it != node.end() && it->is_string())
     return it->get_ref<const std::string&>();
@@ -31,7 +19,8 @@ std::string_view string_of(const json& node, const char* key) {
 }
 
 bool does_work(std::string_view type) {
-  return counts_as_work(type);
+  return type == "Pod" || type == "HTTP" || type == "Suspend" || type == "Container" ||
+         type == "Plugin";
 }
 
 // The nodes that templates with their own scope make: what runs inside names
@@ -40,26 +29,37 @@ bool bounds(std::string_view type) {
   return type == "DAG" || type == "Steps";
 }
 
-units own_units(const json& node) {
-  return {counts_as_done(string_of(node, "phase")) ? 1 : 0, 1};
+work_progress own_progress(const json& node) {
+  work_progress u;
+  u.add(string_of(node, "type"), string_of(node, "phase"));
+  return u;
 }
 
 }  // namespace
 
-bool counts_as_work(std::string_view type) {
-  return type == "Pod" || type == "HTTP" || type == "Suspend" || type == "Container" ||
-         type == "Plugin";
+void work_progress::add(std::string_view node_type, std::string_view node_phase,
+                        std::int64_t count) {
+  if (!does_work(node_type)) return;
+  total += count;
+  if (node_phase == "Succeeded" || node_phase == "Skipped" || node_phase == "Omitted")
+    done += count;
 }
 
-bool counts_as_done(std::string_view phase) {
-  return phase == "Succeeded" || phase == "Skipped" || phase == "Omitted";
+work_progress& work_progress::operator+=(const work_progress& other) {
+  done += other.done;
+  total += other.total;
+  return *this;
+}
+
+std::string work_progress::text() const {
+  return std::to_string(done) + "/" + std::to_string(total);
 }
 
 void set_progress(json& workflow) {
   if (!workflow.is_object()) return;
   auto& status = workflow["status"];
   if (!status.is_object()) status = json::object();
-  units all;
+  work_progress all;
   auto nodes = status.find("nodes");
   if (nodes == status.end() || !nodes->is_object()) {
     status["progress"] = all.text();
@@ -71,11 +71,11 @@ void set_progress(json& workflow) {
   };
   // A DAG or Steps node sums the working nodes within its boundary, however
   // deeply nested: each working node adds itself up its chain of boundaries.
-  std::unordered_map<const json*, units> sums;
+  std::unordered_map<const json*, work_progress> sums;
   std::vector<const json*> chain;
   for (auto& [id, node] : nodes->items()) {
     if (!node.is_object() || !does_work(string_of(node, "type"))) continue;
-    const units u = own_units(node);
+    const work_progress u = own_progress(node);
     node["progress"] = u.text();
     all += u;
     std::string_view boundary = string_of(node, "boundaryID");
@@ -126,10 +126,10 @@ void set_progress(json& workflow) {
         continue;
       }
       stack.pop_back();
-      units total;
+      work_progress total;
       children_of(*at, [&](const json& child) {
         if (does_work(string_of(child, "type"))) {
-          total += own_units(child);
+          total += own_progress(child);
         } else if (!groups(child)) {
           total += sums[&child];
         } else if (auto it = seen.find(&child); it != seen.end() && it->second == state::summed) {
@@ -142,7 +142,7 @@ void set_progress(json& workflow) {
   }
   for (auto& [id, node] : nodes->items()) {
     if (!node.is_object() || does_work(string_of(node, "type"))) continue;
-    const units u = sums[&node];
+    const work_progress u = sums[&node];
     if (u.total > 0) node["progress"] = u.text();
   }
   status["progress"] = all.text();

@@ -20,6 +20,8 @@
 // DAG's progress changes whenever any task below it finishes, and storing
 // that would rewrite the DAG's node at every step.
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -30,8 +32,16 @@ namespace kairos::engine {
 // status.nodes gets progress "0/0", as a workflow that has not started.
 void set_progress(nlohmann::json& workflow);
 
-// The rules above, for a workflow summed without its nodes at hand.
-bool counts_as_work(std::string_view node_type);
-bool counts_as_done(std::string_view node_phase);
+// Finished and total work units, "N/M".
+struct work_progress {
+  std::int64_t done = 0;
+  std::int64_t total = 0;
+
+  // Counts `count` nodes of this type and phase by the rules above; also
+  // serves a workflow summed without its nodes at hand (the list).
+  void add(std::string_view node_type, std::string_view node_phase, std::int64_t count = 1);
+  work_progress& operator+=(const work_progress& other);
+  std::string text() const;
+};
 
 }  // namespace kairos::engine
