@@ -280,7 +280,7 @@ response resource_handlers::list_workflows(const request& req) {
       auto counts = db_.count_nodes(w.uid);
       if (!counts) return error_response(counts.error());
       engine::work_progress progress;
-      for (const auto& c : *counts) progress.add(c.type, c.phase, c.count);
+      for (const auto& c : *counts) progress.add(c.type, c.phase, c.count, c.progress);
       auto& status = body["status"];
       if (!status.is_object()) status = nlohmann::json::object();
       status["progress"] = progress.text();

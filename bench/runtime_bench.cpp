@@ -52,6 +52,7 @@ class counting_operator final : public workflow_operator {
     changed_.clear();
     return out;
   }
+  bool report_progress(const std::string&, const std::string&) override { return false; }
   void complete_node(const std::string& id, const outcome&, clock::time_point) override {
     --running_;
     ++done_;

@@ -384,7 +384,7 @@ class runtime::impl {
       // (the node is recovered from the store on the next start). The state
       // is held weakly: its strand must not be destroyed after the runtime's
       // io_context, which an executor dropping this callback late would do.
-      exec_.start(std::move(t), [this, life = life_, weak = std::weak_ptr(st), id](outcome o) {
+      auto done = [this, life = life_, weak = std::weak_ptr(st), id](outcome o) {
         std::lock_guard lock(life->mutex);
         if (!life->alive) return;
         auto st = weak.lock();
@@ -395,7 +395,20 @@ class runtime::impl {
           st->op->complete_node(id, o, clock_.now());
           step(st);
         });
-      });
+      };
+      // A node's own progress is stored like any change of the node, at
+      // the pace the executor reads it (Argo's controller waits a minute).
+      auto reported = [this, life = life_, weak = std::weak_ptr(st), id](std::string text) {
+        std::lock_guard lock(life->mutex);
+        if (!life->alive) return;
+        auto st = weak.lock();
+        if (!st) return;
+        asio::post(st->strand, [this, st, id, text = std::move(text)] {
+          if (st->done || st->running.count(id) == 0) return;
+          if (st->op->report_progress(id, text)) step(st);
+        });
+      };
+      exec_.start_reporting(std::move(t), std::move(done), std::move(reported));
     }
     if (out.completed) {
       finish(st);

@@ -1297,18 +1297,21 @@ result<std::vector<node_record>> sqlite_database::list_nodes(const std::string& 
 
 result<std::vector<node_count>> sqlite_database::count_nodes(const std::string& workflow_uid) {
   return read<std::vector<node_count>>([&](connection& c) {
-    // SQLite reads the type out of each body without a JSON tree being built;
-    // a type that is not a string counts as none, as in the default.
+    // SQLite reads the type and progress out of each body without a JSON
+    // tree being built; one that is not a string counts as none, as in the
+    // default.
     auto st_lease = c.statement(
         "SELECT CASE WHEN json_valid(body) AND json_type(body, '$.type') = 'text' "
-        "THEN json_extract(body, '$.type') ELSE '' END, phase, count(*) FROM nodes "
-        "WHERE workflow_uid = ? GROUP BY 1, 2");
+        "THEN json_extract(body, '$.type') ELSE '' END, phase, count(*), "
+        "CASE WHEN json_valid(body) AND json_type(body, '$.progress') = 'text' "
+        "THEN json_extract(body, '$.progress') ELSE '' END FROM nodes "
+        "WHERE workflow_uid = ? GROUP BY 1, 2, 4");
     auto& st = *st_lease;
     st.bind(1, workflow_uid);
     std::vector<node_count> out;
     while (st.executeStep()) {
-      out.push_back(
-          {st.getColumn(0).getString(), st.getColumn(1).getString(), st.getColumn(2).getInt64()});
+      out.push_back({st.getColumn(0).getString(), st.getColumn(1).getString(),
+                     st.getColumn(2).getInt64(), st.getColumn(3).getString()});
     }
     return out;
   });

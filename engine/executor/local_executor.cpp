@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
@@ -86,11 +87,13 @@ struct node_run {
         out(strand),
         err(strand),
         kill_timer(strand),
-        drain_timer(strand) {}
+        drain_timer(strand),
+        progress_timer(strand) {}
 
   std::string key;
   task t;
   executor::completion done;
+  executor::progress_report progress;  // may be empty
   fs::path dir;
   fs::path private_tmp;   // empty without a mount namespace
   int namespace_fd = -1;  // from the executor's namespace_pool, while it runs
@@ -101,6 +104,8 @@ struct node_run {
   asio::posix::stream_descriptor err;
   asio::steady_timer kill_timer;
   asio::steady_timer drain_timer;
+  asio::steady_timer progress_timer;
+  std::string reported;  // the progress last passed on
   // Not zeroed: reads fill them, and 80 KB of memset on every node showed
   // up in the profile of a DAG of short nodes.
   std::array<char, 64 * 1024> buffer;
@@ -301,6 +306,15 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       } else {
         env.emplace_back(k, v);
       }
+    }
+    // As in Argo, the node's progress file is the executor's to name.
+    const std::string progress_path = progress_file(n).string();
+    auto named = std::find_if(env.begin(), env.end(),
+                              [](const auto& e) { return e.first == "ARGO_PROGRESS_FILE"; });
+    if (named != env.end()) {
+      named->second = progress_path;
+    } else {
+      env.emplace_back("ARGO_PROGRESS_FILE", progress_path);
     }
     std::string path_list = default_path;
     std::vector<std::string> env_strings;
@@ -521,6 +535,52 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   }
 
   fs::path log_file(const node_run& n) const { return n.dir / "main.log"; }
+  // Absolute: the node sees the host's paths outside /tmp, and a node
+  // directory under /tmp is bound back at its own path.
+  static fs::path progress_file(const node_run& n) {
+    return fs::absolute(n.dir / "progress").lexically_normal();
+  }
+
+  // The node's progress file, trimmed; nothing when it is missing, empty or
+  // longer than any "N/M" (the controller checks the figure itself). A
+  // read of a few bytes from the node's own directory, as the log's writes.
+  static std::optional<std::string> read_progress(const node_run& n) {
+    // The node owns the path: a fifo or device there must not block this
+    // thread, and a link must not lead the read elsewhere.
+    const int fd = ::open(progress_file(n).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) return std::nullopt;
+    struct stat st {};
+    std::array<char, 64> buf;
+    ssize_t got = 0;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      while ((got = ::read(fd, buf.data(), buf.size())) < 0 && errno == EINTR) {
+      }
+    }
+    ::close(fd);
+    if (got <= 0 || static_cast<std::size_t>(got) == buf.size()) return std::nullopt;
+    std::string_view text(buf.data(), static_cast<std::size_t>(got));
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return std::nullopt;
+    text = text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+    return std::string(text);
+  }
+
+  // While the node runs, passes on each new figure it reports.
+  void watch_progress(const std::shared_ptr<node_run>& n) {
+    n->progress_timer.expires_after(settings.progress_interval);
+    n->progress_timer.async_wait([self = shared_from_this(), n](error_code ec) {
+      if (ec || n->finished || n->exited) return;
+      self->pass_on_progress(*n);
+      self->watch_progress(n);
+    });
+  }
+
+  static void pass_on_progress(node_run& n) {
+    auto text = read_progress(n);
+    if (!text || *text == n.reported) return;
+    n.reported = *text;
+    n.progress(std::move(*text));
+  }
   fs::path log_file_path(const std::string& uid, const std::string& node) const {
     return node_dir(uid, node) / "main.log";
   }
@@ -550,6 +610,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     }
     read_output(n);
     read_errors(n);
+    if (n->progress) watch_progress(n);
     if (n->killed) signal_group(n);
   }
 
@@ -688,6 +749,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     n->finished = true;
     n->kill_timer.cancel();
     n->drain_timer.cancel();
+    n->progress_timer.cancel();
     error_code ignored;
     n->pidfd.close(ignored);
     n->out.close(ignored);
@@ -697,6 +759,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     groups->remove(n->group_slot);
     n->group_slot = -1;
     outcome o = outcome_of(*n);
+    // The last figure, which a short node wrote before any reading of it.
+    o.progress = read_progress(*n);
     // Reading output files blocks; a node without outputs skips the hop to
     // the pool, one thread wake-up fewer on every no-output node.
     if (stopping || (n->t.output_parameters.empty() && n->t.output_artifacts.empty())) {
@@ -846,6 +910,10 @@ executor_capabilities local_executor::capabilities() const {
 }
 
 void local_executor::start(task t, completion done) {
+  start_reporting(std::move(t), std::move(done), {});
+}
+
+void local_executor::start_reporting(task t, completion done, progress_report progress) {
   if (impl_->stopping) {
     done(failure(outcome::kind::error, "the executor is shutting down"));
     return;
@@ -858,6 +926,7 @@ void local_executor::start(task t, completion done) {
   n->key = impl::key_of(t.workflow_uid, t.node_id);
   n->dir = impl_->node_dir(t.workflow_uid, t.node_id);
   n->done = std::move(done);
+  n->progress = std::move(progress);
   n->t = std::move(t);
   bool inserted = false;
   {

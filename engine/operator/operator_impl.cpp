@@ -596,7 +596,28 @@ void operator_impl::complete_node(const std::string& node_id, const outcome& o, 
   const int idx = it->second;
   auto& n = nodes_[idx];
   if (!n.ex || !n.ex->launched || is_fulfilled(n.phase)) return;
+  if (o.progress) keep_progress(idx, *o.progress);
   finish_leaf(idx, o);
+}
+
+bool operator_impl::report_progress(const std::string& node_id, const std::string& text) {
+  auto it = by_id_.find(node_id);
+  if (it == by_id_.end()) return false;
+  const auto& n = nodes_[it->second];
+  if (!n.ex || !n.ex->launched || is_fulfilled(n.phase)) return false;
+  return keep_progress(it->second, text);
+}
+
+bool operator_impl::keep_progress(int idx, const std::string& text) {
+  if (!work_progress::parse(text)) return false;
+  auto& n = nodes_[idx];
+  if (!n.extra.is_object()) n.extra = json::object();
+  auto at = n.extra.find("progress");
+  if (at != n.extra.end() && at->is_string() && at->get_ref<const std::string&>() == text)
+    return false;
+  n.extra["progress"] = text;
+  mark_changed(idx);
+  return true;
 }
 
 void operator_impl::recover(time_point now) {

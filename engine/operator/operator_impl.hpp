@@ -204,6 +204,7 @@ class operator_impl final : public workflow_operator {
   void recover(time_point now) override;
   operate_outcome operate(time_point now) override;
   void complete_node(const std::string& node_id, const outcome& o, time_point now) override;
+  bool report_progress(const std::string& node_id, const std::string& text) override;
   result<void> suspend() override;
   result<void> resume(time_point now) override;
   result<void> stop(time_point now) override;
@@ -247,6 +248,8 @@ class operator_impl final : public workflow_operator {
   void advance_suspend(int idx);
   void launch(int idx);
   void finish_leaf(int idx, const outcome& o);
+  // Keeps a valid reported "N/M" as the node's progress; true when it changed.
+  bool keep_progress(int idx, const std::string& text);
   void collect_template_outputs(int idx, const std::string& result);
   bool acquire_locks(int idx, const spec::synchronization& sync, const std::string& holder);
   void release_locks(int idx);

@@ -1,6 +1,7 @@
 #include "kairos/engine/progress.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,20 +30,46 @@ bool bounds(std::string_view type) {
   return type == "DAG" || type == "Steps";
 }
 
+// A working node's progress is what it reported of itself: this is read
+// before the node's own figure is written over it, and reading it again
+// gives the same figure.
 work_progress own_progress(const json& node) {
   work_progress u;
-  u.add(string_of(node, "type"), string_of(node, "phase"));
+  u.add(string_of(node, "type"), string_of(node, "phase"), 1, string_of(node, "progress"));
   return u;
+}
+
+// A decimal count without sign, as Go's strconv.Atoi reads one here.
+std::optional<std::int64_t> count_of(std::string_view digits) {
+  if (digits.empty() || digits.size() > 18) return std::nullopt;
+  std::int64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
 }
 
 }  // namespace
 
-void work_progress::add(std::string_view node_type, std::string_view node_phase,
-                        std::int64_t count) {
+std::optional<work_progress> work_progress::parse(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto n = count_of(text.substr(0, slash));
+  const auto m = count_of(text.substr(slash + 1));
+  if (!n || !m || *n > *m || *m == 0) return std::nullopt;
+  return work_progress{*n, *m};
+}
+
+void work_progress::add(std::string_view node_type, std::string_view node_phase, std::int64_t count,
+                        std::string_view reported) {
   if (!does_work(node_type)) return;
-  total += count;
+  work_progress own{0, 1};
+  if (auto r = parse(reported)) own = *r;
   if (node_phase == "Succeeded" || node_phase == "Skipped" || node_phase == "Omitted")
-    done += count;
+    own.done = own.total;
+  total += own.total * count;
+  done += own.done * count;
 }
 
 work_progress& work_progress::operator+=(const work_progress& other) {

@@ -462,6 +462,8 @@ void operator_impl::launch(int idx) {
   ex.begun = true;
   running_leaves_.insert(idx);
   n.started_at = now_;
+  // What an earlier run of this node reported is not this run's progress.
+  if (n.extra.is_object()) n.extra.erase("progress");
   set_phase(idx, phase::running);
   out_.launches.push_back(std::move(tk));
 }

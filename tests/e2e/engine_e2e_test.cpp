@@ -624,4 +624,57 @@ spec:
   EXPECT_FALSE(items[0]["status"].contains("nodes"));
 }
 
+TEST(engine_e2e, a_pod_reports_its_progress_through_argo_progress_file_into_get_and_list) {
+  temp_dir dir;
+  server s(dir.path);
+  ASSERT_TRUE(s.running());
+  const auto file = dir.path / "reporting.yaml";
+  write_file(file, R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: reporting}
+spec:
+  entrypoint: main
+  templates:
+    - name: report
+      inputs: {parameters: [{name: figure}, {name: code}]}
+      container:
+        image: debian:12
+        command: [sh, -c, 'echo "$0" > "$ARGO_PROGRESS_FILE"; exit "$1"']
+        args: ["{{inputs.parameters.figure}}", "{{inputs.parameters.code}}"]
+    - name: main
+      dag:
+        tasks:
+          - name: stuck
+            template: report
+            continueOn: {failed: true}
+            arguments: {parameters: [{name: figure, value: 3/10}, {name: code, value: "1"}]}
+          - name: done
+            template: report
+            arguments: {parameters: [{name: figure, value: 2/5}, {name: code, value: "0"}]}
+          - name: garbled
+            template: report
+            arguments: {parameters: [{name: figure, value: 7/2}, {name: code, value: "0"}]}
+)");
+  auto r = s.cli({"submit", file.string(), "--wait"}, 60s);
+  if (engine_missing(r)) GTEST_SKIP() << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+
+  // A failed pod keeps the figure it last reported; a succeeded one is made
+  // whole; one that reported nonsense counts as a plain pod.
+  auto json_out = s.cli({"get", "reporting", "-o", "json"});
+  auto wf = json::parse(json_out.out, nullptr, false);
+  ASSERT_TRUE(wf.is_object()) << json_out.out;
+  const auto nodes = nodes_by_display_name(wf);
+  ASSERT_EQ(nodes.count("stuck"), 1u) << json_out.out;
+  EXPECT_EQ(nodes.at("stuck")->value("phase", ""), "Failed");
+  EXPECT_EQ(nodes.at("stuck")->value("progress", ""), "3/10");
+  EXPECT_EQ(nodes.at("done")->value("progress", ""), "5/5");
+  EXPECT_EQ(nodes.at("garbled")->value("progress", ""), "1/1");
+  EXPECT_EQ(wf["status"].value("progress", ""), "9/16");
+  auto listed = s.cli({"list", "-o", "json"});
+  auto items = json::parse(listed.out, nullptr, false);
+  ASSERT_TRUE(items.is_array() && items.size() == 1) << listed.out;
+  EXPECT_EQ(items[0]["status"].value("progress", ""), "9/16");
+}
+
 }  // namespace

@@ -557,7 +557,7 @@ TEST_F(store_test, put_nodes_inserts_and_replaces_and_delete_workflow_removes_th
   EXPECT_EQ(again.error().code, errc::not_found);
 }
 
-TEST_F(store_test, count_nodes_groups_by_type_and_phase_as_reading_every_node_would) {
+TEST_F(store_test, count_nodes_groups_by_type_phase_and_progress_as_reading_every_node_would) {
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "fan"));
   ASSERT_TRUE(w);
@@ -568,6 +568,17 @@ TEST_F(store_test, count_nodes_groups_by_type_and_phase_as_reading_every_node_wo
       {w->uid, "fan-3", "fan.c", "Failed", {{"type", "Pod"}, {"phase", "Failed"}}},
       {w->uid, "fan-4", "fan.d", "Pending", {{"phase", "Pending"}}},
       {w->uid, "fan-5", "fan.e", "Pending", {{"type", 7}, {"phase", "Pending"}}},
+      {w->uid,
+       "fan-6",
+       "fan.f",
+       "Running",
+       {{"type", "Pod"}, {"phase", "Running"}, {"progress", "3/8"}}},
+      {w->uid,
+       "fan-7",
+       "fan.g",
+       "Running",
+       {{"type", "Pod"}, {"phase", "Running"}, {"progress", "3/8"}}},
+      {w->uid, "fan-8", "fan.h", "Running", {{"type", "Pod"}, {"progress", 5}}},
   };
   ASSERT_TRUE(db.put_nodes(nodes));
   auto other = db.create_workflow(workflow("default", "other"));
@@ -576,14 +587,16 @@ TEST_F(store_test, count_nodes_groups_by_type_and_phase_as_reading_every_node_wo
 
   auto sorted = [](std::vector<node_count> v) {
     std::vector<std::string> out;
-    for (const auto& c : v) out.push_back(c.type + "/" + c.phase + "=" + std::to_string(c.count));
+    for (const auto& c : v)
+      out.push_back(c.type + "/" + c.phase + "/" + c.progress + "=" + std::to_string(c.count));
     std::sort(out.begin(), out.end());
     return out;
   };
   auto counted = db.count_nodes(w->uid);
   ASSERT_TRUE(counted) << counted.error().message;
-  const std::vector<std::string> expected = {"/Pending=2", "DAG/Running=1", "Pod/Failed=1",
-                                             "Pod/Succeeded=2"};
+  const std::vector<std::string> expected = {"/Pending/=2",    "DAG/Running/=1",
+                                             "Pod/Failed/=1",  "Pod/Running/3/8=2",
+                                             "Pod/Running/=1", "Pod/Succeeded/=2"};
   EXPECT_EQ(sorted(*counted), expected);
   // The interface's own version reads every node; SQLite's must agree.
   auto by_reading = db.database::count_nodes(w->uid);

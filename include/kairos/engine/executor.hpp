@@ -108,6 +108,10 @@ struct outcome {
   std::map<std::string, std::optional<std::string>> parameters;
   std::vector<stored_artifact> artifacts;
   std::string message;  // human-readable, for node.status.message on failure
+  // What the node last reported of its own progress (Argo's
+  // ARGO_PROGRESS_FILE), as read; the controller decides whether it is a
+  // valid "N/M".
+  std::optional<std::string> progress;
 };
 
 struct executor_capabilities {
@@ -121,12 +125,22 @@ struct executor_capabilities {
 class executor {
  public:
   using completion = std::function<void(outcome)>;
+  // Called, from any thread, with what a running node reports of its own
+  // progress each time that changes.
+  using progress_report = std::function<void(std::string)>;
   virtual ~executor() = default;
 
   virtual executor_capabilities capabilities() const = 0;
   // Starts the task and returns at once; `done` is called exactly once, from
   // any thread, when the node has finished and its outputs are collected.
   virtual void start(task t, completion done) = 0;
+  // start(), passing on the progress a running node reports of itself; not
+  // called after `done`. An executor whose nodes cannot report starts them
+  // as start() does.
+  virtual void start_reporting(task t, completion done, progress_report progress) {
+    static_cast<void>(progress);
+    start(std::move(t), std::move(done));
+  }
   // Kills the node's whole process group (SIGTERM, then SIGKILL after a
   // grace period). `done` of that node still fires, with kind::signaled.
   virtual void kill(const std::string& workflow_uid, const std::string& node_id) = 0;

@@ -40,6 +40,9 @@ struct local_executor_settings {
   // After the main process exits, how long to keep reading output written
   // by processes that left its process group before closing the log.
   std::chrono::milliseconds drain_after_exit{2000};
+  // How often a running node's progress file (ARGO_PROGRESS_FILE) is read,
+  // as Argo's executor reads it (ARGO_PROGRESS_FILE_TICK_DURATION).
+  std::chrono::milliseconds progress_interval{3000};
 };
 
 class local_executor final : public executor {
@@ -54,6 +57,9 @@ class local_executor final : public executor {
 
   executor_capabilities capabilities() const override;
   void start(task t, completion done) override;
+  // Each process node finds ARGO_PROGRESS_FILE in its environment, naming a
+  // file in its directory where it may write "N/M".
+  void start_reporting(task t, completion done, progress_report progress) override;
   void kill(const std::string& workflow_uid, const std::string& node_id) override;
   std::filesystem::path log_path(const std::string& workflow_uid,
                                  const std::string& node_id) const override;

@@ -5,7 +5,10 @@
 //
 // A node that does work (Pod, HTTP, Suspend, and Container or Plugin were
 // they supported) counts 1/1 once Succeeded, Skipped or Omitted and 0/1
-// otherwise; a failed one stays 0/1. The workflow's progress is the sum over
+// otherwise; a failed one stays 0/1. A pod may report its own "N/M" (Argo's
+// ARGO_PROGRESS_FILE), kept in its node's progress: that figure counts
+// instead, made whole (M/M) when the node succeeds, as Argo does; a failed
+// node keeps the last one it reported. The workflow's progress is the sum over
 // all working nodes, as in Argo. A DAG or Steps node sums the working nodes
 // within its boundary; a StepGroup, TaskGroup or Retry node sums its
 // children. A sum with nothing in it is left out, as Argo leaves it.
@@ -21,6 +24,7 @@
 // that would rewrite the DAG's node at every step.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,9 +41,14 @@ struct work_progress {
   std::int64_t done = 0;
   std::int64_t total = 0;
 
-  // Counts `count` nodes of this type and phase by the rules above; also
-  // serves a workflow summed without its nodes at hand (the list).
-  void add(std::string_view node_type, std::string_view node_phase, std::int64_t count = 1);
+  // "N/M" with 0 <= N <= M and M > 0, as Argo accepts a reported figure.
+  static std::optional<work_progress> parse(std::string_view text);
+
+  // Counts `count` nodes of this type and phase, which reported `reported`
+  // of themselves (empty: nothing), by the rules above; also serves a
+  // workflow summed without its nodes at hand (the list).
+  void add(std::string_view node_type, std::string_view node_phase, std::int64_t count = 1,
+           std::string_view reported = {});
   work_progress& operator+=(const work_progress& other);
   std::string text() const;
 };

@@ -92,6 +92,10 @@ class workflow_operator {
   // A launched node finished; call operate() afterwards.
   virtual void complete_node(const std::string& node_id, const outcome& o,
                              clock::time_point now) = 0;
+  // A running node reported its own progress ("N/M", Argo's
+  // ARGO_PROGRESS_FILE). True when its progress changed, which the next
+  // operate() reports among the changed nodes; anything else is ignored.
+  virtual bool report_progress(const std::string& node_id, const std::string& text) = 0;
 
   // Lifecycle actions (Argo semantics). Each returns an error when it does not
   // apply (resume of a workflow that is not suspended, retry of a running one).

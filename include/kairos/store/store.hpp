@@ -83,11 +83,12 @@ struct node_record {
   nlohmann::json body;  // Argo's NodeStatus object
 };
 
-// How many of a workflow's nodes have a given type and phase.
+// How many of a workflow's nodes have a given type, phase and progress.
 struct node_count {
   std::string type;
   std::string phase;
   std::int64_t count = 0;
+  std::string progress;  // the node's own "progress" field; empty without one
 };
 
 // A journal event's envelope, shared by the store's cache and every reader
@@ -289,21 +290,24 @@ class database {
     done({});
   }
   virtual result<std::vector<node_record>> list_nodes(const std::string& workflow_uid) = 0;
-  // The workflow's nodes counted by type and phase, for a summary that need
-  // not read every node whole. This default does read them.
+  // The workflow's nodes counted by type, phase and progress, for a summary
+  // that need not read every node whole. This default does read them.
   virtual result<std::vector<node_count>> count_nodes(const std::string& workflow_uid) {
     auto nodes = list_nodes(workflow_uid);
     if (!nodes) return std::move(nodes).error();
     std::vector<node_count> out;
+    auto text_at = [](const nlohmann::json& body, const char* key) {
+      if (!body.is_object()) return std::string();
+      auto t = body.find(key);
+      return t != body.end() && t->is_string() ? t->get<std::string>() : std::string();
+    };
     for (const auto& n : *nodes) {
-      std::string type;
-      if (n.body.is_object()) {
-        if (auto t = n.body.find("type"); t != n.body.end() && t->is_string()) type = *t;
-      }
+      const std::string type = text_at(n.body, "type");
+      const std::string progress = text_at(n.body, "progress");
       auto it = std::find_if(out.begin(), out.end(), [&](const node_count& c) {
-        return c.type == type && c.phase == n.phase;
+        return c.type == type && c.phase == n.phase && c.progress == progress;
       });
-      if (it == out.end()) it = out.insert(out.end(), node_count{type, n.phase, 0});
+      if (it == out.end()) it = out.insert(out.end(), node_count{type, n.phase, 0, progress});
       ++it->count;
     }
     return out;

@@ -1,11 +1,14 @@
 #include "kairos/engine/local_executor.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -265,6 +268,65 @@ TEST_F(local_executor_test, env_holds_the_task_values_and_basics_but_not_the_ser
   ::unsetenv("KAIROS_EXECUTOR_TEST_SECRET");
   ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
   EXPECT_EQ(o.result, "hi there|unset|has-path");
+}
+
+TEST_F(local_executor_test, a_node_reports_progress_through_argo_progress_file_while_it_runs) {
+  local_executor_settings s;
+  s.progress_interval = 5ms;
+  make(s);
+  const fs::path fifo = fifo_in_node_dir("busy");
+  // The node's own ARGO_PROGRESS_FILE wins over one the template sets, as in
+  // Argo, where the executor names it.
+  task t = shell("busy",
+                 "case \"$ARGO_PROGRESS_FILE\" in /*) ;; *) exit 9;; esac; "
+                 "echo 1/4 > \"$ARGO_PROGRESS_FILE\"; read go < '" +
+                     fifo.string() + "'; printf ' 3/4\\n' > \"$ARGO_PROGRESS_FILE\"");
+  proc(t).env = {{"ARGO_PROGRESS_FILE", "/nowhere/progress"}};
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> reports;
+  auto promise = std::make_shared<std::promise<outcome>>();
+  auto finished = promise->get_future();
+  exec().start_reporting(
+      std::move(t), [promise](outcome o) { promise->set_value(std::move(o)); },
+      [&](std::string text) {
+        std::lock_guard lock(m);
+        reports.push_back(std::move(text));
+        cv.notify_all();
+      });
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return !reports.empty(); }))
+        << "no progress was passed on";
+    EXPECT_EQ(reports.front(), "1/4");  // trimmed of its newline
+  }
+  // Let the node write its last figure and end.
+  std::ofstream(fifo) << "go\n";
+  ASSERT_EQ(finished.wait_for(60s), std::future_status::ready);
+  const auto o = finished.get();
+  ASSERT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.exit_code, 0);
+  // Read once more as it ended, whether or not a tick saw it first.
+  EXPECT_EQ(o.progress, std::optional<std::string>("3/4"));
+  std::lock_guard lock(m);
+  EXPECT_LE(reports.size(), 2u);
+
+  // A node that reports nothing has no progress.
+  auto quiet = run(shell("quiet", "true"));
+  EXPECT_FALSE(quiet.progress.has_value());
+}
+
+TEST_F(local_executor_test, a_fifo_or_link_at_the_progress_file_is_not_read) {
+  // Opening a fifo to read would wait for a writer, on an I/O thread.
+  auto fifo = run(shell("fifo", "mkfifo \"$ARGO_PROGRESS_FILE\""));
+  ASSERT_EQ(fifo.what, outcome::kind::exited) << fifo.message;
+  EXPECT_EQ(fifo.exit_code, 0);
+  EXPECT_FALSE(fifo.progress.has_value());
+  const fs::path elsewhere = root_ / "figure";
+  std::ofstream(elsewhere) << "1/2\n";
+  auto link = run(shell("link", "ln -s '" + elsewhere.string() + "' \"$ARGO_PROGRESS_FILE\""));
+  ASSERT_EQ(link.what, outcome::kind::exited) << link.message;
+  EXPECT_FALSE(link.progress.has_value());
 }
 
 TEST_F(local_executor_test, working_dir_defaults_to_the_nodes_private_tmp_or_work_dir) {

@@ -157,5 +157,76 @@ spec:
   EXPECT_EQ(h.wf()["status"]["progress"], "1/3");
 }
 
+TEST(progress, a_pod_reports_its_own_figure_which_is_made_whole_when_it_succeeds) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: load, template: t}
+          - {name: index, template: t}
+          - {name: audit, template: t}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  h.step();
+  auto id_of = [&](const std::string& display) {
+    for (const auto& [id, t] : h.running)
+      if (h.display(id) == display) return id;
+    return std::string();
+  };
+  // Argo takes "N/M" with 0 <= N <= M and M > 0; anything else is ignored.
+  for (const char* bad :
+       {"", "3", "9/4", "1/0", "-1/4", "1/4x", " 1/4", "a/b", "1/99999999999999999999"})
+    EXPECT_FALSE(h.op->report_progress(id_of("load"), bad)) << bad;
+  EXPECT_TRUE(h.op->report_progress(id_of("load"), "30/100"));
+  EXPECT_FALSE(h.op->report_progress(id_of("load"), "30/100"));  // no change, nothing to store
+  EXPECT_TRUE(h.op->report_progress(id_of("index"), "1/4"));
+  EXPECT_FALSE(h.op->report_progress("no-such-node", "1/4"));
+  // The change is stored with the next step.
+  const auto out = h.step();
+  EXPECT_NE(std::find(out.changed_nodes.begin(), out.changed_nodes.end(), id_of("load")),
+            out.changed_nodes.end());
+  EXPECT_EQ(h.node("load")["progress"], "30/100");
+  EXPECT_EQ(h.wf()["status"]["progress"], "31/105");
+  EXPECT_EQ(h.node("wf")["progress"], "31/105");
+
+  // load succeeds having last said 60/100: it counts as 100/100. index fails
+  // at its last figure; audit reports only as it ends (a short node whose
+  // file was read once).
+  outcome ended = exited(0);
+  ended.progress = "60/100";
+  ASSERT_TRUE(h.finish("load", ended));
+  const auto index_id = id_of("index");
+  ASSERT_TRUE(h.finish("index", exited(2)));
+  EXPECT_FALSE(h.op->report_progress(index_id, "4/4"));  // finished: too late
+  outcome audit = exited(0);
+  audit.progress = "2/5";
+  ASSERT_TRUE(h.finish("audit", audit));
+  h.step();
+  EXPECT_EQ(h.op->phase(), "Failed");
+  EXPECT_EQ(h.node("load")["progress"], "100/100");
+  EXPECT_EQ(h.node("index")["progress"], "1/4");
+  EXPECT_EQ(h.node("audit")["progress"], "5/5");
+  EXPECT_EQ(h.wf()["status"]["progress"], "106/109");
+  // The stored node keeps what was reported, so a restart or the list sums
+  // the same figures.
+  EXPECT_EQ(h.op->node_json(index_id)["progress"], "1/4");
+}
+
+TEST(progress, the_list_sums_counted_nodes_with_their_reported_figures_as_the_tree_does) {
+  work_progress p;
+  p.add("Pod", "Running", 2, "3/10");
+  p.add("Pod", "Succeeded", 1, "3/10");
+  p.add("Pod", "Failed", 1, "not a figure");
+  p.add("DAG", "Running", 1, "5/5");  // groups are sums, never reports
+  EXPECT_EQ(p.text(), "16/31");
+}
+
 }  // namespace
 }  // namespace kairos::engine::testing

@@ -112,6 +112,7 @@ class fake_operator final : public workflow_operator {
     return out;
   }
 
+  bool report_progress(const std::string&, const std::string&) override { return false; }
   void complete_node(const std::string& id, const outcome& o, clock::time_point now) override {
     auto& n = nodes_[id];
     n["phase"] = o.what == outcome::kind::exited && o.exit_code == 0 ? "Succeeded" : "Failed";
