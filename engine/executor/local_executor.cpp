@@ -445,9 +445,14 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   // exists after its first node, so the common case is two mkdir calls.
   static bool make_node_dirs(const fs::path& dir, const fs::path& work, std::error_code& ec) {
     ec.clear();
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      fs::create_directories(work, ec);
-      return !ec;
+    if (::mkdir(dir.c_str(), 0755) != 0) {
+      if (errno != EEXIST) {
+        fs::create_directories(work, ec);
+        return !ec;
+      }
+      // A node run again (a retried workflow) finds its last run's
+      // directory, whose progress file is not this run's.
+      ::unlink((dir / "progress").c_str());
     }
     if (::mkdir(work.c_str(), 0755) != 0 && errno != EEXIST) {
       ec.assign(errno, std::generic_category());

@@ -316,6 +316,14 @@ TEST_F(local_executor_test, a_node_reports_progress_through_argo_progress_file_w
   EXPECT_FALSE(quiet.progress.has_value());
 }
 
+TEST_F(local_executor_test, a_node_run_again_does_not_read_its_last_runs_progress) {
+  auto first = run(shell("again", "echo 2/3 > \"$ARGO_PROGRESS_FILE\""));
+  EXPECT_EQ(first.progress, std::optional<std::string>("2/3"));
+  auto second = run(shell("again", "true"));
+  ASSERT_EQ(second.what, outcome::kind::exited) << second.message;
+  EXPECT_FALSE(second.progress.has_value()) << *second.progress;
+}
+
 TEST_F(local_executor_test, a_fifo_or_link_at_the_progress_file_is_not_read) {
   // Opening a fifo to read would wait for a writer, on an I/O thread.
   auto fifo = run(shell("fifo", "mkfifo \"$ARGO_PROGRESS_FILE\""));
