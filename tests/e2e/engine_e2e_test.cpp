@@ -677,4 +677,46 @@ spec:
   EXPECT_EQ(items[0]["status"].value("progress", ""), "9/16");
 }
 
+TEST(engine_e2e, a_running_pod_reports_progress_that_get_and_list_show_before_it_ends) {
+  temp_dir dir;
+  server s(dir.path);
+  ASSERT_TRUE(s.running());
+  const auto file = dir.path / "long.yaml";
+  write_file(file, R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: long}
+spec:
+  entrypoint: work
+  templates:
+    - name: work
+      container:
+        image: debian:12
+        command: [sh, -c, 'echo 1/4 > "$ARGO_PROGRESS_FILE"; exec sleep 100']
+)");
+  auto r = s.cli({"submit", file.string()});
+  if (engine_missing(r)) GTEST_SKIP() << r.err;
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  // The executor reads the file every 3 s; the figure is stored and shown
+  // while the node still runs.
+  json wf;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    wf = json::parse(s.cli({"get", "long", "-o", "json"}).out, nullptr, false);
+    if (wf.is_object() && wf["status"].value("progress", "") == "1/4") break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << wf.dump();
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(wf["status"].value("phase", ""), "Running");
+  auto listed = json::parse(s.cli({"list", "-o", "json"}).out, nullptr, false);
+  ASSERT_TRUE(listed.is_array() && listed.size() == 1) << listed.dump();
+  EXPECT_EQ(listed[0]["status"].value("progress", ""), "1/4");
+  // Terminated, it fails with the figure it last reported.
+  EXPECT_EQ(s.cli({"terminate", "long"}).code, 0);
+  s.cli({"wait", "long"}, 60s);  // its exit code says Failed
+  wf = json::parse(s.cli({"get", "long", "-o", "json"}).out, nullptr, false);
+  ASSERT_TRUE(wf.is_object());
+  EXPECT_EQ(wf["status"].value("phase", ""), "Failed");
+  EXPECT_EQ(wf["status"].value("progress", ""), "1/4");
+}
+
 }  // namespace
