@@ -1,6 +1,7 @@
 #include "kairos/engine/progress.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,19 @@ work_progress own_progress(const json& node) {
   return u;
 }
 
+// Sums and products that stop at the largest count rather than overflow: a
+// pod may report counts as large as it likes (bytes, say), and many such
+// pods are summed.
+std::int64_t saturated_sum(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  return __builtin_add_overflow(a, b, &out) ? std::numeric_limits<std::int64_t>::max() : out;
+}
+
+std::int64_t saturated_product(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  return __builtin_mul_overflow(a, b, &out) ? std::numeric_limits<std::int64_t>::max() : out;
+}
+
 // A decimal count without sign, as Go's strconv.Atoi reads one here.
 std::optional<std::int64_t> count_of(std::string_view digits) {
   if (digits.empty() || digits.size() > 18) return std::nullopt;
@@ -68,13 +82,14 @@ void work_progress::add(std::string_view node_type, std::string_view node_phase,
   if (auto r = parse(reported)) own = *r;
   if (node_phase == "Succeeded" || node_phase == "Skipped" || node_phase == "Omitted")
     own.done = own.total;
-  total += own.total * count;
-  done += own.done * count;
+  if (count <= 0) return;
+  total = saturated_sum(total, saturated_product(own.total, count));
+  done = saturated_sum(done, saturated_product(own.done, count));
 }
 
 work_progress& work_progress::operator+=(const work_progress& other) {
-  done += other.done;
-  total += other.total;
+  done = saturated_sum(done, other.done);
+  total = saturated_sum(total, other.total);
   return *this;
 }
 

@@ -226,6 +226,18 @@ TEST(progress, the_list_sums_counted_nodes_with_their_reported_figures_as_the_tr
   p.add("Pod", "Failed", 1, "not a figure");
   p.add("DAG", "Running", 1, "5/5");  // groups are sums, never reports
   EXPECT_EQ(p.text(), "16/31");
+
+  // Counts as large as a pod likes (bytes, say) stop at the largest rather
+  // than wrap around to a negative figure.
+  work_progress big;
+  big.add("Pod", "Running", 10, "999999999999999999/999999999999999999");
+  big.add("Pod", "Running", 1, "1/2");
+  EXPECT_EQ(big.text(), "9223372036854775807/9223372036854775807");
+  work_progress sum;
+  sum += big;
+  sum += big;
+  EXPECT_GT(sum.done, 0);
+  EXPECT_EQ(sum.total, big.total);
 }
 
 }  // namespace
