@@ -68,6 +68,11 @@ class runtime::impl {
     std::set<std::string> running;
   };
   using state_ptr = std::shared_ptr<workflow_state>;
+  // Cleared when the runtime stops; callbacks that outlive it check it.
+  struct lifeline {
+    std::mutex mutex;
+    bool alive = true;
+  };
 
   impl(runtime_settings settings, store::database& db, engine::executor& exec,
        const kairos::clock& clock, operator_factory factory)
@@ -346,11 +351,7 @@ class runtime::impl {
         [this, life = life_, weak = std::weak_ptr(st), pending](result<void> stored) {
           if (!stored)
             spdlog::error("engine: cannot store workflow state: {}", stored.error().message);
-          std::lock_guard lock(life->mutex);
-          if (!life->alive) return;
-          auto st = weak.lock();
-          if (!st) return;
-          asio::post(st->strand, [this, st, pending] {
+          post_while_alive(*life, weak, [this, pending](const state_ptr& st) {
             st->persisting = false;
             act_on(st, std::move(*pending));
             if (st->dirty && !st->done) {
@@ -372,6 +373,17 @@ class runtime::impl {
     return n;
   }
 
+  // Runs `f(st)` on the workflow's strand, for a callback from the store or
+  // the executor that may come after the runtime or the workflow is gone.
+  template <class F>
+  static void post_while_alive(lifeline& life, const std::weak_ptr<workflow_state>& weak, F f) {
+    std::lock_guard lock(life.mutex);
+    if (!life.alive) return;
+    auto st = weak.lock();
+    if (!st) return;
+    asio::post(st->strand, [st, f = std::move(f)]() mutable { f(st); });
+  }
+
   void act_on(const state_ptr& st, operate_outcome out) {
     // Stored and not acted on, as if the server had stopped just before:
     // recover() finds these nodes Running.
@@ -385,11 +397,7 @@ class runtime::impl {
       // is held weakly: its strand must not be destroyed after the runtime's
       // io_context, which an executor dropping this callback late would do.
       auto done = [this, life = life_, weak = std::weak_ptr(st), id](outcome o) {
-        std::lock_guard lock(life->mutex);
-        if (!life->alive) return;
-        auto st = weak.lock();
-        if (!st) return;
-        asio::post(st->strand, [this, st, id, o = std::move(o)] {
+        post_while_alive(*life, weak, [this, id, o = std::move(o)](const state_ptr& st) {
           st->running.erase(id);
           if (st->done) return;
           st->op->complete_node(id, o, clock_.now());
@@ -399,11 +407,7 @@ class runtime::impl {
       // A node's own progress is stored like any change of the node, at
       // the pace the executor reads it (Argo's controller waits a minute).
       auto reported = [this, life = life_, weak = std::weak_ptr(st), id](std::string text) {
-        std::lock_guard lock(life->mutex);
-        if (!life->alive) return;
-        auto st = weak.lock();
-        if (!st) return;
-        asio::post(st->strand, [this, st, id, text = std::move(text)] {
+        post_while_alive(*life, weak, [this, id, text = std::move(text)](const state_ptr& st) {
           if (st->done || st->running.count(id) == 0) return;
           if (st->op->report_progress(id, text)) step(st);
         });
@@ -702,11 +706,6 @@ class runtime::impl {
   executor_capabilities capabilities() const { return exec_.capabilities(); }
 
  private:
-  struct lifeline {
-    std::mutex mutex;
-    bool alive = true;
-  };
-
   std::shared_ptr<lifeline> life_ = std::make_shared<lifeline>();
   runtime_settings settings_;
   store::database& db_;

@@ -441,6 +441,9 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     return n.private_tmp.empty() ? n.dir / "work" : n.private_tmp;
   }
 
+  // Where a node may write its progress (ARGO_PROGRESS_FILE), in its directory.
+  static constexpr const char* progress_name = "progress";
+
   // The node's directory and `work` below it; the workflow's directory
   // exists after its first node, so the common case is two mkdir calls.
   static bool make_node_dirs(const fs::path& dir, const fs::path& work, std::error_code& ec) {
@@ -452,7 +455,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       }
       // A node run again (a retried workflow) finds its last run's
       // directory, whose progress file is not this run's.
-      ::unlink((dir / "progress").c_str());
+      ::unlink((dir / progress_name).c_str());
     }
     if (::mkdir(work.c_str(), 0755) != 0 && errno != EEXIST) {
       ec.assign(errno, std::generic_category());
@@ -543,7 +546,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   // Absolute: the node sees the host's paths outside /tmp, and a node
   // directory under /tmp is bound back at its own path.
   static fs::path progress_file(const node_run& n) {
-    return fs::absolute(n.dir / "progress").lexically_normal();
+    return fs::absolute(n.dir / progress_name).lexically_normal();
   }
 
   // The node's progress file, trimmed; nothing when it is missing, empty or

@@ -591,21 +591,22 @@ operate_outcome operator_impl::operate(time_point now) {
 
 void operator_impl::complete_node(const std::string& node_id, const outcome& o, time_point now) {
   now_ = now;
-  auto it = by_id_.find(node_id);
-  if (it == by_id_.end()) return;
-  const int idx = it->second;
-  auto& n = nodes_[idx];
-  if (!n.ex || !n.ex->launched || is_fulfilled(n.phase)) return;
+  const int idx = running_leaf(node_id);
+  if (idx < 0) return;
   if (o.progress) keep_progress(idx, *o.progress);
   finish_leaf(idx, o);
 }
 
 bool operator_impl::report_progress(const std::string& node_id, const std::string& text) {
+  const int idx = running_leaf(node_id);
+  return idx >= 0 && keep_progress(idx, text);
+}
+
+int operator_impl::running_leaf(const std::string& node_id) const {
   auto it = by_id_.find(node_id);
-  if (it == by_id_.end()) return false;
+  if (it == by_id_.end()) return -1;
   const auto& n = nodes_[it->second];
-  if (!n.ex || !n.ex->launched || is_fulfilled(n.phase)) return false;
-  return keep_progress(it->second, text);
+  return n.ex && n.ex->launched && !is_fulfilled(n.phase) ? it->second : -1;
 }
 
 bool operator_impl::keep_progress(int idx, const std::string& text) {

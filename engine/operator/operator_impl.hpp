@@ -248,6 +248,8 @@ class operator_impl final : public workflow_operator {
   void advance_suspend(int idx);
   void launch(int idx);
   void finish_leaf(int idx, const outcome& o);
+  // The index of a launched leaf that has not finished; -1 for any other id.
+  int running_leaf(const std::string& node_id) const;
   // Keeps a valid reported "N/M" as the node's progress; true when it changed.
   bool keep_progress(int idx, const std::string& text);
   void collect_template_outputs(int idx, const std::string& result);

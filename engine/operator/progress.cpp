@@ -77,12 +77,11 @@ std::optional<work_progress> work_progress::parse(std::string_view text) {
 
 void work_progress::add(std::string_view node_type, std::string_view node_phase, std::int64_t count,
                         std::string_view reported) {
-  if (!does_work(node_type)) return;
+  if (!does_work(node_type) || count <= 0) return;
   work_progress own{0, 1};
   if (auto r = parse(reported)) own = *r;
   if (node_phase == "Succeeded" || node_phase == "Skipped" || node_phase == "Omitted")
     own.done = own.total;
-  if (count <= 0) return;
   total = saturated_sum(total, saturated_product(own.total, count));
   done = saturated_sum(done, saturated_product(own.done, count));
 }
