@@ -142,6 +142,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   std::unique_ptr<detail::group_registry> groups;
   detail::namespace_pool namespaces;
   std::atomic<bool> stopping{false};
+  // Launches handed on and not yet prepared (see start_reporting).
+  std::atomic<int> unprepared{0};
 
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<node_run>> nodes;  // guarded by mutex
@@ -207,11 +209,18 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     return settings.nodes_root / detail::safe_component(uid) / detail::safe_component(node);
   }
 
-  // ---- preparation, on the pool -------------------------------------------------
+  // ---- preparation, on the executor's thread or the pool ------------------------------
 
   void prepare(const std::shared_ptr<node_run>& n) {
     outcome why;
-    auto pid = launch(*n, why);
+    // A launch queued before the executor began to go away starts nothing
+    // that its destructor would no longer kill.
+    pid_t pid = -1;
+    if (stopping) {
+      why = failure(outcome::kind::error, "the executor is shutting down");
+    } else {
+      pid = launch(*n, why);
+    }
     asio::post(n->strand, [self = shared_from_this(), n, pid, why = std::move(why)]() mutable {
       if (pid < 0) {
         self->finish_without_process(n, std::move(why));
@@ -946,7 +955,22 @@ void local_executor::start_reporting(task t, completion done, progress_report pr
     late(failure(outcome::kind::error, "node " + n->t.node_id + " is already running"));
     return;
   }
-  asio::post(impl_->pool, [self = impl_, n] { self->prepare(n); });
+  // A launch with no other waiting is prepared on the executor's own
+  // thread, after the caller's handler: where slots free one at a time (a
+  // DAG at its parallelism), the hand-off to a pool thread and back cost
+  // two wake-ups per node, about 4% of a 2,000-node run's wall time. The
+  // rest of a burst (a fan-out's launches) goes to the pool, to be
+  // prepared in parallel while the first is.
+  const bool alone = impl_->unprepared.fetch_add(1) == 0;
+  auto job = [self = impl_, n] {
+    self->prepare(n);
+    self->unprepared.fetch_sub(1);
+  };
+  if (alone) {
+    asio::post(impl_->io, std::move(job));
+  } else {
+    asio::post(impl_->pool, std::move(job));
+  }
 }
 
 void local_executor::kill(const std::string& workflow_uid, const std::string& node_id) {
