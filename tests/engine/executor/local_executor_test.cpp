@@ -372,6 +372,25 @@ TEST_F(local_executor_test, missing_command_fails_to_start_naming_it) {
             std::string::npos);
 }
 
+// A lone launch waits for the executor's own thread; one still waiting
+// there when the executor goes away must not start a process that the
+// executor's destructor, already past its kills, would leave running.
+TEST_F(local_executor_test, a_launch_still_queued_as_the_executor_goes_away_starts_nothing) {
+  const fs::path marker = root_ / "started";
+  std::promise<void> open_gate;
+  auto gate = open_gate.get_future().share();
+  exec();
+  boost::asio::post(io_, [gate] { gate.wait(); });
+  auto f = start(shell("late", "touch " + marker.string()));
+  executor_.reset();
+  open_gate.set_value();
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  const auto o = f.get();
+  EXPECT_EQ(o.what, outcome::kind::error);
+  EXPECT_NE(o.message.find("shutting down"), std::string::npos) << o.message;
+  EXPECT_FALSE(fs::exists(marker));
+}
+
 TEST_F(local_executor_test, kill_terminates_the_whole_process_group) {
   const fs::path fifo = fifo_in_node_dir("victim");
   auto f =
