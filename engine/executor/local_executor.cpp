@@ -65,6 +65,11 @@ outcome failure(outcome::kind what, std::string message) {
   return o;
 }
 
+// For a launch that comes, or is still queued, once the executor is going away.
+outcome shutting_down() {
+  return failure(outcome::kind::error, "the executor is shutting down");
+}
+
 bool write_all(int fd, const char* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
@@ -217,7 +222,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     // that its destructor would no longer kill.
     pid_t pid = -1;
     if (stopping) {
-      why = failure(outcome::kind::error, "the executor is shutting down");
+      why = shutting_down();
     } else {
       pid = launch(*n, why);
     }
@@ -932,7 +937,7 @@ void local_executor::start(task t, completion done) {
 
 void local_executor::start_reporting(task t, completion done, progress_report progress) {
   if (impl_->stopping) {
-    done(failure(outcome::kind::error, "the executor is shutting down"));
+    done(shutting_down());
     return;
   }
   if (std::holds_alternative<http_task>(t.work)) {
