@@ -6,6 +6,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "kairos/core/json_text.hpp"
+
 namespace kairos::cli {
 namespace {
 
@@ -94,7 +96,7 @@ std::string to_yaml(const nlohmann::json& value) {
 }
 
 result<std::string> render_object(const nlohmann::json& value, std::string_view format) {
-  if (format == "json") return value.dump(2) + "\n";
+  if (format == "json") return dump_json_indented(value, 2) + "\n";
   if (format == "yaml") return to_yaml(value);
   return make_error(errc::invalid_argument,
                     "unknown output format \"" + std::string(format) + "\" (want json or yaml)");

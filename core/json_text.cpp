@@ -168,6 +168,62 @@ std::string dump_json(const json& j) {
   return out;
 }
 
+namespace {
+
+// A binary value somewhere in the tree: nlohmann prints those as objects of
+// its own shape, and the whole tree is left to it.
+struct binary_inside {};
+
+void dump_indented(const json& j, std::string& out, std::size_t step, std::size_t depth) {
+  const bool is_object = j.is_object();
+  if (!is_object && !j.is_array()) {
+    if (j.is_binary()) throw binary_inside{};
+    dump_json(j, out);  // a scalar prints as in the compact form
+    return;
+  }
+  if (j.empty()) {
+    out += is_object ? "{}" : "[]";
+    return;
+  }
+  out += is_object ? "{\n" : "[\n";
+  const std::size_t inner = step * (depth + 1);
+  bool first = true;
+  auto next = [&] {
+    if (!first) out += ",\n";
+    first = false;
+    out.append(inner, ' ');
+  };
+  if (is_object) {
+    for (const auto& [key, value] : j.get_ref<const json::object_t&>()) {
+      next();
+      dump_string(key, out);
+      out += ": ";
+      dump_indented(value, out, step, depth + 1);
+    }
+  } else {
+    for (const auto& value : j.get_ref<const json::array_t&>()) {
+      next();
+      dump_indented(value, out, step, depth + 1);
+    }
+  }
+  out += '\n';
+  out.append(step * depth, ' ');
+  out += is_object ? '}' : ']';
+}
+
+}  // namespace
+
+std::string dump_json_indented(const json& j, int indent) {
+  if (indent < 0) return dump_json(j);
+  std::string out;
+  try {
+    dump_indented(j, out, static_cast<std::size_t>(indent), 0);
+  } catch (const binary_inside&) {
+    return j.dump(indent, ' ', false, json::error_handler_t::strict);
+  }
+  return out;
+}
+
 std::string dump_json_replacing(const nlohmann::json& j) {
   // The fast printer first: almost everything is UTF-8, and where it is,
   // both print the same text.

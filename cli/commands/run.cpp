@@ -2,6 +2,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
@@ -27,7 +28,7 @@ struct run_options {
 int run_run(const run_options& opts) {
   local_run_settings settings;
   settings.data_dir = opts.data_dir;
-  local_run engine(settings);  // opens while the manifest is read
+  auto engine = std::make_unique<local_run>(settings);  // opens while the manifest is read
   auto loaded = spec::load_file(opts.file);
   if (!loaded.ok()) return print_diagnostics(loaded.diagnostics);
   spec::resource* workflow = nullptr;
@@ -45,15 +46,18 @@ int run_run(const run_options& opts) {
                                        ? std::nullopt
                                        : std::optional<std::filesystem::path>(opts.parameter_file));
   if (!params) return fail(params.error());
-  if (auto submitted = engine.submit(std::move(*workflow), templates, *params); !submitted)
+  if (auto submitted = engine->submit(std::move(*workflow), templates, *params); !submitted)
     return fail(submitted.error());
   // The engine keeps what it needs; the manifest's trees are freed while
   // the workflow runs rather than after it.
   workflow = nullptr;
   templates.clear();
   loaded = {};
-  auto finished = engine.wait();
+  auto finished = engine->wait();
   if (!finished) return fail(finished.error());
+  // The store's last checkpoint and the engine's threads wind down while
+  // the result is printed; the process ends after both.
+  std::jthread closing([e = std::move(engine)]() mutable { e.reset(); });
   if (opts.output == "json" || opts.output == "yaml") {
     auto text = render_object(*finished, opts.output);
     if (!text) return fail(text.error());

@@ -110,6 +110,29 @@ TEST(dump_json, random_documents_print_byte_for_byte_as_nlohmann_prints_them) {
   }
 }
 
+TEST(dump_json_indented, random_documents_print_byte_for_byte_as_nlohmann_indents_them) {
+  std::mt19937 rng(20261206);
+  for (int i = 0; i < 2000; ++i) {
+    const json j = random_value(rng, 0);
+    for (int indent : {2, 0, 4}) {
+      ASSERT_EQ(dump_json_indented(j, indent), j.dump(indent)) << j.dump(indent);
+    }
+  }
+  const json flat = {{"a", json::array()}, {"b", json::object()}, {"c", {1, {{"d", nullptr}}}}};
+  EXPECT_EQ(dump_json_indented(flat, -1), flat.dump());
+}
+
+TEST(dump_json_indented, a_binary_value_inside_prints_as_nlohmann_prints_it) {
+  const json j = {{"name", "x"}, {"data", {json::binary({1, 2, 3}), 4.5}}};
+  EXPECT_EQ(dump_json_indented(j, 2), j.dump(2));
+}
+
+TEST(dump_json_indented, throws_on_invalid_utf8_as_nlohmann_dump_does) {
+  const json bad = {{"ok", {"fine"}}, {"bad", {{"deep", "lone \xff byte"}}}};
+  EXPECT_THROW(bad.dump(2), json::type_error);
+  EXPECT_THROW(dump_json_indented(bad, 2), json::type_error);
+}
+
 // nlohmann's accept, except that it takes a NUL between tokens for the end
 // of the text; a NUL anywhere makes text not JSON.
 bool reference_verdict(const std::string& text) {

@@ -1,7 +1,7 @@
 // Fuzz target: event bodies are untrusted JSON, printed into the journal by
 // dump_json. Whatever document parses, dump_json must print what nlohmann's
-// own strict dump prints, and throw where it throws; and is_json must judge
-// any text as nlohmann's accept does.
+// own strict dump prints (compact and indented), and throw where it throws;
+// and is_json must judge any text as nlohmann's accept does.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -32,5 +32,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     got_throws = true;
   }
   if (got_throws != expected_throws || got != expected) std::abort();
+  // And indented, as `-o json` prints.
+  try {
+    expected = doc.dump(2);
+    expected_throws = false;
+  } catch (const nlohmann::json::type_error&) {
+    expected_throws = true;
+  }
+  try {
+    got = kairos::dump_json_indented(doc, 2);
+    got_throws = false;
+  } catch (const nlohmann::json::type_error&) {
+    got_throws = true;
+  }
+  if (got_throws != expected_throws || (!got_throws && got != expected)) std::abort();
   return 0;
 }

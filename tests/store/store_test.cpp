@@ -557,6 +557,52 @@ TEST_F(store_test, put_nodes_inserts_and_replaces_and_delete_workflow_removes_th
   EXPECT_EQ(again.error().code, errc::not_found);
 }
 
+// 600 nodes of about 1 KB each: more text than one thread parses (list_nodes
+// splits the bodies between two past 256 KB).
+std::vector<node_record> large_nodes(const std::string& uid) {
+  std::vector<node_record> nodes;
+  for (int i = 0; i < 600; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "n%04d", i);
+    nodes.push_back({uid,
+                     id,
+                     id,
+                     "Succeeded",
+                     {{"phase", "Succeeded"}, {"i", i}, {"pad", std::string(1000, 'x')}}});
+  }
+  return nodes;
+}
+
+TEST_F(store_test, list_nodes_of_a_large_workflow_returns_every_body_parsed_in_node_order) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "large"));
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(db.put_nodes(large_nodes(w->uid)));
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 600u);
+  for (int i = 0; i < 600; ++i) {
+    const auto& n = (*listed)[static_cast<std::size_t>(i)];
+    ASSERT_EQ(n.body.value("i", -1), i) << n.node_id;
+    ASSERT_EQ(n.name, n.node_id);
+    ASSERT_EQ(n.body.value("pad", std::string()).size(), 1000u);
+  }
+}
+
+TEST_F(store_test, list_nodes_reports_a_corrupt_body_in_the_second_half_of_a_large_workflow) {
+  auto& db = open();
+  auto w = db.create_workflow(workflow("default", "large"));
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(db.put_nodes(large_nodes(w->uid)));
+  {
+    SQLite::Database raw((settings_.data_dir / "kairos.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE nodes SET body = '{\"phase\": ' WHERE node_id = 'n0550'");
+  }
+  auto listed = db.list_nodes(w->uid);
+  ASSERT_FALSE(listed);
+  EXPECT_NE(listed.error().message.find("parse"), std::string::npos) << listed.error().message;
+}
+
 TEST_F(store_test, count_nodes_groups_by_type_phase_and_progress_as_reading_every_node_would) {
   auto& db = open();
   auto w = db.create_workflow(workflow("default", "fan"));

@@ -16,6 +16,9 @@ namespace kairos {
 std::string dump_json(const nlohmann::json& j);
 // The same, appended to `out`.
 void dump_json(const nlohmann::json& j, std::string& out);
+// `j` printed exactly as j.dump(indent) prints it (strict, as dump_json):
+// `kairos get -o json` of a large workflow is mostly this printing.
+std::string dump_json_indented(const nlohmann::json& j, int indent);
 // `j` printed as nlohmann's compact dump prints it, except that a string
 // that is not valid UTF-8 gets U+FFFD for each bad byte instead of throwing.
 // For text made from what nodes print, templates compute and events carry:
