@@ -16,7 +16,9 @@ int run_events_list(context& ctx, std::size_t limit, const std::string& output) 
   auto res = ctx.make_client().request("GET", "/api/v1/events?limit=" + std::to_string(limit));
   if (!res) return fail(res.error());
   if (output == "json") {
-    std::cout << res->dump(2) << "\n";
+    auto text = render_object(*res, output);
+    if (!text) return fail(text.error());
+    std::cout << *text;
     return 0;
   }
   std::vector<std::vector<std::string>> rows{

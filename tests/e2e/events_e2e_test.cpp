@@ -215,6 +215,11 @@ TEST(events_e2e, a_signed_github_push_runs_the_ci_workflow_with_its_ref_and_sha)
   auto events = s.cli({"events", "list"});
   EXPECT_EQ(events.code, 0) << events.err;
   EXPECT_NE(events.out.find("default/ci:build"), std::string::npos) << events.out;
+  auto raw = s.cli({"events", "list", "-o", "json"});
+  EXPECT_EQ(raw.code, 0) << raw.err;
+  const json listed = json::parse(raw.out, nullptr, false);
+  ASSERT_TRUE(listed.contains("items")) << raw.out;
+  EXPECT_EQ(raw.out, listed.dump(2) + "\n") << "printed as nlohmann's dump(2)";
   EXPECT_EQ(workflows(s).size(), 2u) << "delivery-2 is a new push with a valid signature";
 }
 
