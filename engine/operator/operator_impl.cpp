@@ -445,6 +445,18 @@ void operator_impl::add_child(int parent, int child) {
   children_added_.emplace_back(parent, child);
 }
 
+void operator_impl::note_new_child(int parent) {
+  auto& p = nodes_[parent];
+  if (changed_[parent] || !p.published || !p.finished_at || !is_leaf_type(p.type)) {
+    mark_changed(parent);
+    return;
+  }
+  if (p.children_unstored) return;
+  p.children_unstored = true;
+  if (unstored_children_.empty()) unstored_since_ = now_;
+  unstored_children_.push_back(parent);
+}
+
 void operator_impl::hold_back(int idx) {
   auto& n = nodes_[idx];
   if (n.published || n.throttled) return;
@@ -564,7 +576,7 @@ operate_outcome operator_impl::operate(time_point now) {
   for (auto& k : pending_kills_) out_.kills.push_back(std::move(k));
   pending_kills_.clear();
   for (const auto& [parent, child] : children_added_)
-    if (!concealed(nodes_[child])) mark_changed(parent);
+    if (!concealed(nodes_[child])) note_new_child(parent);
   children_added_.clear();
   // A node published for the first time is new to its parents' stored
   // children too (it was concealed from them, or they changed with it).
@@ -577,10 +589,20 @@ operate_outcome operator_impl::operate(time_point now) {
       // Argo creates a held-back Retry node when its attempt gets the slot.
       if (n.type == "Retry") n.started_at = now_;
     }
-    for (int p : n.listed_by) mark_changed(p);
+    for (int p : n.listed_by) note_new_child(p);
+  }
+  if (!unstored_children_.empty() && (final_now || now_ - unstored_since_ >= children_store_lag)) {
+    for (int idx : unstored_children_) {
+      if (nodes_[idx].children_unstored) mark_changed(idx);
+    }
+    unstored_children_.clear();
+  } else if (!unstored_children_.empty()) {
+    const auto due = unstored_since_ + children_store_lag;
+    if (!out_.requeue_at || due < *out_.requeue_at) out_.requeue_at = due;
   }
   for (int idx : changed_list_) {
     changed_[idx] = 0;
+    nodes_[idx].children_unstored = false;
     if (!concealed(nodes_[idx])) out_.changed_nodes.push_back(nodes_[idx].id);
   }
   changed_list_.clear();

@@ -113,6 +113,9 @@ struct node {
   // children (see concealed()). A Retry node whose first attempt is held
   // back is held back with it: Argo creates neither.
   bool throttled = false;
+  // Finished, with children added since it was last stored (see
+  // note_new_child).
+  bool children_unstored = false;
   std::vector<int> listed_by;  // nodes whose children name this one
 };
 
@@ -222,6 +225,13 @@ class operator_impl final : public workflow_operator {
                   const std::string& template_name, const std::string& boundary_id);
   void add_child(int parent, int child);
   void mark_changed(int idx);
+  // A parent gained a child. A finished Pod's children are the tasks and
+  // steps that ran after it: nothing reads them back but the DAG and steps
+  // walks, which add them again after a restart. Storing such a parent at
+  // every launch wrote two rows per dependency; its new children are stored
+  // at most this long after, and when the workflow finishes.
+  static constexpr auto children_store_lag = std::chrono::seconds(1);
+  void note_new_child(int parent);
   void enqueue(int idx);
   void set_phase(int idx, const std::string& p, const std::string& message = {});
   void finish_node(int idx, const std::string& p, const std::string& message = {});
@@ -340,6 +350,9 @@ class operator_impl final : public workflow_operator {
   // no node is concealed and children need no filtering.
   std::size_t unpublished_throttled_ = 0;
   std::vector<std::pair<int, int>> children_added_;  // (parent, child) since the last operate()
+  // Finished leaves whose stored children lag behind, and since when.
+  std::vector<int> unstored_children_;
+  time_point unstored_since_{};
   operate_outcome out_;
   std::vector<std::string> pending_kills_;  // from actions, handed out by operate()
   bool status_changed_ = false;
