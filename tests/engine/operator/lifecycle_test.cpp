@@ -523,6 +523,61 @@ spec:
   EXPECT_EQ(h.node("a")["children"], json::array({h.node("b")["id"]}));
 }
 
+// What a crash leaves: each node as its last stored row has it.
+json as_stored(const harness& h, const std::map<std::string, json>& rows) {
+  json wf = h.wf();
+  json nodes = json::object();
+  for (const auto& [id, body] : rows) nodes[id] = body;
+  wf["status"]["nodes"] = nodes;
+  return wf;
+}
+
+TEST(operator_lifecycle, a_child_not_yet_stored_in_its_finished_parent_is_listed_again_after_a_restart) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: t}
+          - {name: c, template: t}
+          - {name: b, template: t, dependencies: [a, c]}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  std::map<std::string, json> rows;
+  auto store = [&](const operate_outcome& out) {
+    for (const auto& id : out.changed_nodes) rows[id] = h.op->node_json(id);
+  };
+  store(h.step());
+  ASSERT_TRUE(h.finish("a", exited(0)));
+  store(h.step());
+  ASSERT_TRUE(h.finish("c", exited(0)));
+  store(h.step());
+  const std::string a_id = h.node("a")["id"];
+  const std::string b_id = h.node("b")["id"];
+  ASSERT_FALSE(rows[a_id].contains("children")) << "a's new child waits";
+
+  harness h2;
+  ASSERT_TRUE(h2.create_json(as_stored(h, rows)));
+  h2.op->recover(h2.clock.now());
+  // b was running: it becomes Error, and the DAG with it. The walk that
+  // gets there lists b under a again, and the final commit stores a.
+  operate_outcome out;
+  for (int i = 0; i < 5 && !out.completed; ++i) {
+    out = h2.step();
+    for (const auto& id : out.changed_nodes) rows[id] = h2.op->node_json(id);
+  }
+  ASSERT_TRUE(out.completed);
+  EXPECT_EQ(h2.node_phase("b"), "Error");
+  EXPECT_EQ(rows[a_id]["children"], json::array({b_id}));
+  EXPECT_EQ(rows[a_id]["phase"], "Succeeded");
+}
+
 TEST(operator_lifecycle, a_retrying_task_waiting_for_a_slot_has_neither_retry_nor_attempt_node) {
   harness h;
   ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
