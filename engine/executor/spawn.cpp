@@ -308,7 +308,7 @@ long long boot_time_ns() {
 // kernel's own summary: one read here instead of a query per signal in
 // every child (64 system calls, the bulk of a child's time before exec on
 // a guest where each one traps). All signals when the summary is unreadable.
-std::uint64_t signals_to_reset() {
+std::uint64_t read_signals_to_reset() {
   constexpr std::uint64_t all = ~std::uint64_t{0};
   static const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return all;
@@ -331,7 +331,28 @@ std::uint64_t signals_to_reset() {
   return *ignored | *caught;
 }
 
+// The last reading and when it was taken (CLOCK_BOOTTIME ns; 0: none).
+// Reading the summary for every node was a tenth of the spawning thread's
+// time on a DAG of short nodes. A race between two spawning threads only
+// pairs one fresh reading with the other's time.
+std::atomic<std::uint64_t> signals_read{0};
+std::atomic<long long> signals_read_at{0};
+
+std::uint64_t signals_to_reset(long long now_ns) {
+  const long long at = signals_read_at.load(std::memory_order_acquire);
+  if (at != 0 && now_ns >= at && now_ns - at < signal_dispositions_life_ns)
+    return signals_read.load(std::memory_order_relaxed);
+  const std::uint64_t fresh = read_signals_to_reset();
+  signals_read.store(fresh, std::memory_order_relaxed);
+  signals_read_at.store(now_ns, std::memory_order_release);
+  return fresh;
+}
+
 }  // namespace
+
+void forget_signal_dispositions() {
+  signals_read_at.store(0, std::memory_order_release);
+}
 
 std::optional<unsigned long long> start_ticks_between(long long before_ns, long long after_ns) {
   static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
@@ -393,7 +414,7 @@ result<spawned> spawn_process(const spawn_spec& spec) {
   // execs, as posix_spawn does; posix_spawn itself cannot unshare and mount.
   // Read before the clone: a handler installed in between could run in the
   // child before exec, as it could in posix_spawn's own child.
-  args.reset_signals = signals_to_reset();
+  args.reset_signals = signals_to_reset(boot_time_ns());
   const long long boot_before = boot_time_ns();
   // The pidfd comes with the clone (kernels from 5.2); the caller opens one
   // itself when it did not.

@@ -51,6 +51,13 @@ struct spawned {
 // could not get there.
 result<spawned> spawn_process(const spawn_spec& spec);
 
+// The child resets every signal this process catches or ignores, as the
+// kernel listed them at most signal_dispositions_life ago. kairos sets its
+// own before it runs a node; code that changes one and spawns at once
+// calls this first.
+inline constexpr long long signal_dispositions_life_ns = 100'000'000;
+void forget_signal_dispositions();
+
 // The tick a process started in, given CLOCK_BOOTTIME readings (ns) taken
 // before it was created and after it began running: known only when both
 // fall in the same tick.

@@ -653,6 +653,8 @@ TEST(spawn_process, the_child_starts_with_default_signal_dispositions_and_comes_
   ASSERT_EQ(::sigaction(SIGUSR1, &handler, &old_usr1), 0);
   ASSERT_EQ(::sigaction(SIGPIPE, &ignore, &old_pipe), 0);
   ASSERT_EQ(::sigaction(SIGUSR2, &ignore, &old_usr2), 0);
+  // Another test's spawn may have read the dispositions a moment ago.
+  detail::forget_signal_dispositions();
 
   int out[2];
   ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
