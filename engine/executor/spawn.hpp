@@ -52,9 +52,10 @@ struct spawned {
 result<spawned> spawn_process(const spawn_spec& spec);
 
 // The child resets every signal this process catches or ignores, as the
-// kernel listed them at most signal_dispositions_life ago. kairos sets its
-// own before it runs a node; code that changes one and spawns at once
-// calls this first.
+// kernel listed them at most signal_dispositions_life_ns ago. A signal
+// caught since is reset by execve, and blocked in the child until then;
+// one ignored since would reach the node ignored. Code that changes a
+// disposition and spawns at once calls this first.
 inline constexpr long long signal_dispositions_life_ns = 100'000'000;
 void forget_signal_dispositions();
 
