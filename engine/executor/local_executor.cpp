@@ -102,6 +102,10 @@ struct node_run {
   fs::path dir;
   fs::path private_tmp;   // empty without a mount namespace
   int namespace_fd = -1;  // from the executor's namespace_pool, while it runs
+  // `dir` and its work directory, open, when they came from a spare (see
+  // spare_dir); -1 otherwise.
+  detail::fd_guard dir_fd;
+  detail::fd_guard work_fd;
 
   asio::strand<asio::any_io_executor> strand;
   asio::posix::stream_descriptor pidfd;
@@ -163,9 +167,17 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   // binding to the next node, which enters the namespace and mounts nothing
   // (the open and bind were half of a node's time between clone and exec).
   static constexpr std::size_t max_spare_dirs = 64;
+  //
+  // A spare also keeps both directories open, and they stay open through
+  // every node that takes it: checking that they are empty lists them
+  // through those descriptors, and the node's progress file is opened
+  // beside one, where opening each by its path walked a long path three
+  // times per node.
   struct spare_dir {
     fs::path dir;
     int namespace_fd = -1;  // owned; -1 when the node had none from the pool
+    detail::fd_guard dir_fd;
+    detail::fd_guard work_fd;
   };
   std::mutex spare_mutex;
   std::vector<spare_dir> spare_dirs;  // guarded by spare_mutex
@@ -249,7 +261,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       int& fd;
       ~give_back() { self.release_namespace_fd(fd); }
     } unused_namespace{*this, warm_namespace};
-    if (!take_spare_dir(n.dir, work, warm_namespace) && !make_node_dirs(n.dir, work, ec)) {
+    if (!take_spare_dir(n.dir, work, warm_namespace, n.dir_fd, n.work_fd) &&
+        !make_node_dirs(n.dir, work, ec)) {
       why = failure(outcome::kind::error, "cannot create " + work.string() + ": " + ec.message());
       return -1;
     }
@@ -478,39 +491,42 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     return true;
   }
 
-  // Whether `dir` holds exactly one entry, the directory `leaf`, and that
-  // one is empty.
-  static bool holds_only_empty(const fs::path& dir, const fs::path& leaf) {
+  // The names in the directory open as `fd` other than . and .., from its
+  // start: how many there are (-1 on an error), and the first.
+  static int list_directory(int fd, std::string* first) {
+    if (::lseek(fd, 0, SEEK_SET) != 0) return -1;
     // getdents64 on a small buffer: opendir allocates 32 KB for each listing.
-    auto entries = [](const fs::path& d, std::string* only) {
-      const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0) return -1;
-      alignas(dirent64) std::array<char, 1024> buf;
-      int count = 0;
-      for (;;) {
-        const ssize_t n = ::getdents64(fd, buf.data(), buf.size());
-        if (n <= 0) {
-          if (n < 0) count = -1;
-          break;
-        }
-        for (ssize_t off = 0; off < n;) {
-          const auto* e = reinterpret_cast<const dirent64*>(buf.data() + off);
-          off += e->d_reclen;
-          const std::string_view name = e->d_name;
-          if (name == "." || name == "..") continue;
-          if (++count == 1 && only) *only = name;
-        }
+    alignas(dirent64) std::array<char, 1024> buf;
+    int count = 0;
+    for (;;) {
+      const ssize_t n = ::getdents64(fd, buf.data(), buf.size());
+      if (n <= 0) return n < 0 ? -1 : count;
+      for (ssize_t off = 0; off < n;) {
+        const auto* e = reinterpret_cast<const dirent64*>(buf.data() + off);
+        off += e->d_reclen;
+        const std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (++count == 1 && first) *first = name;
       }
-      ::close(fd);
-      return count;
-    };
+    }
+  }
+
+  // Whether the directory open as `dir_fd` holds exactly one entry, the
+  // directory `leaf` (open as `leaf_fd`), and that one is empty.
+  static bool holds_only_empty(int dir_fd, const fs::path& leaf, int leaf_fd) {
     std::string only;
-    return entries(dir, &only) == 1 && only == leaf.string() && entries(dir / leaf, nullptr) == 0;
+    return list_directory(dir_fd, &only) == 1 && only == leaf.string() &&
+           list_directory(leaf_fd, nullptr) == 0;
+  }
+
+  static detail::fd_guard open_directory(const fs::path& d) {
+    return detail::fd_guard(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
 
   // Moves a spare node directory to `dir`; false when there is none to take.
   // `namespace_fd` receives the namespace that came with it, if any.
-  bool take_spare_dir(const fs::path& dir, const fs::path& work, int& namespace_fd) {
+  bool take_spare_dir(const fs::path& dir, const fs::path& work, int& namespace_fd,
+                      detail::fd_guard& dir_fd, detail::fd_guard& work_fd) {
     const fs::path leaf = work.filename();
     for (;;) {
       spare_dir spare;
@@ -521,14 +537,18 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
         spare_dirs.pop_back();
       }
       // Checked here, not when offered: a process left behind by that node
-      // may still have written to it.
-      bool taken = holds_only_empty(spare.dir, leaf);
+      // may still have written to it. The descriptors are the directories
+      // the spare was offered with, wherever a rename took them since.
+      bool taken = spare.dir_fd.get() >= 0 && spare.work_fd.get() >= 0 &&
+                   holds_only_empty(spare.dir_fd.get(), leaf, spare.work_fd.get());
       if (taken && ::rename(spare.dir.c_str(), dir.c_str()) != 0) {
         taken = errno == ENOENT && ::mkdir(dir.parent_path().c_str(), 0755) == 0 &&
                 ::rename(spare.dir.c_str(), dir.c_str()) == 0;
       }
       if (taken) {
         namespace_fd = spare.namespace_fd;
+        dir_fd = std::move(spare.dir_fd);
+        work_fd = std::move(spare.work_fd);
         return true;
       }
       // Anything else (the directory is in use, or `dir` exists): leave it.
@@ -546,10 +566,15 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       release_namespace(n);
       return;
     }
-    {
+    // A node's own new directories are opened once, here; a spare's came
+    // with it.
+    if (n.dir_fd.get() < 0) n.dir_fd = open_directory(n.dir);
+    if (n.work_fd.get() < 0) n.work_fd = open_directory(work_dir(n));
+    if (n.dir_fd.get() >= 0 && n.work_fd.get() >= 0) {
       std::lock_guard lock(spare_mutex);
       if (spare_dirs.size() < max_spare_dirs) {
-        spare_dirs.push_back({n.dir, std::exchange(n.namespace_fd, -1)});
+        spare_dirs.push_back(
+            {n.dir, std::exchange(n.namespace_fd, -1), std::move(n.dir_fd), std::move(n.work_fd)});
         return;
       }
     }
@@ -569,7 +594,9 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   static std::optional<std::string> read_progress(const node_run& n) {
     // The node owns the path: a fifo or device there must not block this
     // thread, and a link must not lead the read elsewhere.
-    const int fd = ::open(progress_file(n).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    const int fd = n.dir_fd.get() >= 0 ? ::openat(n.dir_fd.get(), progress_name, flags)
+                                       : ::open(progress_file(n).c_str(), flags);
     if (fd < 0) return std::nullopt;
     struct stat st {};
     std::array<char, 64> buf;

@@ -71,23 +71,6 @@ struct child_report {
   ::_exit(127);
 }
 
-class fd_guard {
- public:
-  explicit fd_guard(int fd = -1) : fd_(fd) {}
-  ~fd_guard() { reset(); }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  fd_guard(fd_guard&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
 // "/proc/self/fd/<fd>" without allocating: the child may not call malloc.
 void format_fd_path(int fd, std::array<char, 40>& out) {
   static constexpr char prefix[] = "/proc/self/fd/";

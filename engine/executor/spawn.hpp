@@ -12,10 +12,37 @@
 #include <vector>
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "kairos/core/result.hpp"
 
 namespace kairos::engine::detail {
+
+// Owns a file descriptor and closes it.
+class fd_guard {
+ public:
+  explicit fd_guard(int fd = -1) : fd_(fd) {}
+  ~fd_guard() { reset(); }
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  fd_guard(fd_guard&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  fd_guard& operator=(fd_guard&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
 
 struct bind_mount {
   std::string source;  // host path, opened before the namespace hides it

@@ -518,6 +518,14 @@ TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_
   ASSERT_EQ(after.what, outcome::kind::exited) << after.message;
   EXPECT_EQ(read_file(exec().log_path("wf-uid", "talks")), "hi\n");
   EXPECT_TRUE(fs::is_directory(dir_of("after") / work));
+
+  // A node in a directory taken over (after's) has its last progress read
+  // from there, under its own name.
+  auto reports = run(shell("reports", "printf 2/3 > \"$ARGO_PROGRESS_FILE\""));
+  ASSERT_EQ(reports.what, outcome::kind::exited) << reports.message;
+  EXPECT_FALSE(fs::exists(dir_of("after")));
+  EXPECT_EQ(reports.progress, std::optional<std::string>("2/3"));
+  EXPECT_EQ(read_file(dir_of("reports") / "progress"), "2/3");
 }
 
 // Nodes whose data directory is outside /tmp share pooled namespaces; the
