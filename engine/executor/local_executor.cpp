@@ -276,7 +276,16 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
                         caps.private_mounts_reason);
       return -1;
     }
-    if (caps.private_mounts) ::chmod(n.private_tmp.c_str(), 01777);
+    if (caps.private_mounts) {
+      // A spare's /tmp mostly has the mode already: a chmod by name walked
+      // the path and dirtied the inode for every node.
+      struct stat st {};
+      if (n.work_fd.get() < 0) {
+        ::chmod(n.private_tmp.c_str(), 01777);
+      } else if (::fstat(n.work_fd.get(), &st) != 0 || (st.st_mode & 07777) != 01777) {
+        ::fchmod(n.work_fd.get(), 01777);
+      }
+    }
     const fs::path work_host =
         p.working_dir.empty()
             ? work

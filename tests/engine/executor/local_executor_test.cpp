@@ -569,13 +569,17 @@ TEST_F(local_executor_test, silent_nodes_in_a_row_each_get_an_empty_tmp_of_their
     const std::string me = "silent-" + std::to_string(i);
     // Silent, so its directory is offered to the next node: the check speaks
     // through the exit code only.
+    // Each also takes away everyone's right to write its /tmp, which the
+    // next one must have back.
     auto o = run(shell(me,
                        "test -z \"$(ls -A /tmp)\" || exit 3; "
-                       "test \"$(stat -c %d:%i /tmp)\" = \"$(stat -c %d:%i .)\" || exit 4"));
+                       "test \"$(stat -c %d:%i /tmp)\" = \"$(stat -c %d:%i .)\" || exit 4; "
+                       "test \"$(stat -c %a /tmp)\" = 1777 || exit 5; chmod 700 /tmp"));
     ASSERT_EQ(o.what, outcome::kind::exited) << me << ": " << o.message;
     ASSERT_EQ(o.exit_code, 0) << me
-                              << (o.exit_code == 3 ? ": /tmp was not empty"
-                                                   : ": /tmp is not its work directory");
+                              << (o.exit_code == 3   ? ": /tmp was not empty"
+                                  : o.exit_code == 4 ? ": /tmp is not its work directory"
+                                                     : ": /tmp is not 1777");
   }
 }
 
