@@ -367,9 +367,10 @@ class runtime::impl {
     store::node_record n;
     n.workflow_uid = uid;
     n.node_id = id;
-    n.body = op.node_json(id);
-    n.name = n.body.value("name", std::string());
-    n.phase = n.body.value("phase", std::string());
+    auto text = op.node_json_text(id);
+    n.name = std::move(text.name);
+    n.phase = std::move(text.phase);
+    n.body_text = std::move(text.body);
     return n;
   }
 

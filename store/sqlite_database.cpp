@@ -1080,6 +1080,7 @@ result<workflow_record> insert_workflow(connection& c, workflow_record w) {
 result<void> insert_nodes(connection& c, const std::vector<node_record>& nodes) {
   auto exists_lease = c.statement("SELECT 1 FROM workflows WHERE uid = ?");
   auto& exists = *exists_lease;
+  std::string printed;  // bound without a copy: outlives the statement's lease
   // An upsert rewrites the row in place; OR REPLACE deleted it and inserted
   // it again, each node write paying for two b-tree edits.
   auto put_lease = c.statement(
@@ -1103,7 +1104,12 @@ result<void> insert_nodes(connection& c, const std::vector<node_record>& nodes) 
     put.bind(2, n.node_id);
     put.bind(3, n.name);
     put.bind(4, n.phase);
-    put.bind(5, to_text(n.body));
+    if (n.body_text.empty()) {
+      printed = to_text(n.body);
+      put.bindNoCopy(5, printed);
+    } else {
+      put.bindNoCopy(5, n.body_text);
+    }
     put.exec();
   }
   return {};

@@ -17,6 +17,11 @@ result<std::unique_ptr<workflow_operator>> workflow_operator::create(nlohmann::j
   return op::operator_impl::make(std::move(workflow), std::move(env));
 }
 
+workflow_operator::node_text workflow_operator::node_json_text(const std::string& node_id) const {
+  const auto j = node_json(node_id);
+  return {j.value("name", std::string()), j.value("phase", std::string()), dump_json_replacing(j)};
+}
+
 }  // namespace kairos::engine
 
 namespace kairos::engine::op {
@@ -707,6 +712,97 @@ json operator_impl::node_json(const std::string& node_id) const {
   if (n.inputs.is_object() && !n.inputs.empty()) j["inputs"] = n.inputs;
   if (n.outputs.is_object() && !n.outputs.empty()) j["outputs"] = n.outputs;
   return j;
+}
+
+workflow_operator::node_text operator_impl::node_json_text(const std::string& node_id) const {
+  auto it = by_id_.find(node_id);
+  if (it == by_id_.end()) return workflow_operator::node_json_text(node_id);
+  const auto& n = nodes_[it->second];
+  auto shown = [&](const std::string& c) {
+    if (unpublished_throttled_ == 0) return true;
+    auto ci = by_id_.find(c);
+    return ci == by_id_.end() || !concealed(nodes_[ci->second]);
+  };
+  // node_json's members in its tree's (sorted) order, each present when
+  // node_json sets it, with one of text, tree or list; a member replaces
+  // one of `extra` by that name.
+  struct member {
+    std::string_view key;
+    bool present;
+    const std::string* text = nullptr;
+    const json* tree = nullptr;
+    const std::vector<std::string>* list = nullptr;
+  };
+  const std::string started = time_text(n.started_at);
+  const std::string finished = time_text(n.finished_at);
+  const member members[] = {
+      {"boundaryID", !n.boundary_id.empty(), &n.boundary_id},
+      {"children", std::any_of(n.children.begin(), n.children.end(), shown), nullptr, nullptr,
+       &n.children},
+      {"displayName", true, &n.display_name},
+      {"finishedAt", n.finished_at.has_value(), &finished},
+      {"id", true, &n.id},
+      {"inputs", n.inputs.is_object() && !n.inputs.empty(), nullptr, &n.inputs},
+      {"message", !n.message.empty(), &n.message},
+      {"name", true, &n.name},
+      {"outboundNodes", !n.outbound.empty(), nullptr, nullptr, &n.outbound},
+      {"outputs", n.outputs.is_object() && !n.outputs.empty(), nullptr, &n.outputs},
+      {"phase", true, &n.phase},
+      {"startedAt", n.started_at.has_value(), &started},
+      {"templateName", !n.template_name.empty(), &n.template_name},
+      {"type", true, &n.type},
+  };
+  try {
+    std::string out;
+    out.reserve(512);
+    out += '{';
+    bool first = true;
+    auto key = [&](std::string_view k) {
+      if (!first) out += ',';
+      first = false;
+      dump_json_string(k, out);
+      out += ':';
+    };
+    auto write = [&](const member& m) {
+      if (m.text) {
+        dump_json_string(*m.text, out);
+      } else if (m.tree) {
+        dump_json(*m.tree, out);
+      } else {
+        out += '[';
+        bool none = true;
+        for (const auto& v : *m.list) {
+          if (m.list == &n.children && !shown(v)) continue;
+          if (!none) out += ',';
+          none = false;
+          dump_json_string(v, out);
+        }
+        out += ']';
+      }
+    };
+    static const json no_extra = json::object();
+    const json& extra = n.extra.is_object() ? n.extra : no_extra;
+    auto e = extra.begin();
+    for (const auto& m : members) {
+      if (!m.present) continue;
+      for (; e != extra.end() && std::string_view(e.key()) <= m.key; ++e) {
+        if (std::string_view(e.key()) == m.key) continue;  // replaced by the member
+        key(e.key());
+        dump_json(e.value(), out);
+      }
+      key(m.key);
+      write(m);
+    }
+    for (; e != extra.end(); ++e) {
+      key(e.key());
+      dump_json(e.value(), out);
+    }
+    out += '}';
+    return {n.name, n.phase, std::move(out)};
+  } catch (const json::type_error&) {
+    // Bytes that are not UTF-8 somewhere: nlohmann's replacing printer.
+    return workflow_operator::node_json_text(node_id);
+  }
 }
 
 json operator_impl::workflow_json_without_nodes() const {

@@ -217,6 +217,7 @@ class operator_impl final : public workflow_operator {
   json workflow_json() const override;
   json workflow_json_without_nodes() const override;
   json node_json(const std::string& node_id) const override;
+  node_text node_json_text(const std::string& node_id) const override;
 
   // --- shared between the files of the operator ------------------------------
   // operator_impl.cpp

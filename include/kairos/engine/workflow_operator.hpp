@@ -112,6 +112,13 @@ class workflow_operator {
   // runtime persists after each change.
   virtual nlohmann::json workflow_json_without_nodes() const = 0;
   virtual nlohmann::json node_json(const std::string& node_id) const = 0;
+  // node_json's text as dump_json_replacing prints it, with the node's name
+  // and phase: what the runtime stores for a changed node. An operator may
+  // print it without building the tree.
+  struct node_text {
+    std::string name, phase, body;
+  };
+  virtual node_text node_json_text(const std::string& node_id) const;
 };
 
 }  // namespace kairos::engine

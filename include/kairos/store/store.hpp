@@ -81,6 +81,9 @@ struct node_record {
   std::string name;
   std::string phase;
   nlohmann::json body;  // Argo's NodeStatus object
+  // The body already printed as JSON text; when set, written as it is and
+  // `body` is not used. Lists of nodes read back always have `body`.
+  std::string body_text = {};
 };
 
 // How many of a workflow's nodes have a given type, phase and progress.

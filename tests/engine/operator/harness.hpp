@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kairos/core/clock.hpp"
+#include "kairos/core/json_text.hpp"
 #include "kairos/core/text.hpp"
 #include "kairos/engine/workflow_operator.hpp"
 #include "kairos/spec/loader.hpp"
@@ -88,9 +89,18 @@ class harness {
     return {};
   }
 
-  // One operate(); remembers launches.
+  // One operate(); remembers launches. Every changed node's stored text
+  // must be the tree node_json gives, as the store prints it: each test of
+  // the operator checks the printer on the nodes it makes.
   operate_outcome step() {
     auto out = op->operate(clock.now());
+    for (const auto& id : out.changed_nodes) {
+      const auto tree = op->node_json(id);
+      const auto text = op->node_json_text(id);
+      EXPECT_EQ(text.body, kairos::dump_json_replacing(tree)) << id;
+      EXPECT_EQ(text.name, tree.value("name", std::string())) << id;
+      EXPECT_EQ(text.phase, tree.value("phase", std::string())) << id;
+    }
     for (auto& t : out.launches) {
       launched.push_back(display(t.node_id));
       running[t.node_id] = t;

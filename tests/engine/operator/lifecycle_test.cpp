@@ -532,7 +532,8 @@ json as_stored(const harness& h, const std::map<std::string, json>& rows) {
   return wf;
 }
 
-TEST(operator_lifecycle, a_child_not_yet_stored_in_its_finished_parent_is_listed_again_after_a_restart) {
+TEST(operator_lifecycle,
+     a_child_not_yet_stored_in_its_finished_parent_is_listed_again_after_a_restart) {
   harness h;
   ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -720,6 +721,29 @@ spec:
   sync.holders["default/semaphore/limits/wf"].clear();
   EXPECT_EQ(h.run(), "Succeeded");
   EXPECT_EQ(sync.holders["default/semaphore/limits/wf"], "");
+}
+
+// The stored text is printed without a tree; bytes that are not UTF-8 (a
+// result the executor did not clean, say) get the replacing printer's
+// U+FFFD, as the tree's printing gave them.
+TEST(operator_lifecycle,
+     a_node_with_bytes_that_are_not_utf8_is_stored_with_replacement_characters) {
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: t
+  templates:
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  h.step();
+  ASSERT_TRUE(h.finish("wf", exited(0, "caf\xe9")));
+  h.step();  // the harness compares the text with the tree's printing
+  const auto text = h.op->node_json_text(h.node("wf")["id"]);
+  EXPECT_NE(text.body.find("caf\xef\xbf\xbd"), std::string::npos) << text.body;
+  EXPECT_EQ(text.phase, "Succeeded");
 }
 
 }  // namespace
