@@ -2,6 +2,7 @@
 #include "operator_impl.hpp"
 
 #include <algorithm>
+#include <array>
 #include <set>
 #include <utility>
 
@@ -683,62 +684,26 @@ void operator_impl::recover(time_point now) {
 
 // --- JSON --------------------------------------------------------------------------------
 
-json operator_impl::node_json(const std::string& node_id) const {
-  auto it = by_id_.find(node_id);
-  if (it == by_id_.end()) return json();
-  const auto& n = nodes_[it->second];
-  json j = n.extra.is_object() ? n.extra : json::object();
-  j["id"] = n.id;
-  j["name"] = n.name;
-  j["displayName"] = n.display_name;
-  j["type"] = n.type;
-  if (!n.template_name.empty()) j["templateName"] = n.template_name;
-  j["phase"] = n.phase;
-  if (!n.message.empty()) j["message"] = n.message;
-  if (!n.boundary_id.empty()) j["boundaryID"] = n.boundary_id;
-  if (n.started_at) j["startedAt"] = time_text(n.started_at);
-  if (n.finished_at) j["finishedAt"] = time_text(n.finished_at);
-  if (!n.children.empty() && unpublished_throttled_ == 0) {
-    j["children"] = n.children;
-  } else if (!n.children.empty()) {
-    json children = json::array();
-    for (const auto& c : n.children) {
-      auto ci = by_id_.find(c);
-      if (ci == by_id_.end() || !concealed(nodes_[ci->second])) children.push_back(c);
-    }
-    if (!children.empty()) j["children"] = std::move(children);
-  }
-  if (!n.outbound.empty()) j["outboundNodes"] = n.outbound;
-  if (n.inputs.is_object() && !n.inputs.empty()) j["inputs"] = n.inputs;
-  if (n.outputs.is_object() && !n.outputs.empty()) j["outputs"] = n.outputs;
-  return j;
-}
+namespace {
 
-workflow_operator::node_text operator_impl::node_json_text(const std::string& node_id) const {
-  auto it = by_id_.find(node_id);
-  if (it == by_id_.end()) return workflow_operator::node_json_text(node_id);
-  const auto& n = nodes_[it->second];
-  auto shown = [&](const std::string& c) {
-    if (unpublished_throttled_ == 0) return true;
-    auto ci = by_id_.find(c);
-    return ci == by_id_.end() || !concealed(nodes_[ci->second]);
-  };
-  // node_json's members in its tree's (sorted) order, each present when
-  // node_json sets it, with one of text, tree or list; a member replaces
-  // one of `extra` by that name.
-  struct member {
-    std::string_view key;
-    bool present;
-    const std::string* text = nullptr;
-    const json* tree = nullptr;
-    const std::vector<std::string>* list = nullptr;
-  };
-  const std::string started = time_text(n.started_at);
-  const std::string finished = time_text(n.finished_at);
-  const member members[] = {
+// One member of a node's NodeStatus object besides `extra`, with one of
+// text, tree or list; absent members are left out, and a present one
+// replaces a member of `extra` by that name.
+struct node_member {
+  std::string_view key;
+  bool present;
+  const std::string* text = nullptr;
+  const json* tree = nullptr;
+  const std::vector<std::string>* list = nullptr;
+};
+
+// node_json's and node_json_text's members, in the (sorted) order the tree
+// keeps them. `started` and `finished` hold the times as text.
+std::array<node_member, 14> node_members(const node& n, bool children_shown,
+                                         const std::string& started, const std::string& finished) {
+  return {{
       {"boundaryID", !n.boundary_id.empty(), &n.boundary_id},
-      {"children", std::any_of(n.children.begin(), n.children.end(), shown), nullptr, nullptr,
-       &n.children},
+      {"children", children_shown, nullptr, nullptr, &n.children},
       {"displayName", true, &n.display_name},
       {"finishedAt", n.finished_at.has_value(), &finished},
       {"id", true, &n.id},
@@ -751,7 +716,50 @@ workflow_operator::node_text operator_impl::node_json_text(const std::string& no
       {"startedAt", n.started_at.has_value(), &started},
       {"templateName", !n.template_name.empty(), &n.template_name},
       {"type", true, &n.type},
-  };
+  }};
+}
+
+}  // namespace
+
+bool operator_impl::child_shown(const std::string& id) const {
+  if (unpublished_throttled_ == 0) return true;
+  auto ci = by_id_.find(id);
+  return ci == by_id_.end() || !concealed(nodes_[ci->second]);
+}
+
+json operator_impl::node_json(const std::string& node_id) const {
+  auto it = by_id_.find(node_id);
+  if (it == by_id_.end()) return json();
+  const auto& n = nodes_[it->second];
+  json j = n.extra.is_object() ? n.extra : json::object();
+  const std::string started = time_text(n.started_at);
+  const std::string finished = time_text(n.finished_at);
+  const bool children = std::any_of(n.children.begin(), n.children.end(),
+                                    [&](const std::string& c) { return child_shown(c); });
+  for (const auto& m : node_members(n, children, started, finished)) {
+    if (!m.present) continue;
+    json& at = j[std::string(m.key)];
+    if (m.text) {
+      at = *m.text;
+    } else if (m.tree) {
+      at = *m.tree;
+    } else {
+      at = json::array();
+      for (const auto& v : *m.list)
+        if (m.list != &n.children || child_shown(v)) at.push_back(v);
+    }
+  }
+  return j;
+}
+
+workflow_operator::node_text operator_impl::node_json_text(const std::string& node_id) const {
+  auto it = by_id_.find(node_id);
+  if (it == by_id_.end()) return workflow_operator::node_json_text(node_id);
+  const auto& n = nodes_[it->second];
+  const std::string started = time_text(n.started_at);
+  const std::string finished = time_text(n.finished_at);
+  const bool children = std::any_of(n.children.begin(), n.children.end(),
+                                    [&](const std::string& c) { return child_shown(c); });
   try {
     std::string out;
     out.reserve(512);
@@ -763,7 +771,7 @@ workflow_operator::node_text operator_impl::node_json_text(const std::string& no
       dump_json_string(k, out);
       out += ':';
     };
-    auto write = [&](const member& m) {
+    auto write = [&](const node_member& m) {
       if (m.text) {
         dump_json_string(*m.text, out);
       } else if (m.tree) {
@@ -772,7 +780,7 @@ workflow_operator::node_text operator_impl::node_json_text(const std::string& no
         out += '[';
         bool none = true;
         for (const auto& v : *m.list) {
-          if (m.list == &n.children && !shown(v)) continue;
+          if (m.list == &n.children && !child_shown(v)) continue;
           if (!none) out += ',';
           none = false;
           dump_json_string(v, out);
@@ -783,7 +791,7 @@ workflow_operator::node_text operator_impl::node_json_text(const std::string& no
     static const json no_extra = json::object();
     const json& extra = n.extra.is_object() ? n.extra : no_extra;
     auto e = extra.begin();
-    for (const auto& m : members) {
+    for (const auto& m : node_members(n, children, started, finished)) {
       if (!m.present) continue;
       for (; e != extra.end() && std::string_view(e.key()) <= m.key; ++e) {
         if (std::string_view(e.key()) == m.key) continue;  // replaced by the member

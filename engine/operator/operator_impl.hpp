@@ -256,6 +256,8 @@ class operator_impl final : public workflow_operator {
   void advance_leaf(int idx);
   void hold_back(int idx);
   bool concealed(const node& n) const;
+  // Whether a child's id shows in its parent's children (see concealed()).
+  bool child_shown(const std::string& id) const;
   void advance_suspend(int idx);
   void launch(int idx);
   void finish_leaf(int idx, const outcome& o);
