@@ -487,9 +487,8 @@ spec:
   EXPECT_EQ(h.node("b")["children"], json::array({h.node("x")["id"]}));
 }
 
-TEST(operator_lifecycle, a_finished_pods_new_children_are_stored_when_the_workflow_finishes) {
-  harness h;
-  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+// b waits for a and c, which run together; a ends first.
+constexpr const char* b_after_a_and_c = R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata: {name: wf}
 spec:
@@ -503,7 +502,11 @@ spec:
           - {name: b, template: t, dependencies: [a, c]}
     - name: t
       container: {image: x, command: ["true"]}
-)"));
+)";
+
+TEST(operator_lifecycle, a_finished_pods_new_children_are_stored_when_the_workflow_finishes) {
+  harness h;
+  ASSERT_TRUE(h.create(b_after_a_and_c));
   auto out = h.step();
   EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"a", "c", "wf"}));
   ASSERT_TRUE(h.finish("a", exited(0)));
@@ -535,21 +538,7 @@ json as_stored(const harness& h, const std::map<std::string, json>& rows) {
 TEST(operator_lifecycle,
      a_child_not_yet_stored_in_its_finished_parent_is_listed_again_after_a_restart) {
   harness h;
-  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: wf}
-spec:
-  entrypoint: main
-  templates:
-    - name: main
-      dag:
-        tasks:
-          - {name: a, template: t}
-          - {name: c, template: t}
-          - {name: b, template: t, dependencies: [a, c]}
-    - name: t
-      container: {image: x, command: ["true"]}
-)"));
+  ASSERT_TRUE(h.create(b_after_a_and_c));
   std::map<std::string, json> rows;
   auto store = [&](const operate_outcome& out) {
     for (const auto& id : out.changed_nodes) rows[id] = h.op->node_json(id);
