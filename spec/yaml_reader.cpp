@@ -83,6 +83,8 @@ std::optional<double> parse_float(std::string_view s) {
     return std::numeric_limits<double>::infinity();
   if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -std::numeric_limits<double>::infinity();
   if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  // Most plain scalars are names; the pattern is dear to try on each.
+  if (s.find_first_not_of("0123456789.eE+-") != std::string_view::npos) return std::nullopt;
   if (!std::regex_match(s.begin(), s.end(), pattern)) return std::nullopt;
   try {
     return std::stod(std::string(s));
@@ -213,20 +215,23 @@ map_reader::map_reader(const YAML::Node& node, std::string path, reader_context&
       }
       const std::string& key = it->first.Scalar();
       const bool duplicate = std::any_of(entries_.begin(), entries_.end(),
-                                         [&](const auto& e) { return e.first == key; });
-      if (duplicate) {
-        ctx_.error(it->first, child_path(path_, key), "duplicate key");
-        continue;  // the first one is the one read, as before
-      }
-      entries_.emplace_back(key, it->second);
+                                         [&](const auto& e) { return e.key == key; });
+      // The first one is the one read, as before.
+      if (duplicate) ctx_.error(it->first, child_path(path_, key), "duplicate key");
+      entries_.push_back({key, it->second, it->first.Mark(), duplicate});
     }
   }
 }
 
-YAML::Node map_reader::lookup(std::string_view key) const {
-  for (const auto& [k, v] : entries_) {
-    if (k == key) return v;
+const YAML::Node* map_reader::find(std::string_view key) const {
+  for (const auto& e : entries_) {
+    if (!e.repeated && e.key == key) return &e.value;
   }
+  return nullptr;
+}
+
+YAML::Node map_reader::lookup(std::string_view key) const {
+  if (const auto* value = find(key)) return *value;
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
@@ -238,10 +243,10 @@ void map_reader::declare(std::string_view key) {
 bool map_reader::optional_enum(std::string_view key, std::string& out,
                                std::initializer_list<std::string_view> allowed) {
   declare(key);
-  const YAML::Node value = lookup(key);
-  if (!value) return true;
+  const YAML::Node* value = find(key);
+  if (value == nullptr) return true;
   std::string s;
-  if (!read_value(value, child_path(path_, key), ctx_, s)) return false;
+  if (!read_value(*value, child_path(path_, key), ctx_, s)) return false;
   if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
     std::string choices;
     for (auto a : allowed) {
@@ -251,7 +256,7 @@ bool map_reader::optional_enum(std::string_view key, std::string& out,
     std::string message = "'" + s + "' is not one of " + choices;
     std::vector<std::string_view> candidates(allowed);
     if (auto hint = closest_match(s, candidates)) message += " (did you mean " + *hint + "?)";
-    ctx_.error(value, child_path(path_, key), std::move(message));
+    ctx_.error(*value, child_path(path_, key), std::move(message));
     return false;
   }
   out = std::move(s);
@@ -260,14 +265,14 @@ bool map_reader::optional_enum(std::string_view key, std::string& out,
 
 void map_reader::unsupported(std::string_view key, std::string_view why) {
   declare(key);
-  const YAML::Node value = lookup(key);
-  if (!value) return;
+  const YAML::Node* value = find(key);
+  if (value == nullptr) return;
   std::string message = "not supported by kairos";
   if (!why.empty()) {
     message += ": ";
     message += why;
   }
-  ctx_.error(value, child_path(path_, key), std::move(message));
+  ctx_.error(*value, child_path(path_, key), std::move(message));
 }
 
 void map_reader::unsupported(std::initializer_list<std::string_view> keys) {
@@ -283,8 +288,8 @@ void map_reader::ignored(std::initializer_list<std::string_view> keys) {
 }
 
 void map_reader::error(std::string_view key, std::string message) {
-  const YAML::Node value = lookup(key);
-  ctx_.error(value ? value.Mark() : node_.Mark(), child_path(path_, key), std::move(message));
+  const YAML::Node* value = find(key);
+  ctx_.error(value ? value->Mark() : node_.Mark(), child_path(path_, key), std::move(message));
 }
 
 void map_reader::error_at_map(std::string path, std::string message) {
@@ -292,15 +297,14 @@ void map_reader::error_at_map(std::string path, std::string message) {
 }
 
 bool map_reader::finish() {
-  if (valid_ && node_.IsMap()) {
-    std::vector<std::string_view> candidates(declared_.begin(), declared_.end());
-    for (auto it = node_.begin(); it != node_.end(); ++it) {
-      if (!it->first.IsScalar()) continue;
-      const std::string& key = it->first.Scalar();
-      if (std::find(declared_.begin(), declared_.end(), key) != declared_.end()) continue;
-      std::string message = "unknown field '" + key + "'";
-      if (auto hint = closest_match(key, candidates)) message += " (did you mean '" + *hint + "'?)";
-      ctx_.error(it->first, child_path(path_, key), std::move(message));
+  if (valid_) {
+    for (const auto& e : entries_) {
+      if (std::find(declared_.begin(), declared_.end(), e.key) != declared_.end()) continue;
+      const std::vector<std::string_view> candidates(declared_.begin(), declared_.end());
+      std::string message = "unknown field '" + e.key + "'";
+      if (auto hint = closest_match(e.key, candidates))
+        message += " (did you mean '" + *hint + "'?)";
+      ctx_.error(e.key_mark, child_path(path_, e.key), std::move(message));
     }
   }
   return ctx_.error_count() == errors_at_start_;

@@ -142,21 +142,21 @@ class map_reader {
   template <class T>
   bool required(std::string_view key, T& out) {
     declare(key);
-    const YAML::Node value = lookup(key);
-    if (!value || value.IsNull()) {
+    const YAML::Node* value = find(key);
+    if (value == nullptr || value->IsNull()) {
       if (valid_) error_at_map(child_path(path_, key), "required field is missing");
       return false;
     }
-    return read_value(value, child_path(path_, key), ctx_, out);
+    return read_value(*value, child_path(path_, key), ctx_, out);
   }
 
   // Returns false only on a read error; an absent key leaves `out` as is.
   template <class T>
   bool optional(std::string_view key, T& out) {
     declare(key);
-    const YAML::Node value = lookup(key);
-    if (!value) return true;
-    return read_value(value, child_path(path_, key), ctx_, out);
+    const YAML::Node* value = find(key);
+    if (value == nullptr) return true;
+    return read_value(*value, child_path(path_, key), ctx_, out);
   }
 
   // A string that must be one of `allowed` (an empty string is allowed when
@@ -173,8 +173,13 @@ class map_reader {
   void ignored(std::string_view key);
   void ignored(std::initializer_list<std::string_view> keys);
 
-  bool has(std::string_view key) const { return static_cast<bool>(lookup(key)); }
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+  // The value at `key`, or an undefined node when the key is absent.
   YAML::Node lookup(std::string_view key) const;
+  // The value at `key`, or nullptr: most keys a struct declares are absent,
+  // and an undefined yaml-cpp node costs a tree of its own (five heap
+  // blocks) for each one.
+  const YAML::Node* find(std::string_view key) const;
   const YAML::Node& node() const noexcept { return node_; }
   const std::string& path() const noexcept { return path_; }
   reader_context& context() noexcept { return ctx_; }
@@ -198,7 +203,15 @@ class map_reader {
   // The mapping's scalar keys and values, gathered once: every field a
   // struct knows is looked up, and walking yaml-cpp's map for each one
   // made reading a 2,000-task DAG take a tenth of a second.
-  std::vector<std::pair<std::string, YAML::Node>> entries_;
+  // A repeated key stays in the list, marked, for finish() to see; only
+  // the first is read.
+  struct entry {
+    std::string key;
+    YAML::Node value;
+    YAML::Mark key_mark;
+    bool repeated = false;
+  };
+  std::vector<entry> entries_;
   std::vector<std::string> declared_;
   std::size_t errors_at_start_;
   bool valid_;

@@ -153,6 +153,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   std::atomic<bool> stopping{false};
   // Launches handed on and not yet prepared (see start_reporting).
   std::atomic<int> unprepared{0};
+  // Whether nodes_root lies under /tmp, where a private /tmp would hide it.
+  bool nodes_in_tmp = false;
 
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<node_run>> nodes;  // guarded by mutex
@@ -222,6 +224,9 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   static std::string key_of(const std::string& uid, const std::string& node) {
     return uid + '\n' + node;
   }
+  // Absolute and normal, as nodes_root is made at construction and each
+  // component is one name that is neither . nor ..: what the node sees and
+  // the bind targets are built from it without normalising it per node.
   fs::path node_dir(const std::string& uid, const std::string& node) const {
     return settings.nodes_root / detail::safe_component(uid) / detail::safe_component(node);
   }
@@ -298,8 +303,9 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       binds.push_back({n.private_tmp.string(), "/tmp", false});
       // A node directory under the host's /tmp would be hidden by the
       // private /tmp; it is bound back at the same path.
-      const fs::path host_dir = fs::absolute(n.dir).lexically_normal();
-      if (detail::is_within(host_dir, "/tmp")) {
+      // Already absolute and normal (see node_dir).
+      const fs::path& host_dir = n.dir;
+      if (nodes_in_tmp) {
         const fs::path inside = n.private_tmp / host_dir.lexically_relative("/tmp");
         fs::create_directories(inside, ec);
         binds.push_back({host_dir.string(), host_dir.string(), false});
@@ -417,6 +423,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     spec.env = std::move(env_strings);
     if (!p.working_dir.empty() && fs::path(p.working_dir).is_absolute()) {
       spec.working_dir = p.working_dir;
+    } else if (caps.private_mounts && p.working_dir.empty()) {
+      spec.working_dir = "/tmp/";
     } else if (caps.private_mounts) {
       spec.working_dir = (fs::path("/tmp") / p.working_dir).lexically_normal().string();
     } else {
@@ -426,9 +434,13 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     // A pooled namespace keeps what earlier nodes mounted, covered: only
     // nodes whose mounts all cover part of /tmp, from sources outside it,
     // may use one (see namespace_pool).
-    const bool poolable = std::all_of(binds.begin(), binds.end(), [](const auto& b) {
-      return detail::is_within(fs::path(b.target), "/tmp") &&
-             !detail::is_within(fs::absolute(b.source).lexically_normal(), "/tmp");
+    const bool poolable = std::all_of(binds.begin(), binds.end(), [&](const auto& b) {
+      // The node's own directories are normal already (see node_dir).
+      const bool own = b.source == n.private_tmp.native() || b.source == n.dir.native();
+      const bool source_in_tmp =
+          own ? nodes_in_tmp : detail::is_within(fs::absolute(b.source).lexically_normal(), "/tmp");
+      return (b.target == "/tmp" || detail::is_within(fs::path(b.target), "/tmp")) &&
+             !source_in_tmp;
     });
     if (caps.private_mounts && poolable && warm_namespace >= 0 && binds.size() == 1 &&
         namespaces.reuse(warm_namespace)) {
@@ -593,9 +605,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   fs::path log_file(const node_run& n) const { return n.dir / "main.log"; }
   // Absolute: the node sees the host's paths outside /tmp, and a node
   // directory under /tmp is bound back at its own path.
-  static fs::path progress_file(const node_run& n) {
-    return fs::absolute(n.dir / progress_name).lexically_normal();
-  }
+  static fs::path progress_file(const node_run& n) { return n.dir / progress_name; }
 
   // The node's progress file, trimmed; nothing when it is missing, empty or
   // longer than any "N/M" (the controller checks the figure itself). A
@@ -933,6 +943,7 @@ local_executor::local_executor(asio::any_io_executor io, local_executor_settings
   st.artifacts_root = fs::absolute(st.artifacts_root, ec).lexically_normal();
   fs::create_directories(st.nodes_root, ec);
   fs::create_directories(st.artifacts_root, ec);
+  impl_->nodes_in_tmp = detail::is_within(st.nodes_root, "/tmp");
   impl_->self = {::getpid(), detail::process_start_time(::getpid()).value_or(0)};
   impl_->groups = std::make_unique<detail::group_registry>(st.nodes_root, impl_->self);
   if (!st.private_mounts) {
