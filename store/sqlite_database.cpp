@@ -840,8 +840,11 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
   }
 
   try {
+    // An operation alone in its batch needs no savepoint: when it fails,
+    // rolling the whole transaction back undoes its writes and no others.
+    const bool alone = batch.size() == 1;
     for (auto& op : batch) {
-      const bool savepoint = !op->single_statement;
+      const bool savepoint = !op->single_statement && !alone;
       if (savepoint) control(c, "SAVEPOINT op");
       const bool ok = op->run(c);
       if (sqlite3_get_autocommit(db.getHandle()) != 0) {
@@ -861,6 +864,10 @@ void sqlite_database::run_batch(std::vector<std::unique_ptr<pending_write>>& bat
         if (savepoint) {
           control(c, "ROLLBACK TO op");
           control(c, "RELEASE op");
+        } else if (alone && !op->single_statement) {
+          control(c, "ROLLBACK");
+          finish_all(true);
+          return;
         }
       }
     }
@@ -1078,8 +1085,6 @@ result<workflow_record> insert_workflow(connection& c, workflow_record w) {
 // Inserts or replaces `nodes` on `c`; not_found when one names a workflow
 // uid that is not stored.
 result<void> insert_nodes(connection& c, const std::vector<node_record>& nodes) {
-  auto exists_lease = c.statement("SELECT 1 FROM workflows WHERE uid = ?");
-  auto& exists = *exists_lease;
   std::string printed;  // bound without a copy: outlives the statement's lease
   // An upsert rewrites the row in place; OR REPLACE deleted it and inserted
   // it again, each node write paying for two b-tree edits.
@@ -1088,17 +1093,7 @@ result<void> insert_nodes(connection& c, const std::vector<node_record>& nodes) 
       "ON CONFLICT (workflow_uid, node_id) DO UPDATE SET "
       "name = excluded.name, phase = excluded.phase, body = excluded.body");
   auto& put = *put_lease;
-  std::string checked;
   for (const auto& n : nodes) {
-    if (n.workflow_uid != checked) {
-      exists.reset();
-      exists.bind(1, n.workflow_uid);
-      if (!exists.executeStep()) {
-        return make_error(errc::not_found,
-                          "no Workflow with uid " + n.workflow_uid + " for node " + n.node_id);
-      }
-      checked = n.workflow_uid;
-    }
     put.reset();
     put.bind(1, n.workflow_uid);
     put.bind(2, n.node_id);
@@ -1110,7 +1105,15 @@ result<void> insert_nodes(connection& c, const std::vector<node_record>& nodes) 
     } else {
       put.bindNoCopy(5, n.body_text);
     }
-    put.exec();
+    // The foreign key finds a missing workflow; a SELECT of our own before
+    // each batch looked it up a second time.
+    try {
+      put.exec();
+    } catch (const SQLite::Exception& e) {
+      if (e.getExtendedErrorCode() != SQLITE_CONSTRAINT_FOREIGNKEY) throw;
+      return make_error(errc::not_found,
+                        "no Workflow with uid " + n.workflow_uid + " for node " + n.node_id);
+    }
   }
   return {};
 }
