@@ -103,6 +103,80 @@ bool is_json(std::string_view text) {
   return text.find('\0') == std::string_view::npos && json::accept(text);
 }
 
+namespace {
+
+// The tree nlohmann's parser builds for the same text: a non-negative
+// integer is unsigned, a negative one signed, and a later duplicate key
+// wins.
+json tree_of(simdjson::dom::element e) {
+  using type = simdjson::dom::element_type;
+  switch (e.type()) {
+    case type::ARRAY: {
+      json out = json::array();
+      auto& items = out.get_ref<json::array_t&>();
+      simdjson::dom::array a;
+      if (e.get(a) != simdjson::SUCCESS) break;
+      items.reserve(a.size());
+      for (simdjson::dom::element item : a) items.push_back(tree_of(item));
+      return out;
+    }
+    case type::OBJECT: {
+      json out = json::object();
+      auto& members = out.get_ref<json::object_t&>();
+      // Printed text has its keys in order: each goes in at the end.
+      simdjson::dom::object fields;
+      if (e.get(fields) != simdjson::SUCCESS) break;
+      for (auto field : fields) {
+        auto at = members.emplace_hint(members.end(), std::string(field.key), json());
+        at->second = tree_of(field.value);
+      }
+      return out;
+    }
+    case type::INT64: {
+      std::int64_t v = 0;
+      if (e.get(v) != simdjson::SUCCESS) break;
+      if (v >= 0) return json(static_cast<std::uint64_t>(v));
+      return json(v);
+    }
+    case type::UINT64: {
+      std::uint64_t v = 0;
+      if (e.get(v) != simdjson::SUCCESS) break;
+      return json(v);
+    }
+    case type::DOUBLE: {
+      double v = 0;
+      if (e.get(v) != simdjson::SUCCESS) break;
+      return json(v);
+    }
+    case type::STRING: {
+      std::string_view v;
+      if (e.get(v) != simdjson::SUCCESS) break;
+      return json(std::string(v));
+    }
+    case type::BOOL: {
+      bool v = false;
+      if (e.get(v) != simdjson::SUCCESS) break;
+      return json(v);
+    }
+    case type::NULL_VALUE:
+      break;
+  }
+  // The element's type was read from it, so its value reads too.
+  return json(nullptr);
+}
+
+}  // namespace
+
+json parse_printed_json(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS)
+    return tree_of(root);
+  // Whatever simdjson refuses (a byte order mark, an integer past 64 bits,
+  // text that is not JSON) nlohmann decides, and throws for, as before.
+  return json::parse(text);
+}
+
 json parse_json(std::string_view text) {
   if (text.find('\0') != std::string_view::npos) return json(json::value_t::discarded);
   return json::parse(text, nullptr, false);

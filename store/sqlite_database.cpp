@@ -80,7 +80,7 @@ std::string to_text(const nlohmann::json& j) {
 }
 
 nlohmann::json from_text(const std::string& text) {
-  return nlohmann::json::parse(text);
+  return parse_printed_json(text);
 }
 
 std::string now_rfc3339() {

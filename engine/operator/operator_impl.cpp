@@ -598,10 +598,21 @@ operate_outcome operator_impl::operate(time_point now) {
     for (int p : n.listed_by) note_new_child(p);
   }
   if (!unstored_children_.empty() && (final_now || now_ - unstored_since_ >= children_store_lag)) {
-    for (int idx : unstored_children_) {
-      if (nodes_[idx].children_unstored) mark_changed(idx);
+    // A second of a layered DAG is most of its nodes: stored in one step,
+    // they held every launch back while they were printed and written
+    // (11 ms of 2,000 nodes). A step takes a slice; the next steps, which
+    // finishing nodes bring soon, take the rest.
+    const std::size_t take = final_now ? unstored_children_.size()
+                                       : std::min(unstored_children_.size(), children_per_step);
+    for (std::size_t i = 0; i < take; ++i) {
+      if (nodes_[unstored_children_[i]].children_unstored) mark_changed(unstored_children_[i]);
     }
-    unstored_children_.clear();
+    unstored_children_.erase(unstored_children_.begin(),
+                             unstored_children_.begin() + static_cast<std::ptrdiff_t>(take));
+    if (!unstored_children_.empty()) {
+      const auto next = now_ + children_slice_gap;
+      if (!out_.requeue_at || next < *out_.requeue_at) out_.requeue_at = next;
+    }
   } else if (!unstored_children_.empty()) {
     const auto due = unstored_since_ + children_store_lag;
     if (!out_.requeue_at || due < *out_.requeue_at) out_.requeue_at = due;

@@ -232,6 +232,10 @@ class operator_impl final : public workflow_operator {
   // every launch wrote two rows per dependency; its new children are stored
   // at most this long after, and when the workflow finishes.
   static constexpr auto children_store_lag = std::chrono::seconds(1);
+  // Once due, at most this many such parents go with one step, and the
+  // rest follow within children_slice_gap.
+  static constexpr std::size_t children_per_step = 64;
+  static constexpr auto children_slice_gap = std::chrono::milliseconds(5);
   void note_new_child(int parent);
   void enqueue(int idx);
   void set_phase(int idx, const std::string& p, const std::string& message = {});

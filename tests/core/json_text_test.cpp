@@ -195,5 +195,57 @@ TEST(is_json, random_documents_and_their_truncations_are_judged_as_nlohmann_judg
   }
 }
 
+// The same tree, kinds of number included, as json::parse builds.
+void expect_same_tree(const json& got, const json& want, const std::string& text) {
+  ASSERT_EQ(got.type(), want.type()) << text;
+  ASSERT_EQ(got, want) << text;
+  if (got.is_structured()) {
+    auto g = got.begin();
+    for (auto w = want.begin(); w != want.end(); ++w, ++g) expect_same_tree(*g, *w, text);
+  }
+}
+
+TEST(parse_printed_json, builds_the_tree_json_parse_builds_on_the_edge_cases) {
+  const std::string cases[] = {
+      "null",
+      "0",
+      "7",
+      "-7",
+      "9223372036854775807",
+      "-9223372036854775808",
+      "9223372036854775808",
+      "18446744073709551615",
+      "18446744073709551616",
+      "1.5",
+      "-0.0",
+      "1e300",
+      "2.5E-3",
+      R"("esc \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00")",
+      R"({"b":1,"a":[true,false,null,{}],"c":{"z":[],"y":"x"}})",
+      R"({"k":1,"k":2})",
+      "\xEF\xBB\xBF{\"bom\":1}",
+      " [ 1 , 2 ] ",
+  };
+  for (const auto& text : cases) {
+    SCOPED_TRACE(text);
+    expect_same_tree(parse_printed_json(text), json::parse(text), text);
+  }
+}
+
+TEST(parse_printed_json, random_documents_read_back_as_json_parse_reads_them) {
+  std::mt19937 rng(20261206);
+  for (int i = 0; i < 2000; ++i) {
+    const auto text = nlohmann_dump(random_value(rng, 0));
+    expect_same_tree(parse_printed_json(text), json::parse(text), text);
+  }
+}
+
+TEST(parse_printed_json, text_that_is_not_json_throws_as_json_parse_throws) {
+  for (const std::string text : {"", "{", "[1,]", "{\"a\" 1}", "\"bad \xff\"", "1 2"}) {
+    SCOPED_TRACE(text);
+    EXPECT_THROW(parse_printed_json(text), json::parse_error);
+  }
+}
+
 }  // namespace
 }  // namespace kairos

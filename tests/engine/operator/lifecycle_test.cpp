@@ -526,6 +526,54 @@ TEST(operator_lifecycle, a_finished_pods_new_children_are_stored_when_the_workfl
   EXPECT_EQ(h.node("a")["children"], json::array({h.node("b")["id"]}));
 }
 
+TEST(operator_lifecycle, many_parents_due_together_are_stored_a_slice_per_step) {
+  // z waits for 70 tasks that finish early and for q, which finishes
+  // later: when z launches, the 70 finished Pods each gain a child.
+  std::string tasks;
+  std::string deps;
+  for (int i = 0; i < 70; ++i) {
+    tasks += "          - {name: p" + std::to_string(i) + ", template: t}\n";
+    deps += "p" + std::to_string(i) + ", ";
+  }
+  harness h;
+  ASSERT_TRUE(h.create(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+)" + tasks + R"(          - {name: q, template: t}
+          - {name: w, template: t}
+          - {name: z, template: t, dependencies: [)" +
+                       deps + R"(q]}
+    - name: t
+      container: {image: x, command: ["true"]}
+)"));
+  h.step();
+  for (int i = 0; i < 70; ++i) ASSERT_TRUE(h.finish("p" + std::to_string(i), exited(0)));
+  h.step();
+  ASSERT_TRUE(h.finish("q", exited(0)));
+  auto out = h.step();
+  EXPECT_EQ(displays(h, out.changed_nodes), (std::vector<std::string>{"q", "z"}));
+  ASSERT_TRUE(out.requeue_at);
+  h.clock.set(*out.requeue_at);
+  // Due: 64 of them now, and the next step comes within a few milliseconds
+  // for the other six.
+  out = h.step();
+  EXPECT_EQ(out.changed_nodes.size(), 64U);
+  ASSERT_TRUE(out.requeue_at);
+  EXPECT_LE(*out.requeue_at, h.clock.now() + 5ms);
+  h.clock.set(*out.requeue_at);
+  out = h.step();
+  EXPECT_EQ(out.changed_nodes.size(), 6U);
+  EXPECT_FALSE(out.requeue_at);
+  for (int i = 0; i < 70; ++i)
+    EXPECT_EQ(h.node("p" + std::to_string(i))["children"], json::array({h.node("z")["id"]}));
+}
+
 // What a crash leaves: each node as its last stored row has it.
 json as_stored(const harness& h, const std::map<std::string, json>& rows) {
   json wf = h.wf();
