@@ -183,6 +183,10 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   };
   std::mutex spare_mutex;
   std::vector<spare_dir> spare_dirs;  // guarded by spare_mutex
+  // The workflow directory the last spare was renamed within, open: a
+  // rename by two full paths walked both of them for every node.
+  fs::path rename_parent;                                    // guarded by spare_mutex
+  std::shared_ptr<const detail::fd_guard> rename_parent_fd;  // guarded by spare_mutex
 
   ~impl() {
     for (const auto& s : spare_dirs)
@@ -562,7 +566,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       // the spare was offered with, wherever a rename took them since.
       bool taken = spare.dir_fd.get() >= 0 && spare.work_fd.get() >= 0 &&
                    holds_only_empty(spare.dir_fd.get(), leaf, spare.work_fd.get());
-      if (taken && ::rename(spare.dir.c_str(), dir.c_str()) != 0) {
+      if (taken && !rename_within_parent(spare.dir, dir) &&
+          ::rename(spare.dir.c_str(), dir.c_str()) != 0) {
         taken = errno == ENOENT && ::mkdir(dir.parent_path().c_str(), 0755) == 0 &&
                 ::rename(spare.dir.c_str(), dir.c_str()) == 0;
       }
@@ -575,6 +580,31 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       // Anything else (the directory is in use, or `dir` exists): leave it.
       release_namespace_fd(spare.namespace_fd);
     }
+  }
+
+  // Renames `from` to `to` when both are in one directory, through that
+  // directory's descriptor; false when they are not, or it failed.
+  bool rename_within_parent(const fs::path& from, const fs::path& to) {
+    const fs::path parent = from.parent_path();
+    if (parent != to.parent_path()) return false;
+    std::shared_ptr<const detail::fd_guard> fd;
+    {
+      std::lock_guard lock(spare_mutex);
+      if (rename_parent != parent || !rename_parent_fd) {
+        auto opened = std::make_shared<const detail::fd_guard>(open_directory(parent));
+        if (opened->get() < 0) return false;
+        rename_parent = parent;
+        rename_parent_fd = std::move(opened);
+      }
+      fd = rename_parent_fd;
+    }
+    if (::renameat(fd->get(), from.filename().c_str(), fd->get(), to.filename().c_str()) == 0)
+      return true;
+    // The directory may be gone (its workflow deleted); the next rename
+    // opens it again.
+    std::lock_guard lock(spare_mutex);
+    if (rename_parent_fd == fd) rename_parent_fd.reset();
+    return false;
   }
 
   // After its outputs are read, a node that wrote no log, script or

@@ -528,6 +528,29 @@ TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_
   EXPECT_EQ(read_file(dir_of("reports") / "progress"), "2/3");
 }
 
+TEST_F(local_executor_test, a_spare_is_taken_after_its_workflow_directory_was_made_again) {
+  make_outside_tmp("respare");
+  auto dir_of = [&](const std::string& node) {
+    return exec().log_path("wf-uid", node).parent_path();
+  };
+  ASSERT_EQ(run(process("first", {"true"})).what, outcome::kind::exited);
+  // Renamed within the workflow's directory, which the executor now holds
+  // open.
+  ASSERT_EQ(run(process("second", {"true"})).what, outcome::kind::exited);
+  ASSERT_FALSE(fs::exists(dir_of("first")));
+  // The workflow's directory is replaced by a new one holding the spare.
+  const fs::path parent = dir_of("second").parent_path();
+  const fs::path old = parent.string() + ".old";
+  fs::rename(parent, old);
+  fs::create_directories(parent);
+  fs::rename(old / "second", parent / "second");
+  auto third = run(process("third", {"true"}));
+  ASSERT_EQ(third.what, outcome::kind::exited) << third.message;
+  EXPECT_FALSE(fs::exists(dir_of("second")));
+  EXPECT_TRUE(fs::is_directory(dir_of("third")));
+  EXPECT_TRUE(fs::is_empty(old));
+}
+
 // Nodes whose data directory is outside /tmp share pooled namespaces; the
 // default root of these tests is under /tmp, which keeps to one per node.
 TEST_F(local_executor_test, nodes_reusing_a_pooled_namespace_see_only_their_own_tmp) {
