@@ -93,13 +93,19 @@ void dump_integer(Int v, std::string& out) {
   out.append(buf.data(), r.ptr);
 }
 
+// One parser per thread, shared by is_json and parse_printed_json: it keeps
+// its buffers from one document to the next, so a parse allocates nothing
+// once they are large enough.
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
 }  // namespace
 
 bool is_json(std::string_view text) {
-  // One parser per thread: it keeps its buffers from one document to the
-  // next, so a check allocates nothing once they are large enough.
-  thread_local simdjson::dom::parser parser;
-  if (parser.parse(text.data(), text.size(), true).error() == simdjson::SUCCESS) return true;
+  if (thread_parser().parse(text.data(), text.size(), true).error() == simdjson::SUCCESS)
+    return true;
   return text.find('\0') == std::string_view::npos && json::accept(text);
 }
 
@@ -168,9 +174,8 @@ json tree_of(simdjson::dom::element e) {
 }  // namespace
 
 json parse_printed_json(std::string_view text) {
-  thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS)
+  if (thread_parser().parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS)
     return tree_of(root);
   // Whatever simdjson refuses (a byte order mark, an integer past 64 bits,
   // text that is not JSON) nlohmann decides, and throws for, as before.
