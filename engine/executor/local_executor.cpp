@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -106,6 +108,9 @@ struct node_run {
   // spare_dir); -1 otherwise.
   detail::fd_guard dir_fd;
   detail::fd_guard work_fd;
+  // When those came from a spare: their modification times when it was
+  // last found empty (see spare_dir::empty_at).
+  std::optional<std::array<timespec, 2>> empty_at;
 
   asio::strand<asio::any_io_executor> strand;
   asio::posix::stream_descriptor pidfd;
@@ -180,6 +185,13 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     int namespace_fd = -1;  // owned; -1 when the node had none from the pool
     detail::fd_guard dir_fd;
     detail::fd_guard work_fd;
+    // The modification times of both directories when they were last found
+    // empty, kept only when the clock had passed both: an entry made or
+    // removed since then gives a later time, so while both are unchanged
+    // the spare is taken without listing it. Listing a one-block directory
+    // on ext4 builds a hash tree each time; two per node were about a tenth
+    // of the spawning thread's time.
+    std::optional<std::array<timespec, 2>> empty_at;
   };
   std::mutex spare_mutex;
   std::vector<spare_dir> spare_dirs;  // guarded by spare_mutex
@@ -270,7 +282,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       int& fd;
       ~give_back() { self.release_namespace_fd(fd); }
     } unused_namespace{*this, warm_namespace};
-    if (!take_spare_dir(n.dir, work, warm_namespace, n.dir_fd, n.work_fd) &&
+    if (!take_spare_dir(n.dir, work, warm_namespace, n.dir_fd, n.work_fd, n.empty_at) &&
         !make_node_dirs(n.dir, work, ec)) {
       why = failure(outcome::kind::error, "cannot create " + work.string() + ": " + ec.message());
       return -1;
@@ -548,10 +560,50 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     return detail::fd_guard(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
 
+  static bool same_time(const timespec& a, const timespec& b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+  }
+  // Whether any change made from `now` on is dated other than `t`. File
+  // times are the coarse clock cut to the filesystem's granularity: a
+  // nanosecond on ext4, xfs, btrfs and tmpfs, a second or two on some
+  // others. A time on a whole millisecond is taken to be such a cut one.
+  static bool dated_before(const timespec& t, const timespec& now) {
+    constexpr std::int64_t ns = 1'000'000'000;
+    const std::int64_t margin = t.tv_nsec % 1'000'000 == 0 ? 2 * ns : 1'000;
+    return std::int64_t{now.tv_sec} * ns + now.tv_nsec >=
+           std::int64_t{t.tv_sec} * ns + t.tv_nsec + margin;
+  }
+
+  std::atomic<std::size_t> spare_listings{0};  // see local_executor::spare_listings
+
+  // Whether the spare holds nothing but its empty work directory; records
+  // the times that let the next check skip the listing (see empty_at).
+  bool spare_is_empty(spare_dir& spare, const fs::path& leaf) {
+    // The clock first: file times come from it (coarse, or finer and still
+    // not earlier), so anything changed after the stat below is dated
+    // `now` or later.
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    struct stat d {};
+    struct stat w {};
+    const bool stated =
+        ::fstat(spare.dir_fd.get(), &d) == 0 && ::fstat(spare.work_fd.get(), &w) == 0;
+    if (stated && spare.empty_at && same_time(d.st_mtim, (*spare.empty_at)[0]) &&
+        same_time(w.st_mtim, (*spare.empty_at)[1]))
+      return true;
+    spare.empty_at.reset();
+    spare_listings.fetch_add(1, std::memory_order_relaxed);
+    if (!holds_only_empty(spare.dir_fd.get(), leaf, spare.work_fd.get())) return false;
+    if (stated && dated_before(d.st_mtim, now) && dated_before(w.st_mtim, now))
+      spare.empty_at = std::array<timespec, 2>{d.st_mtim, w.st_mtim};
+    return true;
+  }
+
   // Moves a spare node directory to `dir`; false when there is none to take.
   // `namespace_fd` receives the namespace that came with it, if any.
   bool take_spare_dir(const fs::path& dir, const fs::path& work, int& namespace_fd,
-                      detail::fd_guard& dir_fd, detail::fd_guard& work_fd) {
+                      detail::fd_guard& dir_fd, detail::fd_guard& work_fd,
+                      std::optional<std::array<timespec, 2>>& empty_at) {
     const fs::path leaf = work.filename();
     for (;;) {
       spare_dir spare;
@@ -564,8 +616,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       // Checked here, not when offered: a process left behind by that node
       // may still have written to it. The descriptors are the directories
       // the spare was offered with, wherever a rename took them since.
-      bool taken = spare.dir_fd.get() >= 0 && spare.work_fd.get() >= 0 &&
-                   holds_only_empty(spare.dir_fd.get(), leaf, spare.work_fd.get());
+      bool taken =
+          spare.dir_fd.get() >= 0 && spare.work_fd.get() >= 0 && spare_is_empty(spare, leaf);
       if (taken && !rename_within_parent(spare.dir, dir) &&
           ::rename(spare.dir.c_str(), dir.c_str()) != 0) {
         taken = errno == ENOENT && ::mkdir(dir.parent_path().c_str(), 0755) == 0 &&
@@ -575,6 +627,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
         namespace_fd = spare.namespace_fd;
         dir_fd = std::move(spare.dir_fd);
         work_fd = std::move(spare.work_fd);
+        empty_at = spare.empty_at;
         return true;
       }
       // Anything else (the directory is in use, or `dir` exists): leave it.
@@ -624,8 +677,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     if (n.dir_fd.get() >= 0 && n.work_fd.get() >= 0) {
       std::lock_guard lock(spare_mutex);
       if (spare_dirs.size() < max_spare_dirs) {
-        spare_dirs.push_back(
-            {n.dir, std::exchange(n.namespace_fd, -1), std::move(n.dir_fd), std::move(n.work_fd)});
+        spare_dirs.push_back({n.dir, std::exchange(n.namespace_fd, -1), std::move(n.dir_fd),
+                              std::move(n.work_fd), n.empty_at});
         return;
       }
     }
@@ -1002,6 +1055,10 @@ local_executor::~local_executor() {
     if (group > 0) ::kill(-group, SIGKILL);
   }
   impl_->pool.join();
+}
+
+std::size_t local_executor::spare_listings() const {
+  return impl_->spare_listings.load(std::memory_order_relaxed);
 }
 
 executor_capabilities local_executor::capabilities() const {

@@ -69,6 +69,10 @@ class local_executor final : public executor {
   // Groups of a live owner, and recycled pids, are left alone.
   void kill_orphans();
 
+  // How many times a spare directory was listed to see that it is empty (a
+  // test seam: one unchanged since its last listing is not listed again).
+  std::size_t spare_listings() const;
+
   struct impl;
 
  private:

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -49,6 +51,23 @@ void write_file(const fs::path& p, const std::string& content) {
 }
 
 // Whether the process behind a pidfd ends within a generous bound.
+// What a node writes to `fifo` up to its first newline; empty when nothing
+// comes within a minute.
+std::string line_from(const fs::path& fifo) {
+  const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  if (fd < 0) return {};
+  std::string text;
+  while (text.find('\n') == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 60000) <= 0) break;
+    char buf[64];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 bool exits(int pidfd) {
   pollfd p{pidfd, POLLIN, 0};
   return ::poll(&p, 1, 30000) == 1;
@@ -397,20 +416,10 @@ TEST_F(local_executor_test, kill_terminates_the_whole_process_group) {
       start(shell("victim", "sleep 100 & echo \"$$ $!\" > '" + fifo.string() + "'; sleep 100"));
 
   // The node reports its pids through the fifo once both sleeps run.
-  const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
-  ASSERT_GE(fd, 0);
-  std::string pids;
-  while (pids.find('\n') == std::string::npos) {
-    pollfd p{fd, POLLIN, 0};
-    ASSERT_GT(::poll(&p, 1, 60000), 0) << "the node never reported its pids";
-    char buf[64];
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) pids.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  const std::string pids = line_from(fifo);
   pid_t shell_pid = 0, background_pid = 0;
   std::istringstream(pids) >> shell_pid >> background_pid;
-  ASSERT_GT(shell_pid, 0);
+  ASSERT_GT(shell_pid, 0) << "the node never reported its pids";
   ASSERT_GT(background_pid, 0);
   EXPECT_EQ(::getpgid(background_pid), shell_pid);
 
@@ -428,6 +437,27 @@ TEST_F(local_executor_test, kill_terminates_the_whole_process_group) {
   EXPECT_TRUE(exits(background_fd));
   ::close(shell_fd);
   ::close(background_fd);
+}
+
+// Like a container whose main process ended: the rest of its group goes,
+// also what no longer holds the node's output.
+TEST_F(local_executor_test,
+       a_process_the_node_leaves_running_without_its_output_is_killed_when_it_ends) {
+  const fs::path fifo = fifo_in_node_dir("leaver");
+  auto f = start(shell("leaver", "sleep 100 >/dev/null 2>&1 & echo $! > '" + fifo.string() + "'"));
+  const pid_t left = std::atoi(line_from(fifo).c_str());
+  ASSERT_GT(left, 0) << "the node never reported its pid";
+  // Opened before the node's end is known; gone already is gone.
+  const int left_fd = static_cast<int>(::syscall(SYS_pidfd_open, left, 0));
+  ASSERT_TRUE(left_fd >= 0 || errno == ESRCH);
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  auto o = f.get();
+  EXPECT_EQ(o.what, outcome::kind::exited) << o.message;
+  EXPECT_EQ(o.exit_code, 0);
+  if (left_fd >= 0) {
+    EXPECT_TRUE(exits(left_fd)) << "the process the node left behind still runs";
+    ::close(left_fd);
+  }
 }
 
 TEST_F(local_executor_test, kill_escalates_to_sigkill_after_the_grace_period) {
@@ -549,6 +579,53 @@ TEST_F(local_executor_test, a_spare_is_taken_after_its_workflow_directory_was_ma
   EXPECT_FALSE(fs::exists(dir_of("second")));
   EXPECT_TRUE(fs::is_directory(dir_of("third")));
   EXPECT_TRUE(fs::is_empty(old));
+}
+
+// A spare is listed once; while neither of its directories changes, the
+// next node takes it without listing it again, and a change lists it anew.
+TEST_F(local_executor_test, a_spare_is_listed_again_only_after_its_directories_changed) {
+  make_outside_tmp("relist");
+  auto dir_of = [&](const std::string& node) {
+    return exec().log_path("wf-uid", node).parent_path();
+  };
+  const std::string work = private_mounts() ? "tmp" : "work";
+  // File times come from the coarse clock: once it has passed them (by the
+  // filesystem's granularity, taken as 2 s for a time on a whole
+  // millisecond), any later change is dated differently. Waits about one
+  // tick on ext4.
+  auto clock_passes = [](const fs::path& d) {
+    struct stat st {};
+    ASSERT_EQ(::stat(d.c_str(), &st), 0);
+    constexpr std::int64_t ns = 1'000'000'000;
+    const std::int64_t margin = st.st_mtim.tv_nsec % 1'000'000 == 0 ? 2 * ns : 1'000;
+    const std::int64_t due = std::int64_t{st.st_mtim.tv_sec} * ns + st.st_mtim.tv_nsec + margin;
+    for (;;) {
+      timespec now{};
+      ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+      if (std::int64_t{now.tv_sec} * ns + now.tv_nsec >= due) return;
+      std::this_thread::yield();
+    }
+  };
+
+  ASSERT_EQ(run(process("first", {"true"})).what, outcome::kind::exited);
+  clock_passes(dir_of("first"));
+  clock_passes(dir_of("first") / work);
+  const std::size_t before = exec().spare_listings();
+  ASSERT_EQ(run(process("second", {"true"})).what, outcome::kind::exited);
+  EXPECT_FALSE(fs::exists(dir_of("first")));
+  EXPECT_EQ(exec().spare_listings(), before + 1);
+  ASSERT_EQ(run(process("third", {"true"})).what, outcome::kind::exited);
+  EXPECT_FALSE(fs::exists(dir_of("second")));
+  EXPECT_EQ(exec().spare_listings(), before + 1) << "an unchanged spare was listed again";
+
+  // Something put in the spare since: listed, found, and not handed on.
+  write_file(dir_of("third") / work / "stray.txt", "left");
+  auto next = run(shell("next", "ls -A"));
+  ASSERT_EQ(next.what, outcome::kind::exited) << next.message;
+  EXPECT_EQ(next.result, "") << "a node saw a file put in the spare it took";
+  EXPECT_EQ(exec().spare_listings(), before + 2);
+  EXPECT_EQ(read_file(dir_of("third") / work / "stray.txt"), "left");
+  EXPECT_TRUE(fs::is_directory(dir_of("next") / work));
 }
 
 // Nodes whose data directory is outside /tmp share pooled namespaces; the
