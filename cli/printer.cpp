@@ -121,7 +121,7 @@ class tree_renderer {
     }
     if (nodes == nullptr) return "";
     build(*nodes);
-    auto wf_name = string_at(wf_.value("metadata", json::object()), "name");
+    auto wf_name = string_at(member(wf_, "metadata"), "name");
     tree_node* main_root = find_root([&](const tree_node& n) { return n.id == wf_name; });
     if (main_root == nullptr) {
       main_root =
@@ -373,8 +373,8 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows, std:
 }
 
 std::string workflow_status(const json& wf) {
-  const json status = wf.value("status", json::object());
-  const json spec = wf.value("spec", json::object());
+  const json& status = member(wf, "status");
+  const json& spec = member(wf, "spec");
   auto phase = string_at(status, "phase");
   if (phase == "Running") {
     if (auto s = spec.find("suspend");
@@ -385,7 +385,7 @@ std::string workflow_status(const json& wf) {
   }
   if (phase == "Failed" && !string_at(spec, "shutdown").empty()) return "Failed (Terminated)";
   if (phase.empty() || phase == "Pending") {
-    auto meta = wf.value("metadata", json::object());
+    const json& meta = member(wf, "metadata");
     return string_at(meta, "creationTimestamp").empty() ? "Unknown" : "Pending";
   }
   return phase;
@@ -393,9 +393,9 @@ std::string workflow_status(const json& wf) {
 
 std::string render_workflow(const json& wf, const render_options& options) {
   if (!wf.is_object()) return "";
-  const json meta = wf.value("metadata", json::object());
-  const json spec = wf.value("spec", json::object());
-  const json status = wf.value("status", json::object());
+  const json& meta = member(wf, "metadata");
+  const json& spec = member(wf, "spec");
+  const json& status = member(wf, "status");
   std::string out;
   out += header_line("Name:", string_at(meta, "name"));
   out += header_line("Namespace:", string_at(meta, "namespace"));
@@ -470,9 +470,9 @@ std::string render_workflow_list(const json& items, const render_options& option
   if (items.is_array()) {
     for (const auto& wf : items) {
       if (!wf.is_object()) continue;
-      const json meta = wf.value("metadata", json::object());
-      const json spec = wf.value("spec", json::object());
-      const json status = wf.value("status", json::object());
+      const json& meta = member(wf, "metadata");
+      const json& spec = member(wf, "spec");
+      const json& status = member(wf, "status");
       std::vector<std::string> row;
       if (all_namespaces) row.push_back(string_at(meta, "namespace"));
       row.push_back(string_at(meta, "name"));

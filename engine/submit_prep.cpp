@@ -108,8 +108,11 @@ result<void> check_parameters_defined(const json& spec) {
   std::set<std::string> globals;
   if (auto a = spec.find("arguments"); a != spec.end() && a->is_object())
     globals = names_of(a->value("parameters", json::array()));
-  const auto templates = spec.value("templates", json::array());
-  if (!templates.is_array()) return {};
+  // By reference: a copy of a 2,000-task DAG's templates took 3 ms of each
+  // submit.
+  const auto found = spec.find("templates");
+  if (found == spec.end() || !found->is_array()) return {};
+  const json& templates = *found;
   constexpr std::string_view wf_prefix = "workflow.parameters.";
   constexpr std::string_view in_prefix = "inputs.parameters.";
   for (const auto& t : templates) {
