@@ -85,6 +85,22 @@ bool write_all(int fd, const char* data, std::size_t size) {
 
 }  // namespace
 
+// A node's directory and its work directory, open. They stay open through
+// every node that takes them as a spare, wherever a rename moves them.
+struct open_dirs {
+  detail::fd_guard dir;
+  detail::fd_guard work;
+  // The modification times of both when they were last found empty, kept
+  // only when the clock had passed both: an entry made or removed since
+  // then gives a later time, so while both are unchanged a spare is taken
+  // without listing it. Listing a one-block directory on ext4 builds a hash
+  // tree each time; two per node were about a tenth of the spawning
+  // thread's time.
+  std::optional<std::array<timespec, 2>> empty_at;
+
+  bool is_open() const { return dir.get() >= 0 && work.get() >= 0; }
+};
+
 // One running (or preparing) process node. Fields below `strand` are touched
 // only on the strand, except where noted.
 struct node_run {
@@ -104,13 +120,9 @@ struct node_run {
   fs::path dir;
   fs::path private_tmp;   // empty without a mount namespace
   int namespace_fd = -1;  // from the executor's namespace_pool, while it runs
-  // `dir` and its work directory, open, when they came from a spare (see
-  // spare_dir); -1 otherwise.
-  detail::fd_guard dir_fd;
-  detail::fd_guard work_fd;
-  // When those came from a spare: their modification times when it was
-  // last found empty (see spare_dir::empty_at).
-  std::optional<std::array<timespec, 2>> empty_at;
+  // `dir` and its work directory, when they came from a spare (see
+  // spare_dir); not open otherwise.
+  open_dirs opened;
 
   asio::strand<asio::any_io_executor> strand;
   asio::posix::stream_descriptor pidfd;
@@ -183,15 +195,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   struct spare_dir {
     fs::path dir;
     int namespace_fd = -1;  // owned; -1 when the node had none from the pool
-    detail::fd_guard dir_fd;
-    detail::fd_guard work_fd;
-    // The modification times of both directories when they were last found
-    // empty, kept only when the clock had passed both: an entry made or
-    // removed since then gives a later time, so while both are unchanged
-    // the spare is taken without listing it. Listing a one-block directory
-    // on ext4 builds a hash tree each time; two per node were about a tenth
-    // of the spawning thread's time.
-    std::optional<std::array<timespec, 2>> empty_at;
+    open_dirs opened;
   };
   std::mutex spare_mutex;
   std::vector<spare_dir> spare_dirs;  // guarded by spare_mutex
@@ -282,7 +286,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       int& fd;
       ~give_back() { self.release_namespace_fd(fd); }
     } unused_namespace{*this, warm_namespace};
-    if (!take_spare_dir(n.dir, work, warm_namespace, n.dir_fd, n.work_fd, n.empty_at) &&
+    if (!take_spare_dir(n.dir, work, warm_namespace, n.opened) &&
         !make_node_dirs(n.dir, work, ec)) {
       why = failure(outcome::kind::error, "cannot create " + work.string() + ": " + ec.message());
       return -1;
@@ -301,10 +305,10 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       // A spare's /tmp mostly has the mode already: a chmod by name walked
       // the path and dirtied the inode for every node.
       struct stat st {};
-      if (n.work_fd.get() < 0) {
+      if (n.opened.work.get() < 0) {
         ::chmod(n.private_tmp.c_str(), 01777);
-      } else if (::fstat(n.work_fd.get(), &st) != 0 || (st.st_mode & 07777) != 01777) {
-        ::fchmod(n.work_fd.get(), 01777);
+      } else if (::fstat(n.opened.work.get(), &st) != 0 || (st.st_mode & 07777) != 01777) {
+        ::fchmod(n.opened.work.get(), 01777);
       }
     }
     const fs::path work_host =
@@ -576,34 +580,34 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
 
   std::atomic<std::size_t> spare_listings{0};  // see local_executor::spare_listings
 
-  // Whether the spare holds nothing but its empty work directory; records
-  // the times that let the next check skip the listing (see empty_at).
-  bool spare_is_empty(spare_dir& spare, const fs::path& leaf) {
+  // Whether the directories hold nothing but the empty work directory;
+  // records the times that let the next check skip the listing (see
+  // open_dirs::empty_at).
+  bool holds_nothing(open_dirs& d, const fs::path& leaf) {
     // The clock first: file times come from it (coarse, or finer and still
     // not earlier), so anything changed after the stat below is dated
     // `now` or later.
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    struct stat d {};
-    struct stat w {};
-    const bool stated =
-        ::fstat(spare.dir_fd.get(), &d) == 0 && ::fstat(spare.work_fd.get(), &w) == 0;
-    if (stated && spare.empty_at && same_time(d.st_mtim, (*spare.empty_at)[0]) &&
-        same_time(w.st_mtim, (*spare.empty_at)[1]))
+    struct stat ds {};
+    struct stat ws {};
+    const bool stated = ::fstat(d.dir.get(), &ds) == 0 && ::fstat(d.work.get(), &ws) == 0;
+    if (stated && d.empty_at && same_time(ds.st_mtim, (*d.empty_at)[0]) &&
+        same_time(ws.st_mtim, (*d.empty_at)[1]))
       return true;
-    spare.empty_at.reset();
+    d.empty_at.reset();
     spare_listings.fetch_add(1, std::memory_order_relaxed);
-    if (!holds_only_empty(spare.dir_fd.get(), leaf, spare.work_fd.get())) return false;
-    if (stated && dated_before(d.st_mtim, now) && dated_before(w.st_mtim, now))
-      spare.empty_at = std::array<timespec, 2>{d.st_mtim, w.st_mtim};
+    if (!holds_only_empty(d.dir.get(), leaf, d.work.get())) return false;
+    if (stated && dated_before(ds.st_mtim, now) && dated_before(ws.st_mtim, now))
+      d.empty_at = std::array<timespec, 2>{ds.st_mtim, ws.st_mtim};
     return true;
   }
 
   // Moves a spare node directory to `dir`; false when there is none to take.
-  // `namespace_fd` receives the namespace that came with it, if any.
+  // `namespace_fd` receives the namespace that came with it, if any, and
+  // `opened` its directories.
   bool take_spare_dir(const fs::path& dir, const fs::path& work, int& namespace_fd,
-                      detail::fd_guard& dir_fd, detail::fd_guard& work_fd,
-                      std::optional<std::array<timespec, 2>>& empty_at) {
+                      open_dirs& opened) {
     const fs::path leaf = work.filename();
     for (;;) {
       spare_dir spare;
@@ -616,8 +620,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       // Checked here, not when offered: a process left behind by that node
       // may still have written to it. The descriptors are the directories
       // the spare was offered with, wherever a rename took them since.
-      bool taken =
-          spare.dir_fd.get() >= 0 && spare.work_fd.get() >= 0 && spare_is_empty(spare, leaf);
+      bool taken = spare.opened.is_open() && holds_nothing(spare.opened, leaf);
       if (taken && !rename_within_parent(spare.dir, dir) &&
           ::rename(spare.dir.c_str(), dir.c_str()) != 0) {
         taken = errno == ENOENT && ::mkdir(dir.parent_path().c_str(), 0755) == 0 &&
@@ -625,9 +628,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       }
       if (taken) {
         namespace_fd = spare.namespace_fd;
-        dir_fd = std::move(spare.dir_fd);
-        work_fd = std::move(spare.work_fd);
-        empty_at = spare.empty_at;
+        opened = std::move(spare.opened);
         return true;
       }
       // Anything else (the directory is in use, or `dir` exists): leave it.
@@ -672,13 +673,12 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     }
     // A node's own new directories are opened once, here; a spare's came
     // with it.
-    if (n.dir_fd.get() < 0) n.dir_fd = open_directory(n.dir);
-    if (n.work_fd.get() < 0) n.work_fd = open_directory(work_dir(n));
-    if (n.dir_fd.get() >= 0 && n.work_fd.get() >= 0) {
+    if (n.opened.dir.get() < 0) n.opened.dir = open_directory(n.dir);
+    if (n.opened.work.get() < 0) n.opened.work = open_directory(work_dir(n));
+    if (n.opened.is_open()) {
       std::lock_guard lock(spare_mutex);
       if (spare_dirs.size() < max_spare_dirs) {
-        spare_dirs.push_back({n.dir, std::exchange(n.namespace_fd, -1), std::move(n.dir_fd),
-                              std::move(n.work_fd), n.empty_at});
+        spare_dirs.push_back({n.dir, std::exchange(n.namespace_fd, -1), std::move(n.opened)});
         return;
       }
     }
@@ -697,8 +697,8 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     // The node owns the path: a fifo or device there must not block this
     // thread, and a link must not lead the read elsewhere.
     constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-    const int fd = n.dir_fd.get() >= 0 ? ::openat(n.dir_fd.get(), progress_name, flags)
-                                       : ::open(progress_file(n).c_str(), flags);
+    const int fd = n.opened.dir.get() >= 0 ? ::openat(n.opened.dir.get(), progress_name, flags)
+                                           : ::open(progress_file(n).c_str(), flags);
     if (fd < 0) return std::nullopt;
     struct stat st {};
     std::array<char, 64> buf;
