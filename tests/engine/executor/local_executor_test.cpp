@@ -183,10 +183,15 @@ class local_executor_test : public ::testing::Test {
     return f.get();
   }
 
+  // A node's directory, where its log goes.
+  fs::path dir_of(const std::string& node) { return exec().log_path("wf-uid", node).parent_path(); }
+  // Its work directory's name there: its private /tmp when it has one.
+  std::string work_name() { return private_mounts() ? "tmp" : "work"; }
+
   // The node's own directory is visible to it even with a private /tmp, so
   // a fifo there lets a node say it is running without the test sleeping.
   fs::path fifo_in_node_dir(const std::string& node) {
-    const fs::path dir = exec().log_path("wf-uid", node).parent_path();
+    const fs::path dir = dir_of(node);
     fs::create_directories(dir);
     const fs::path fifo = dir / "ready.fifo";
     EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -248,7 +253,7 @@ TEST_F(local_executor_test, a_silent_node_leaves_no_log_and_stderr_alone_makes_o
   auto quiet = run(shell("quiet", "true"));
   ASSERT_EQ(quiet.what, outcome::kind::exited) << quiet.message;
   EXPECT_FALSE(fs::exists(exec().log_path("wf-uid", "quiet")));
-  EXPECT_TRUE(fs::is_directory(exec().log_path("wf-uid", "quiet").parent_path()));
+  EXPECT_TRUE(fs::is_directory(dir_of("quiet")));
 
   auto err_only = run(shell("err-only", "echo complaint >&2; exit 3"));
   ASSERT_EQ(err_only.what, outcome::kind::exited) << err_only.message;
@@ -365,9 +370,7 @@ TEST_F(local_executor_test, working_dir_defaults_to_the_nodes_private_tmp_or_wor
   } else {
     EXPECT_EQ(fs::path(o.result.substr(0, o.result.find('\n'))).filename(), "work") << o.result;
   }
-  EXPECT_EQ(read_file(exec().log_path("wf-uid", "pwd-default").parent_path() /
-                      (private_mounts() ? "tmp" : "work") / "relative.txt"),
-            "here\n");
+  EXPECT_EQ(read_file(dir_of("pwd-default") / work_name() / "relative.txt"), "here\n");
 
   task t = shell("pwd-root", "pwd");
   proc(t).working_dir = "/";
@@ -517,10 +520,7 @@ TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_
   // Outside /tmp: under it, the node's directory is bound back inside its
   // private /tmp, which then is never empty.
   make_outside_tmp("spare");
-  auto dir_of = [&](const std::string& node) {
-    return exec().log_path("wf-uid", node).parent_path();
-  };
-  const std::string work = private_mounts() ? "tmp" : "work";
+  const std::string work = work_name();
 
   auto quiet = run(process("quiet", {"true"}));
   ASSERT_EQ(quiet.what, outcome::kind::exited) << quiet.message;
@@ -560,9 +560,6 @@ TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_
 
 TEST_F(local_executor_test, a_spare_is_taken_after_its_workflow_directory_was_made_again) {
   make_outside_tmp("respare");
-  auto dir_of = [&](const std::string& node) {
-    return exec().log_path("wf-uid", node).parent_path();
-  };
   ASSERT_EQ(run(process("first", {"true"})).what, outcome::kind::exited);
   // Renamed within the workflow's directory, which the executor now holds
   // open.
@@ -585,10 +582,7 @@ TEST_F(local_executor_test, a_spare_is_taken_after_its_workflow_directory_was_ma
 // next node takes it without listing it again, and a change lists it anew.
 TEST_F(local_executor_test, a_spare_is_listed_again_only_after_its_directories_changed) {
   make_outside_tmp("relist");
-  auto dir_of = [&](const std::string& node) {
-    return exec().log_path("wf-uid", node).parent_path();
-  };
-  const std::string work = private_mounts() ? "tmp" : "work";
+  const std::string work = work_name();
   // File times come from the coarse clock: once it has passed them (by the
   // filesystem's granularity, taken as 2 s for a time on a whole
   // millisecond), any later change is dated differently. Waits about one
@@ -1075,7 +1069,7 @@ TEST_F(local_executor_test, running_nodes_are_recorded_for_orphan_cleanup_and_cl
   ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
   EXPECT_FALSE(recorded());
   // No file was made for the node's group, and its slot is blank again.
-  EXPECT_FALSE(fs::exists(exec().log_path("wf-uid", "recorded").parent_path() / "pgid"));
+  EXPECT_FALSE(fs::exists(dir_of("recorded") / "pgid"));
   const auto files = group_registries(root_ / "nodes");
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].find_first_of("0123456789", 64), std::string::npos) << files[0];
