@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -567,17 +566,6 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   static bool same_time(const timespec& a, const timespec& b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
   }
-  // Whether any change made from `now` on is dated other than `t`. File
-  // times are the coarse clock cut to the filesystem's granularity: a
-  // nanosecond on ext4, xfs, btrfs and tmpfs, a second or two on some
-  // others. A time on a whole millisecond is taken to be such a cut one.
-  static bool dated_before(const timespec& t, const timespec& now) {
-    constexpr std::int64_t ns = 1'000'000'000;
-    const std::int64_t margin = t.tv_nsec % 1'000'000 == 0 ? 2 * ns : 1'000;
-    return std::int64_t{now.tv_sec} * ns + now.tv_nsec >=
-           std::int64_t{t.tv_sec} * ns + t.tv_nsec + margin;
-  }
-
   std::atomic<std::size_t> spare_listings{0};  // see local_executor::spare_listings
 
   // Whether the directories hold nothing but the empty work directory;
@@ -598,7 +586,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     d.empty_at.reset();
     spare_listings.fetch_add(1, std::memory_order_relaxed);
     if (!holds_only_empty(d.dir.get(), leaf, d.work.get())) return false;
-    if (stated && dated_before(ds.st_mtim, now) && dated_before(ws.st_mtim, now))
+    if (stated && detail::dated_before(ds.st_mtim, now) && detail::dated_before(ws.st_mtim, now))
       d.empty_at = std::array<timespec, 2>{ds.st_mtim, ws.st_mtim};
     return true;
   }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -34,6 +35,13 @@ std::string safe_component(const std::string& s) {
     if (!ok) c = '_';
   }
   return out;
+}
+
+bool dated_before(const timespec& t, const timespec& now) {
+  constexpr std::int64_t ns = 1'000'000'000;
+  const std::int64_t margin = t.tv_nsec % 1'000'000 == 0 ? 2 * ns : 1'000;
+  return std::int64_t{now.tv_sec} * ns + now.tv_nsec >=
+         std::int64_t{t.tv_sec} * ns + t.tv_nsec + margin;
 }
 
 bool is_within(const fs::path& p, const fs::path& base) {

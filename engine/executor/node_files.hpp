@@ -5,6 +5,7 @@
 // records of running process groups that let a later process find orphans.
 
 #include <cstddef>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,13 @@ class path_map {
   std::vector<volume_mount> mounts_;  // longest mount_path first
   std::filesystem::path relative_base_;
 };
+
+// Whether any change made to a file from `now` (the coarse realtime clock)
+// on is dated other than `t`, a time the file had. File times are that
+// clock cut to the filesystem's granularity: a nanosecond on ext4, xfs,
+// btrfs and tmpfs, a second or two on some others. A time on a whole
+// millisecond is taken to be such a cut one.
+bool dated_before(const timespec& t, const timespec& now);
 
 // True when `p` is `base` or inside it (both lexically normal and absolute).
 bool is_within(const std::filesystem::path& p, const std::filesystem::path& base);

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
-#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -50,7 +49,6 @@ void write_file(const fs::path& p, const std::string& content) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
 }
 
-// Whether the process behind a pidfd ends within a generous bound.
 // What a node writes to `fifo` up to its first newline; empty when nothing
 // comes within a minute.
 std::string line_from(const fs::path& fifo) {
@@ -68,6 +66,7 @@ std::string line_from(const fs::path& fifo) {
   return text;
 }
 
+// Whether the process behind a pidfd ends within a generous bound.
 bool exits(int pidfd) {
   pollfd p{pidfd, POLLIN, 0};
   return ::poll(&p, 1, 30000) == 1;
@@ -583,20 +582,16 @@ TEST_F(local_executor_test, a_spare_is_taken_after_its_workflow_directory_was_ma
 TEST_F(local_executor_test, a_spare_is_listed_again_only_after_its_directories_changed) {
   make_outside_tmp("relist");
   const std::string work = work_name();
-  // File times come from the coarse clock: once it has passed them (by the
-  // filesystem's granularity, taken as 2 s for a time on a whole
-  // millisecond), any later change is dated differently. Waits about one
-  // tick on ext4.
+  // Until the coarse clock has passed the directory's time by the
+  // filesystem's granularity (dated_before), when the executor starts to
+  // keep it. About one tick on ext4.
   auto clock_passes = [](const fs::path& d) {
     struct stat st {};
     ASSERT_EQ(::stat(d.c_str(), &st), 0);
-    constexpr std::int64_t ns = 1'000'000'000;
-    const std::int64_t margin = st.st_mtim.tv_nsec % 1'000'000 == 0 ? 2 * ns : 1'000;
-    const std::int64_t due = std::int64_t{st.st_mtim.tv_sec} * ns + st.st_mtim.tv_nsec + margin;
     for (;;) {
       timespec now{};
       ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
-      if (std::int64_t{now.tv_sec} * ns + now.tv_nsec >= due) return;
+      if (detail::dated_before(st.st_mtim, now)) return;
       std::this_thread::yield();
     }
   };
@@ -700,6 +695,17 @@ TEST(namespace_pool, hands_a_released_namespace_out_again_and_retires_it_after_m
   EXPECT_EQ(retired, fd) << "a namespace is retired after max_uses nodes";
   EXPECT_EQ(pool.idle(), 1u);
   ::close(retired);
+}
+
+TEST(dated_before, needs_the_clock_past_a_time_by_the_granularity_its_digits_suggest) {
+  // A time with nanoseconds: a microsecond later is enough.
+  EXPECT_FALSE(detail::dated_before({100, 5}, {100, 1004}));
+  EXPECT_TRUE(detail::dated_before({100, 5}, {100, 1005}));
+  // A time on a whole millisecond may be cut to seconds: two are needed.
+  EXPECT_FALSE(detail::dated_before({100, 3'000'000}, {102, 2'999'999}));
+  EXPECT_TRUE(detail::dated_before({100, 3'000'000}, {102, 3'000'000}));
+  EXPECT_FALSE(detail::dated_before({100, 0}, {101, 999'999'999}));
+  EXPECT_TRUE(detail::dated_before({100, 0}, {102, 0}));
 }
 
 TEST(start_ticks_between, is_the_tick_both_readings_share_and_unknown_across_a_boundary) {
