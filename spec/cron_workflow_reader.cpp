@@ -51,8 +51,8 @@ void read_fields(map_reader& m, cron_workflow_spec& out) {
       m.error_at_map(child_path(m.path(), "schedule"),
                      "required field is missing (or set schedules)");
   }
-  const YAML::Node schedules_node = m.lookup("schedules");
-  for (std::size_t i = 0; i < out.schedules.size() && schedules_node.IsSequence(); ++i) {
+  const yaml_node& schedules_node = m.lookup("schedules");
+  for (std::size_t i = 0; i < out.schedules.size() && schedules_node.is_sequence(); ++i) {
     if (out.schedules[i].empty())
       m.context().error(schedules_node[i], index_path(child_path(m.path(), "schedules"), i),
                         "must not be empty");

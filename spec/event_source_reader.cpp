@@ -29,7 +29,6 @@
 #include <vector>
 
 #include <date/tz.h>
-#include <yaml-cpp/yaml.h>
 
 #include "event_source_common.hpp"
 #include "kairos/core/duration.hpp"
@@ -151,7 +150,7 @@ void read_fields(map_reader& m, sasl_config& out) {
 void read_fields(map_reader& m, event_backoff& out) {
   // Argo's Int64OrString: an integer counts nanoseconds, a string is a Go
   // duration.
-  if (const YAML::Node d = m.lookup("duration"); d && !d.IsNull()) {
+  if (const yaml_node& d = m.lookup("duration"); d && !d.is_null()) {
     const auto value = yaml_to_json(d);
     if (value.is_number_integer()) {
       if (value.get<std::int64_t>() < 0)
@@ -283,24 +282,22 @@ static void read_kafka_config(map_reader& m, std::map<std::string, std::string>&
   std::string text;
   const bool present = m.has("config");
   if (!m.optional("config", text) || !present || text.empty()) return;
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    m.error("config", "invalid YAML in config: " + e.msg);
+  const auto parsed = load_embedded_yaml(text);
+  if (!parsed.error.empty()) {
+    m.error("config", "invalid YAML in config: " + parsed.error);
     return;
   }
-  if (doc.IsNull()) return;
-  if (!doc.IsMap()) {
+  if (parsed.root == nullptr || parsed.root->is_null()) return;
+  if (!parsed.root->is_map()) {
     m.error("config", "expected a YAML mapping of librdkafka properties (key: value)");
     return;
   }
-  for (auto it = doc.begin(); it != doc.end(); ++it) {
-    if (!it->first.IsScalar() || !it->second.IsScalar()) {
+  for (const auto& e : parsed.root->entries()) {
+    if (!e.key->is_scalar() || !e.value->is_scalar()) {
       m.error("config", "expected a YAML mapping of librdkafka properties (key: value)");
       return;
     }
-    out.insert_or_assign(it->first.Scalar(), it->second.Scalar());
+    out.insert_or_assign(e.key->scalar(), e.value->scalar());
   }
 }
 
@@ -424,7 +421,7 @@ static void read_fields(map_reader& m, calendar_event_source& out) {
       m.error("interval", "set either schedule or interval, not both");
   }
   if (m.optional("exclusionDates", out.exclusion_dates)) {
-    const YAML::Node list = m.lookup("exclusionDates");
+    const yaml_node& list = m.lookup("exclusionDates");
     for (std::size_t i = 0; i < out.exclusion_dates.size(); ++i) {
       if (!parse_exclusion_dates(out.exclusion_dates[i], out.exclusion_times)) {
         m.context().error(
@@ -467,21 +464,21 @@ template <class T>
 void read_events(map_reader& m, std::string_view type, std::map<std::string, T>& out,
                  event_names& names) {
   m.optional(type, out);
-  const YAML::Node node = m.lookup(type);
-  if (!node || !node.IsMap()) return;
+  const yaml_node& node = m.lookup(type);
+  if (!node || !node.is_map()) return;
   const std::string type_path = child_path(m.path(), type);
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    const std::string& name = it->first.Scalar();
+  for (const auto& e : node.entries()) {
+    if (!e.key->is_scalar()) continue;
+    const std::string& name = e.key->scalar();
     const std::string path = child_path(type_path, name);
     if (auto why = check_event_name(name); !why.empty()) {
-      m.context().error(it->first, path, "invalid event name '" + name + "': " + why);
+      m.context().error(*e.key, path, "invalid event name '" + name + "': " + why);
       continue;
     }
     auto [pos, inserted] = names.seen.emplace(name, path);
     if (!inserted)
       m.context().error(
-          it->first, path,
+          *e.key, path,
           "duplicate event name '" + name + "' (already defined at " + pos->second + ")");
   }
 }
@@ -496,10 +493,10 @@ void check_routes(map_reader& m, const event_source_spec& out) {
     auto [pos, inserted] = routes.emplace(std::tuple{w.port_number, w.endpoint, w.method}, path);
     if (inserted) return;
     // Const nodes: a lookup must never insert into the document.
-    const YAML::Node type_node = m.lookup(type);
-    const YAML::Node event_node = type_node[name];
-    const YAML::Node at = nested ? event_node["webhook"] : event_node;
-    m.context().error(at ? at.Mark() : m.node().Mark(), nested ? child_path(path, "webhook") : path,
+    const yaml_node& type_node = m.lookup(type);
+    const yaml_node& event_node = type_node[name];
+    const yaml_node& at = nested ? event_node["webhook"] : event_node;
+    m.context().error(at ? at.mark() : m.node().mark(), nested ? child_path(path, "webhook") : path,
                       w.method + " " + w.endpoint + " on port " + w.port +
                           " is already served by " + pos->second);
   };

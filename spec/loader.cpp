@@ -4,12 +4,8 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <tuple>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include "kairos/core/text.hpp"
 #include "readers.hpp"
@@ -88,14 +84,14 @@ std::vector<std::string_view> kind_names() {
   return out;
 }
 
-void read_document(const YAML::Node& doc, reader_context& ctx, std::vector<resource>& out) {
+void read_document(const yaml_node& doc, reader_context& ctx, std::vector<resource>& out) {
   const std::size_t errors_before = ctx.error_count();
   map_reader top(doc, "", ctx);
   if (!top.valid()) return;
 
   resource r;
   r.file = ctx.file();
-  r.line = doc.Mark().line + 1;
+  r.line = doc.mark().line + 1;
 
   std::string api;
   if (top.required("apiVersion", api) && api != api_version) {
@@ -147,8 +143,8 @@ void read_document(const YAML::Node& doc, reader_context& ctx, std::vector<resou
 
     // Metadata rules depend on the kind.
     auto& meta = r.metadata;
-    const YAML::Node meta_node = top.lookup("metadata");
-    if (meta_node && meta_node.IsMap()) {
+    const yaml_node& meta_node = top.lookup("metadata");
+    if (meta_node.is_map()) {
       map_reader mm(meta_node, "metadata", ctx);
       if (meta.name.empty()) {
         if (*k != kind::workflow || meta.generate_name.empty()) {
@@ -194,29 +190,8 @@ void read_document(const YAML::Node& doc, reader_context& ctx, std::vector<resou
   out.push_back(std::move(r));
 }
 
-// Aliases let a small document expand into a huge (or, through a cycle,
-// infinite) tree; everything downstream walks the expanded tree, so it is
-// measured first, with a budget, before anything else reads it.
-constexpr std::size_t max_expanded_nodes = 200000;
-constexpr std::size_t max_depth = 128;
-
-bool within_budget(const YAML::Node& node, std::size_t depth, std::size_t& budget) {
-  if (depth > max_depth || budget == 0) return false;
-  --budget;
-  if (node.IsSequence()) {
-    for (const auto& item : node)
-      if (!within_budget(item, depth + 1, budget)) return false;
-  } else if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!within_budget(it->first, depth + 1, budget)) return false;
-      if (!within_budget(it->second, depth + 1, budget)) return false;
-    }
-  }
-  return true;
-}
-
-YAML::Mark mark_at(std::string_view text, std::size_t offset) {
-  YAML::Mark m;
+yaml_mark mark_at(std::string_view text, std::size_t offset) {
+  yaml_mark m;
   m.pos = static_cast<int>(offset);
   const std::string_view before = text.substr(0, offset);
   m.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
@@ -226,124 +201,33 @@ YAML::Mark mark_at(std::string_view text, std::size_t offset) {
   return m;
 }
 
-// yaml-cpp's LoadAll never returns when a document's top-level node is
-// followed by a token its parser does not take there, such as the `,` in
-// "[a]," or "- a\n,": the token stays unread and every further call yields
-// another empty document at the same place, without end and without bound
-// on memory. Returns where that happens, or nullopt.
-//
-// A document whose first line is a plain `key:` at column 0 is a block
-// mapping that only a document marker, a directive (yaml-cpp takes a `%`
-// at column 0 for one anywhere) or the end ends, so nothing can follow it;
-// every manifest people write is like that, and is passed without parsing
-// twice. Anything else, or any line starting with `%`, is parsed once
-// through yaml-cpp's event parser, which yields documents one at a time.
-std::optional<YAML::Mark> document_level_stall(std::string_view text) {
-  static const std::regex block_map_key(R"(^[A-Za-z_][A-Za-z0-9_.-]*:([ \t].*)?\r?$)");
-  const auto marker = [](std::string_view line) {
-    if (line.size() < 3 || (line.substr(0, 3) != "---" && line.substr(0, 3) != "...")) return false;
-    return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
-  };
-  const auto significant = [](std::string_view line) {
-    const auto first = line.find_first_not_of(" \t\r");
-    return first != std::string_view::npos && line[first] != '#';
-  };
-  bool simple = true;
-  bool in_document = false;  // its first significant line has been seen
-  std::string_view rest = text;
-  if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
-  while (simple && !rest.empty()) {
-    const auto end = rest.find('\n');
-    const std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-    if (!line.empty() && line.front() == '%') {
-      simple = false;
-    } else if (marker(line)) {
-      in_document = false;
-      // Content after the marker begins the next document on this line.
-      simple = !significant(line.substr(3));
-    } else if (!in_document && significant(line)) {
-      in_document = true;
-      simple = std::regex_match(line.begin(), line.end(), block_map_key);
-    }
-  }
-  if (simple) return std::nullopt;
-
-  struct document_starts final : YAML::EventHandler {
-    std::optional<YAML::Mark> last;
-    bool repeated = false;
-    void OnDocumentStart(const YAML::Mark& m) override {
-      repeated = last && last->pos == m.pos;
-      last = m;
-    }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                         YAML::EmitterStyle::value) override {}
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                    YAML::EmitterStyle::value) override {}
-    void OnMapEnd() override {}
-  } starts;
-  std::istringstream in{std::string(text)};
-  YAML::Parser parser(in);
-  try {
-    while (parser.HandleNextDocument(starts)) {
-      if (starts.repeated) return starts.last;
-    }
-  } catch (const YAML::Exception&) {
-    // LoadAll meets the same error and reports it.
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 load_result load_text(std::string_view text, std::string_view source_name) {
   load_result result;
   reader_context ctx{std::string(source_name)};
-  std::vector<YAML::Node> docs;
+  yaml_stream stream;
   // yaml-cpp decodes UTF-16 and UTF-32 that start with a byte order mark;
   // anything else must be UTF-8 (as for kubectl), and would otherwise reach
   // the manifest's JSON, which cannot hold it.
-  const bool wide = text.substr(0, 2) == "\xFE\xFF" || text.substr(0, 2) == "\xFF\xFE" ||
-                    text.substr(0, 4) == std::string_view("\0\0\xFE\xFF", 4);
-  if (const auto bad = wide ? std::string_view::npos : invalid_utf8_offset(text);
+  if (const auto bad = is_wide_unicode(text) ? std::string_view::npos : invalid_utf8_offset(text);
       bad != std::string_view::npos) {
     char byte[8];
     std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
     ctx.error(mark_at(text, bad), "", std::string("not valid UTF-8 (byte ") + byte + ")");
-  } else if (const auto stall = document_level_stall(text)) {
-    const char c = static_cast<std::size_t>(stall->pos) < text.size() ? text[stall->pos] : ' ';
-    ctx.error(
-        *stall, "",
-        std::string("invalid YAML: unexpected '") + c + "' after the document's top-level node");
   } else {
-    try {
-      docs = YAML::LoadAll(std::string(text));
-    } catch (const YAML::Exception& e) {
-      ctx.error(e.mark, "", "invalid YAML: " + e.msg);
-    }
+    auto loaded = load_yaml(text);
+    if (loaded.error) ctx.error(loaded.error->mark, "", "invalid YAML: " + loaded.error->message);
+    stream = std::move(loaded.stream);
   }
-  for (const auto& doc : docs) {
+  for (const auto* doc : stream.documents()) {
     // `---` at the end of a file yields an empty document; skip it.
-    if (doc.IsNull()) continue;
-    std::size_t budget = max_expanded_nodes;
-    if (!within_budget(doc, 0, budget)) {
-      ctx.error(doc.Mark(), "",
-                "document nests deeper than " + std::to_string(max_depth) +
-                    " levels or expands to more than " + std::to_string(max_expanded_nodes) +
-                    " nodes through aliases");
+    if (doc->is_null()) continue;
+    if (!within_yaml_bounds(*doc)) {
+      ctx.error(*doc, "", yaml_bounds_message());
       continue;
     }
-    try {
-      read_document(doc, ctx, result.resources);
-    } catch (const YAML::Exception& e) {
-      ctx.error(e.mark, "", "invalid YAML: " + e.msg);
-    }
+    read_document(*doc, ctx, result.resources);
   }
   result.diagnostics = std::move(ctx.diagnostics());
   // Readers report in the order they look; people read files top to bottom.
@@ -389,67 +273,16 @@ load_result load_directory(const std::filesystem::path& dir) {
   return all;
 }
 
-namespace {
-
-// The JSON tree as yaml-cpp nodes, without printing and re-parsing it.
-// Strings carry the quoted-scalar tag, so "1" stays a string as it would in
-// the printed text. False when the tree nests deeper than max_depth.
-// Fills `out` in place. Children are made through out[key] and out[i], which
-// allocate them in the document's own memory: a fresh YAML::Node per value,
-// assigned in, made yaml-cpp merge memory sets at every level, which was
-// most of the cost of reading a large workflow back from JSON.
-bool json_to_yaml(const nlohmann::json& j, std::size_t depth, YAML::Node out) {
-  if (depth > max_depth) return false;
-  switch (j.type()) {
-    case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
-      out = YAML::Null;
-      return true;
-    case nlohmann::json::value_t::object:
-      if (j.empty()) {
-        out = YAML::Node(YAML::NodeType::Map);
-        return true;
-      }
-      for (const auto& [key, value] : j.items()) {
-        if (!json_to_yaml(value, depth + 1, out[key])) return false;
-      }
-      return true;
-    case nlohmann::json::value_t::array:
-      if (j.empty()) {
-        out = YAML::Node(YAML::NodeType::Sequence);
-        return true;
-      }
-      for (std::size_t i = 0; i < j.size(); ++i) {
-        if (!json_to_yaml(j[i], depth + 1, out[i])) return false;
-      }
-      return true;
-    case nlohmann::json::value_t::string:
-      out = j.get_ref<const std::string&>();
-      out.SetTag("!");
-      return true;
-    default:  // numbers and booleans print as YAML reads them back
-      out = j.dump();
-      return true;
-  }
-}
-
-}  // namespace
-
 load_result load_json(const nlohmann::json& document, std::string_view source_name) {
   // Workflows reach the loader as JSON on every submission (API, cron,
   // sensors), so the tree is read directly. Only a document with findings
   // goes through the printed text, whose lines the diagnostics can cite.
-  YAML::Node doc(YAML::NodeType::Null);  // made now: json_to_yaml fills it through copies
-  if (json_to_yaml(document, 0, doc) && !doc.IsNull()) {
+  yaml_stream stream;
+  if (const yaml_node* doc = json_to_yaml(document, stream); doc != nullptr && !doc->is_null()) {
     load_result result;
     reader_context ctx{std::string(source_name)};
-    bool clean = true;
-    try {
-      read_document(doc, ctx, result.resources);
-    } catch (const YAML::Exception&) {
-      clean = false;
-    }
-    if (clean && ctx.diagnostics().empty()) {
+    read_document(*doc, ctx, result.resources);
+    if (ctx.diagnostics().empty()) {
       for (auto& r : result.resources) r.line = 1;
       return result;
     }

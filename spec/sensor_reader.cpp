@@ -29,8 +29,6 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "event_source_common.hpp"
 #include "kairos/core/text.hpp"
 #include "readers.hpp"
@@ -249,7 +247,7 @@ constexpr enum_choice<logical_operator> logical_operators[] = {{"and", logical_o
 
 // Reads an Argo LogicalOperator, whose empty value means "and".
 void read_logical_operator(map_reader& m, std::string_view key, logical_operator& out) {
-  if (const YAML::Node v = m.lookup(key); v && v.IsScalar() && v.Scalar().empty()) {
+  if (const yaml_node& v = m.lookup(key); v && v.is_scalar() && v.scalar().empty()) {
     m.ignored(key);
     return;
   }
@@ -259,20 +257,20 @@ void read_logical_operator(map_reader& m, std::string_view key, logical_operator
 // The resource of a trigger must be a Workflow: kairos's engine is what it
 // creates or operates on.
 void check_workflow_resource(map_reader& m, const artifact_location& source) {
-  const YAML::Node src = m.lookup("source");
-  if (!src || !src.IsMap() || !source.resource.is_object()) return;
+  const yaml_node& src = m.lookup("source");
+  if (!src || !src.is_map() || !source.resource.is_object()) return;
   const std::string src_path = child_path(m.path(), "source");
   const auto& r = source.resource;
   const std::string kind =
       r.contains("kind") && r["kind"].is_string() ? r["kind"].get<std::string>() : "";
   if (kind == "Workflow") return;
-  const YAML::Node resource = src["resource"];
-  const YAML::Node kind_node = resource && resource.IsMap() ? resource["kind"] : YAML::Node();
+  const yaml_node& resource = src["resource"];
+  const yaml_node& kind_node = resource["kind"];
   if (kind_node) {
     m.context().error(kind_node, child_path(child_path(src_path, "resource"), "kind"),
                       "kairos triggers Workflows only, got kind '" + kind + "'");
   } else {
-    const YAML::Node at = resource ? resource : src["inline"];
+    const yaml_node& at = resource ? resource : src["inline"];
     m.context().error(at ? at : src, src_path,
                       kind.empty() ? "the resource has no kind; expected kind: Workflow"
                                    : "kairos triggers Workflows only, got kind '" + kind + "'");
@@ -397,7 +395,7 @@ static void read_fields(map_reader& m, trigger_parameter& out) {
       {"overwrite", trigger_parameter_operation::overwrite},
       {"append", trigger_parameter_operation::append},
       {"prepend", trigger_parameter_operation::prepend}};
-  if (const YAML::Node v = m.lookup("operation"); v && v.IsScalar() && v.Scalar().empty())
+  if (const yaml_node& v = m.lookup("operation"); v && v.is_scalar() && v.scalar().empty())
     m.ignored("operation");  // Argo's "none" is an overwrite
   else
     read_enum(m, "operation", out.operation, operations);
@@ -413,11 +411,12 @@ static void read_fields(map_reader& m, artifact_location& out) {
     if (m.has("resource")) {
       m.error("inline", "set either resource or inline, not both");
     } else {
-      try {
-        out.resource = yaml_to_json(YAML::Load(inline_text));
+      const auto parsed = load_embedded_yaml(inline_text);
+      if (!parsed.error.empty()) {
+        m.error("inline", "invalid YAML in inline resource: " + parsed.error);
+      } else {
+        out.resource = parsed.root ? yaml_to_json(*parsed.root) : nlohmann::json();
         if (!out.resource.is_object()) m.error("inline", "expected a YAML or JSON mapping");
-      } catch (const YAML::Exception& e) {
-        m.error("inline", "invalid YAML in inline resource: " + e.msg);
       }
     }
   }
@@ -583,11 +582,11 @@ static void read_fields(map_reader& m, trigger_template& out) {
       "custom",       "nats", "slack", "openWhisk", "azureEventHubs", "azureServiceBus",
       "pulsar",       "email"};
   std::vector<std::string> present;
-  if (m.node().IsMap()) {
-    for (auto it = m.node().begin(); it != m.node().end(); ++it) {
-      if (!it->first.IsScalar()) continue;
-      if (std::find(std::begin(types), std::end(types), it->first.Scalar()) != std::end(types))
-        present.push_back(it->first.Scalar());
+  if (m.node().is_map()) {
+    for (const auto& e : m.node().entries()) {
+      if (!e.key->is_scalar()) continue;
+      if (std::find(std::begin(types), std::end(types), e.key->scalar()) != std::end(types))
+        present.push_back(e.key->scalar());
     }
   }
   if (present.empty()) {
@@ -644,24 +643,20 @@ namespace {
 // Reports the second and later uses of a name at `list[i].<key...>`.
 void check_unique(map_reader& m, std::string_view list_key, std::span<const std::string> names,
                   std::initializer_list<const char*> key_path, std::string_view what) {
-  const YAML::Node list = m.lookup(list_key);
+  const yaml_node& list = m.lookup(list_key);
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i].empty()) continue;
     const auto first =
         std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]);
     if (first == names.begin() + static_cast<std::ptrdiff_t>(i)) continue;
     std::string path = index_path(child_path(m.path(), list_key), i);
-    // reset() rebinds; assigning one yaml-cpp node to another would
-    // rewrite the document.
-    YAML::Node at;
-    at.reset(list[i]);
+    const yaml_node* at = &list[i];
     for (auto key : key_path) {
       path = child_path(path, key);
-      if (!at || !at.IsMap()) break;
-      const YAML::Node& parent = at;
-      at.reset(parent[key]);
+      if (!at->is_map()) break;
+      at = &(*at)[key];
     }
-    m.context().error(at ? at.Mark() : list.Mark(), path,
+    m.context().error(*at ? at->mark() : list.mark(), path,
                       "duplicate " + std::string(what) + " '" + names[i] + "' (also at index " +
                           std::to_string(first - names.begin()) + ")");
   }

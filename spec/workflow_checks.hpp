@@ -5,8 +5,6 @@
 
 #include <string>
 
-#include <yaml-cpp/yaml.h>
-
 #include "kairos/spec/workflow.hpp"
 #include "yaml_reader.hpp"
 
@@ -16,7 +14,7 @@ namespace kairos::spec {
 // workflowSpec) needs an entrypoint unless it takes one from the
 // WorkflowTemplate it references; a WorkflowTemplate may be a library of
 // templates without one.
-void check_runnable_workflow(reader_context& ctx, const YAML::Node& spec_node,
+void check_runnable_workflow(reader_context& ctx, const yaml_node& spec_node,
                              const std::string& spec_path, const workflow_spec& spec);
 
 }  // namespace kairos::spec

@@ -42,8 +42,6 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "kairos/core/duration.hpp"
 #include "kairos/core/text.hpp"
 #include "readers.hpp"
@@ -105,7 +103,7 @@ namespace {
 // names of templates and volumes used, with where they were written.
 struct name_use {
   std::string name;
-  YAML::Mark mark;
+  yaml_mark mark;
   std::string path;
   std::vector<std::string> local_names;  // volumes: the template's own
 };
@@ -145,22 +143,7 @@ bool is_integer(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// A child of a mapping or list, or an undefined node when the shape is not
-// what the reader expected (already reported there).
-YAML::Node child(const YAML::Node& node, std::string_view key) {
-  if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
-  }
-  return YAML::Node(YAML::NodeType::Undefined);
-}
-
-YAML::Node child(const YAML::Node& node, std::size_t index) {
-  if (!node.IsSequence() || index >= node.size()) return YAML::Node(YAML::NodeType::Undefined);
-  return node[index];
-}
-
-void report(reader_context& ctx, const YAML::Node& at, const YAML::Node& fallback,
+void report(reader_context& ctx, const yaml_node& at, const yaml_node& fallback,
             const std::string& path, std::string message) {
   ctx.error(at ? at : fallback, path, std::move(message));
 }
@@ -239,7 +222,7 @@ std::vector<std::string> depends_task_names(std::string_view expression) {
 
 void check_dag(map_reader& m, const dag_template& dag) {
   reader_context& ctx = m.context();
-  const YAML::Node tasks_node = m.lookup("tasks");
+  const yaml_node& tasks_node = m.lookup("tasks");
   const std::string tasks_path = child_path(m.path(), "tasks");
 
   std::vector<std::string> names;
@@ -248,8 +231,8 @@ void check_dag(map_reader& m, const dag_template& dag) {
     const auto& name = dag.tasks[i].name;
     if (name.empty()) continue;
     if (index_of.count(name)) {
-      const YAML::Node task = child(tasks_node, i);
-      report(ctx, child(task, "name"), tasks_node, child_path(index_path(tasks_path, i), "name"),
+      const yaml_node& task = tasks_node[i];
+      report(ctx, task["name"], tasks_node, child_path(index_path(tasks_path, i), "name"),
              "duplicate task name '" + name + "'");
       continue;
     }
@@ -262,18 +245,17 @@ void check_dag(map_reader& m, const dag_template& dag) {
   std::optional<std::size_t> first_dependencies, first_depends;
   for (std::size_t i = 0; i < dag.tasks.size(); ++i) {
     const auto& task = dag.tasks[i];
-    const YAML::Node task_node = child(tasks_node, i);
+    const yaml_node& task_node = tasks_node[i];
     const std::string task_path = index_path(tasks_path, i);
     if (!task.dependencies.empty() && !first_dependencies) first_dependencies = i;
     if (!task.depends.empty() && !first_depends) first_depends = i;
 
-    const YAML::Node deps_node = child(task_node, "dependencies");
+    const yaml_node& deps_node = task_node["dependencies"];
     for (std::size_t j = 0; j < task.dependencies.size(); ++j) {
       const auto& dep = task.dependencies[j];
       auto found = index_of.find(dep);
       if (found == index_of.end()) {
-        report(ctx, child(deps_node, j), task_node,
-               index_path(child_path(task_path, "dependencies"), j),
+        report(ctx, deps_node[j], task_node, index_path(child_path(task_path, "dependencies"), j),
                with_hint("unknown task '" + dep + "'", dep, names));
       } else {
         waits_for[i].push_back(found->second);
@@ -283,7 +265,7 @@ void check_dag(map_reader& m, const dag_template& dag) {
       for (const auto& dep : depends_task_names(task.depends)) {
         auto found = index_of.find(dep);
         if (found == index_of.end()) {
-          report(ctx, child(task_node, "depends"), task_node, child_path(task_path, "depends"),
+          report(ctx, task_node["depends"], task_node, child_path(task_path, "depends"),
                  with_hint("unknown task '" + dep + "'", dep, names));
         } else {
           waits_for[i].push_back(found->second);
@@ -296,8 +278,8 @@ void check_dag(map_reader& m, const dag_template& dag) {
   if (first_dependencies && first_depends) {
     const std::size_t at = std::max(*first_dependencies, *first_depends);
     const std::string_view key = at == *first_depends ? "depends" : "dependencies";
-    const YAML::Node task_node = child(tasks_node, at);
-    report(ctx, child(task_node, key), task_node, child_path(index_path(tasks_path, at), key),
+    const yaml_node& task_node = tasks_node[at];
+    report(ctx, task_node[key], task_node, child_path(index_path(tasks_path, at), key),
            "cannot use both 'depends' and 'dependencies' in the same DAG");
   }
 
@@ -332,9 +314,9 @@ void check_dag(map_reader& m, const dag_template& dag) {
       text += dag.tasks[t].name;
     }
     const std::size_t at = cycle->front();
-    const YAML::Node task_node = child(tasks_node, at);
+    const yaml_node& task_node = tasks_node[at];
     const std::string_view key = dag.tasks[at].dependencies.empty() ? "depends" : "dependencies";
-    report(ctx, child(task_node, key), task_node, child_path(index_path(tasks_path, at), key),
+    report(ctx, task_node[key], task_node, child_path(index_path(tasks_path, at), key),
            "dependency cycle: " + text);
   }
 
@@ -356,7 +338,7 @@ void check_dag(map_reader& m, const dag_template& dag) {
 }
 
 void check_steps(map_reader& m, const std::vector<std::vector<workflow_step>>& groups) {
-  const YAML::Node steps_node = m.lookup("steps");
+  const yaml_node& steps_node = m.lookup("steps");
   const std::string steps_path = child_path(m.path(), "steps");
   std::set<std::string> seen;
   for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -364,8 +346,8 @@ void check_steps(map_reader& m, const std::vector<std::vector<workflow_step>>& g
       const auto& name = groups[g][s].name;
       if (name.empty()) continue;
       if (!seen.insert(name).second) {
-        const YAML::Node step = child(child(steps_node, g), s);
-        report(m.context(), child(step, "name"), steps_node,
+        const yaml_node& step = steps_node[g][s];
+        report(m.context(), step["name"], steps_node,
                child_path(index_path(index_path(steps_path, g), s), "name"),
                "duplicate step name '" + name + "'");
       }
@@ -375,9 +357,9 @@ void check_steps(map_reader& m, const std::vector<std::vector<workflow_step>>& g
 
 void note_template_use(map_reader& m, std::string_view key, const std::string& name) {
   if (!current_scan || name.empty() || is_templated(name)) return;
-  const YAML::Node at = m.lookup(key);
+  const yaml_node& at = m.lookup(key);
   current_scan->template_uses.push_back(
-      {name, at ? at.Mark() : m.node().Mark(), child_path(m.path(), key), {}});
+      {name, at ? at.mark() : m.node().mark(), child_path(m.path(), key), {}});
 }
 
 }  // namespace
@@ -537,14 +519,14 @@ static void read_container_fields(map_reader& m, container& out) {
              "readinessProbe", "startupProbe", "lifecycle", "terminationMessagePath",
              "terminationMessagePolicy", "resizePolicy", "restartPolicy"});
   if (current_scan) {
-    const YAML::Node mounts = m.lookup("volumeMounts");
+    const yaml_node& mounts = m.lookup("volumeMounts");
     for (std::size_t i = 0; i < out.volume_mounts.size(); ++i) {
       const auto& name = out.volume_mounts[i].name;
       if (name.empty() || is_templated(name)) continue;
-      const YAML::Node at = child(child(mounts, i), "name");
+      const yaml_node& at = mounts[i]["name"];
       current_scan->volume_uses.push_back(
           {name,
-           at ? at.Mark() : m.node().Mark(),
+           at ? at.mark() : m.node().mark(),
            child_path(index_path(child_path(m.path(), "volumeMounts"), i), "name"),
            {}});
     }
@@ -755,8 +737,8 @@ static void read_fields(map_reader& m, volume& out) {
     m.unsupported(source, why);
   }
   bool other_source = false;
-  for (auto it = m.node().begin(); m.node().IsMap() && it != m.node().end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() != "name" && it->first.Scalar() != "emptyDir")
+  for (const auto& e : m.node().entries()) {
+    if (e.key->is_scalar() && e.key->scalar() != "name" && e.key->scalar() != "emptyDir")
       other_source = true;
   }
   if (!m.has("emptyDir") && !other_source)
@@ -900,7 +882,7 @@ void read_fields(map_reader& m, workflow_spec& out) {
             "template provides them");
   }
   if (!has_ref && out.templates.empty()) {
-    if (m.has("templates") && !m.lookup("templates").IsNull())
+    if (m.has("templates") && !m.lookup("templates").is_null())
       m.error("templates", "must not be empty");
     else if (m.has("templates"))
       m.error("templates", "required field is missing (or set workflowTemplateRef)");
@@ -911,12 +893,12 @@ void read_fields(map_reader& m, workflow_spec& out) {
 
   // Template names: unique, and everything that names one must find it.
   std::vector<std::string> names;
-  const YAML::Node templates_node = m.lookup("templates");
+  const yaml_node& templates_node = m.lookup("templates");
   for (std::size_t i = 0; i < out.templates.size(); ++i) {
     const auto& name = out.templates[i].name;
     if (name.empty()) continue;
     if (std::find(names.begin(), names.end(), name) != names.end()) {
-      report(ctx, child(child(templates_node, i), "name"), templates_node,
+      report(ctx, templates_node[i]["name"], templates_node,
              child_path(index_path(child_path(m.path(), "templates"), i), "name"),
              "duplicate template name '" + name + "'");
       continue;
@@ -955,11 +937,11 @@ void read_fields(map_reader& m, workflow_spec& out) {
   }
 }
 
-void check_runnable_workflow(reader_context& ctx, const YAML::Node& spec_node,
+void check_runnable_workflow(reader_context& ctx, const yaml_node& spec_node,
                              const std::string& spec_path, const workflow_spec& spec) {
-  if (!spec_node || !spec_node.IsMap()) return;
+  if (!spec_node || !spec_node.is_map()) return;
   if (spec.entrypoint.empty() && !spec.workflow_template_ref) {
-    const YAML::Node entrypoint = child(spec_node, "entrypoint");
+    const yaml_node& entrypoint = spec_node["entrypoint"];
     ctx.error(entrypoint ? entrypoint : spec_node, child_path(spec_path, "entrypoint"),
               "required field is missing (or set workflowTemplateRef)");
   }

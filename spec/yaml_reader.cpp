@@ -10,10 +10,10 @@
 
 namespace kairos::spec {
 
-void reader_context::error(const YAML::Mark& mark, std::string path, std::string message) {
+void reader_context::error(const yaml_mark& mark, std::string path, std::string message) {
   diagnostic d;
   d.file = file_;
-  // yaml-cpp marks are 0-based and -1 when unknown.
+  // Marks are 0-based and -1 when unknown.
   d.line = mark.line >= 0 ? mark.line + 1 : 0;
   d.column = mark.column >= 0 ? mark.column + 1 : 0;
   d.path = std::move(path);
@@ -39,9 +39,8 @@ std::string index_path(std::string_view parent, std::size_t index) {
 
 namespace {
 
-bool is_plain(const YAML::Node& node) {
-  // yaml-cpp tags plain scalars "?" and quoted ones "!".
-  return node.Tag() == "?" || node.Tag().empty();
+bool is_plain(const yaml_node& node) {
+  return node.tag() == "?" || node.tag().empty();
 }
 
 bool is_null_text(std::string_view s) {
@@ -93,35 +92,34 @@ std::optional<double> parse_float(std::string_view s) {
   }
 }
 
-std::string describe(const YAML::Node& node) {
-  if (node.IsMap()) return "a mapping";
-  if (node.IsSequence()) return "a list";
-  if (node.IsNull()) return "nothing";
-  return "'" + node.Scalar() + "'";
+std::string describe(const yaml_node& node) {
+  if (node.is_map()) return "a mapping";
+  if (node.is_sequence()) return "a list";
+  if (node.is_null()) return "nothing";
+  return "'" + node.scalar() + "'";
 }
 
 }  // namespace
 
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
+nlohmann::json yaml_to_json(const yaml_node& node) {
+  using node_type = yaml_node::node_type;
+  switch (node.type()) {
+    case node_type::undefined:
+    case node_type::null:
       return nullptr;
-    case YAML::NodeType::Sequence: {
+    case node_type::sequence: {
       auto out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      for (const auto* item : node.items()) out.push_back(yaml_to_json(*item));
       return out;
     }
-    case YAML::NodeType::Map: {
+    case node_type::map: {
       auto out = nlohmann::json::object();
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        out[it->first.Scalar()] = yaml_to_json(it->second);
-      }
+      for (const auto& e : node.entries()) out[e.key->scalar()] = yaml_to_json(*e.value);
       return out;
     }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      const std::string& tag = node.Tag();
+    case node_type::scalar: {
+      const std::string& s = node.scalar();
+      const std::string& tag = node.tag();
       if (tag == "tag:yaml.org,2002:str" || !is_plain(node)) return s;
       if (is_null_text(s)) return nullptr;
       if (auto b = parse_bool(s)) return *b;
@@ -133,23 +131,23 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   return nullptr;
 }
 
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 std::string& out) {
-  if (node.IsNull()) {
+  if (node.is_null()) {
     out.clear();
     return true;
   }
-  if (!node.IsScalar()) {
+  if (!node.is_scalar()) {
     ctx.error(node, path, "expected a string, got " + describe(node));
     return false;
   }
-  out = node.Scalar();
+  out = node.scalar();
   return true;
 }
 
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, bool& out) {
-  if (node.IsScalar()) {
-    if (auto b = parse_bool(node.Scalar())) {
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, bool& out) {
+  if (node.is_scalar()) {
+    if (auto b = parse_bool(node.scalar())) {
       out = *b;
       return true;
     }
@@ -158,10 +156,10 @@ bool read_value(const YAML::Node& node, const std::string& path, reader_context&
   return false;
 }
 
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 std::int64_t& out) {
-  if (node.IsScalar()) {
-    if (auto i = parse_int(node.Scalar())) {
+  if (node.is_scalar()) {
+    if (auto i = parse_int(node.scalar())) {
       out = *i;
       return true;
     }
@@ -170,20 +168,20 @@ bool read_value(const YAML::Node& node, const std::string& path, reader_context&
   return false;
 }
 
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, int& out) {
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, int& out) {
   std::int64_t wide = 0;
   if (!read_value(node, path, ctx, wide)) return false;
   if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
-    ctx.error(node, path, "integer out of range: " + node.Scalar());
+    ctx.error(node, path, "integer out of range: " + node.scalar());
     return false;
   }
   out = static_cast<int>(wide);
   return true;
 }
 
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, double& out) {
-  if (node.IsScalar()) {
-    if (auto f = parse_float(node.Scalar()); f && std::isfinite(*f)) {
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, double& out) {
+  if (node.is_scalar()) {
+    if (auto f = parse_float(node.scalar()); f && std::isfinite(*f)) {
       out = *f;
       return true;
     }
@@ -192,47 +190,47 @@ bool read_value(const YAML::Node& node, const std::string& path, reader_context&
   return false;
 }
 
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 nlohmann::json& out) {
   out = yaml_to_json(node);
   return true;
 }
 
-map_reader::map_reader(const YAML::Node& node, std::string path, reader_context& ctx)
-    : node_(node), path_(std::move(path)), ctx_(ctx), errors_at_start_(ctx.error_count()) {
+map_reader::map_reader(const yaml_node& node, std::string path, reader_context& ctx)
+    : node_(&node), path_(std::move(path)), ctx_(ctx), errors_at_start_(ctx.error_count()) {
   // `key:` with nothing after it is an empty mapping, as in `emptyDir:`.
-  valid_ = node.IsMap() || node.IsNull();
+  valid_ = node.is_map() || node.is_null();
   if (!valid_) {
     ctx_.error(node, path_, "expected a mapping, got " + describe(node));
     return;
   }
-  if (node.IsMap()) {
+  if (node.is_map()) {
     entries_.reserve(node.size());
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!it->first.IsScalar()) {
-        ctx_.error(it->first, path_, "expected a string key");
+    for (const auto& e : node.entries()) {
+      if (!e.key->is_scalar()) {
+        ctx_.error(*e.key, path_, "expected a string key");
         continue;
       }
-      const std::string& key = it->first.Scalar();
+      const std::string_view key = e.key->scalar();
       const bool duplicate = std::any_of(entries_.begin(), entries_.end(),
-                                         [&](const auto& e) { return e.key == key; });
+                                         [&](const auto& known) { return known.key == key; });
       // The first one is the one read, as before.
-      if (duplicate) ctx_.error(it->first, child_path(path_, key), "duplicate key");
-      entries_.push_back({key, it->second, it->first.Mark(), duplicate});
+      if (duplicate) ctx_.error(*e.key, child_path(path_, key), "duplicate key");
+      entries_.push_back({key, e.value, e.key, duplicate});
     }
   }
 }
 
-const YAML::Node* map_reader::find(std::string_view key) const {
+const yaml_node* map_reader::find(std::string_view key) const {
   for (const auto& e : entries_) {
-    if (!e.repeated && e.key == key) return &e.value;
+    if (!e.repeated && e.key == key) return e.value;
   }
   return nullptr;
 }
 
-YAML::Node map_reader::lookup(std::string_view key) const {
+const yaml_node& map_reader::lookup(std::string_view key) const {
   if (const auto* value = find(key)) return *value;
-  return YAML::Node(YAML::NodeType::Undefined);
+  return yaml_node::undefined();
 }
 
 void map_reader::declare(std::string_view key) {
@@ -243,7 +241,7 @@ void map_reader::declare(std::string_view key) {
 bool map_reader::optional_enum(std::string_view key, std::string& out,
                                std::initializer_list<std::string_view> allowed) {
   declare(key);
-  const YAML::Node* value = find(key);
+  const yaml_node* value = find(key);
   if (value == nullptr) return true;
   std::string s;
   if (!read_value(*value, child_path(path_, key), ctx_, s)) return false;
@@ -265,7 +263,7 @@ bool map_reader::optional_enum(std::string_view key, std::string& out,
 
 void map_reader::unsupported(std::string_view key, std::string_view why) {
   declare(key);
-  const YAML::Node* value = find(key);
+  const yaml_node* value = find(key);
   if (value == nullptr) return;
   std::string message = "not supported by kairos";
   if (!why.empty()) {
@@ -288,12 +286,12 @@ void map_reader::ignored(std::initializer_list<std::string_view> keys) {
 }
 
 void map_reader::error(std::string_view key, std::string message) {
-  const YAML::Node* value = find(key);
-  ctx_.error(value ? value->Mark() : node_.Mark(), child_path(path_, key), std::move(message));
+  const yaml_node* value = find(key);
+  ctx_.error(value ? value->mark() : node_->mark(), child_path(path_, key), std::move(message));
 }
 
 void map_reader::error_at_map(std::string path, std::string message) {
-  ctx_.error(node_, std::move(path), std::move(message));
+  ctx_.error(*node_, std::move(path), std::move(message));
 }
 
 bool map_reader::finish() {
@@ -301,10 +299,10 @@ bool map_reader::finish() {
     for (const auto& e : entries_) {
       if (std::find(declared_.begin(), declared_.end(), e.key) != declared_.end()) continue;
       const std::vector<std::string_view> candidates(declared_.begin(), declared_.end());
-      std::string message = "unknown field '" + e.key + "'";
+      std::string message = "unknown field '" + std::string(e.key) + "'";
       if (auto hint = closest_match(e.key, candidates))
         message += " (did you mean '" + *hint + "'?)";
-      ctx_.error(e.key_mark, child_path(path_, e.key), std::move(message));
+      ctx_.error(*e.key_node, child_path(path_, e.key), std::move(message));
     }
   }
   return ctx_.error_count() == errors_at_start_;

@@ -1,7 +1,7 @@
 #pragma once
 
-// The machinery every spec reader uses: it walks a YAML node into a typed
-// struct, records each problem with file:line:col and the YAML path, and
+// The machinery every spec reader uses: it walks a YAML node (yaml_tree.hpp)
+// into a typed struct, records each problem with file:line:col and the YAML path, and
 // turns unknown keys into errors with a did-you-mean hint. A reader keeps
 // going after an error so that one pass reports everything.
 
@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
 #include "kairos/spec/diagnostic.hpp"
+#include "yaml_tree.hpp"
 
 namespace kairos::spec {
 
@@ -25,9 +25,9 @@ class reader_context {
  public:
   explicit reader_context(std::string file) : file_(std::move(file)) {}
 
-  void error(const YAML::Mark& mark, std::string path, std::string message);
-  void error(const YAML::Node& at, std::string path, std::string message) {
-    error(at.Mark(), std::move(path), std::move(message));
+  void error(const yaml_mark& mark, std::string path, std::string message);
+  void error(const yaml_node& at, std::string path, std::string message) {
+    error(at.mark(), std::move(path), std::move(message));
   }
 
   const std::string& file() const noexcept { return file_; }
@@ -44,7 +44,7 @@ std::string index_path(std::string_view parent, std::size_t index);
 
 // Converts YAML to JSON with YAML 1.2 core-schema typing of plain scalars
 // (null, booleans, integers, floats); quoted scalars stay strings.
-nlohmann::json yaml_to_json(const YAML::Node& node);
+nlohmann::json yaml_to_json(const yaml_node& node);
 
 class map_reader;
 
@@ -60,25 +60,25 @@ concept readable_struct = requires(map_reader& m, T& t) {
 // Scalar readers. They accept any scalar for strings (YAML `5` is the string
 // "5" where a string is expected, as in Argo's AnyString), and report
 // "expected ..." naming the path otherwise. Each returns false on error.
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 std::string& out);
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, bool& out);
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, bool& out);
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 std::int64_t& out);
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, int& out);
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, double& out);
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, int& out);
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, double& out);
 // Free-form data (parameter values, withItems, payloads): any YAML.
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 nlohmann::json& out);
 
 template <readable_struct T>
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, T& out);
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, T& out);
 
 template <class T>
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 std::vector<T>& out) {
-  if (node.IsNull()) return true;
-  if (!node.IsSequence()) {
+  if (node.is_null()) return true;
+  if (!node.is_sequence()) {
     ctx.error(node, path, "expected a list");
     return false;
   }
@@ -87,40 +87,39 @@ bool read_value(const YAML::Node& node, const std::string& path, reader_context&
   out.reserve(node.size());
   for (std::size_t i = 0; i < node.size(); ++i) {
     T item{};
-    ok = read_value(node[i], index_path(path, i), ctx, item) && ok;
+    ok = read_value(*node.items()[i], index_path(path, i), ctx, item) && ok;
     out.push_back(std::move(item));
   }
   return ok;
 }
 
 template <class T>
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 std::map<std::string, T>& out) {
-  if (node.IsNull()) return true;
-  if (!node.IsMap()) {
+  if (node.is_null()) return true;
+  if (!node.is_map()) {
     ctx.error(node, path, "expected a mapping");
     return false;
   }
   bool ok = true;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    std::string key;
-    if (!it->first.IsScalar()) {
-      ctx.error(it->first, path, "expected a string key");
+  for (const auto& e : node.entries()) {
+    if (!e.key->is_scalar()) {
+      ctx.error(*e.key, path, "expected a string key");
       ok = false;
       continue;
     }
-    key = it->first.Scalar();
+    std::string key = e.key->scalar();
     T value{};
-    ok = read_value(it->second, child_path(path, key), ctx, value) && ok;
+    ok = read_value(*e.value, child_path(path, key), ctx, value) && ok;
     out.insert_or_assign(std::move(key), std::move(value));
   }
   return ok;
 }
 
 template <class T>
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx,
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx,
                 std::optional<T>& out) {
-  if (node.IsNull()) {
+  if (node.is_null()) {
     out.reset();
     return true;
   }
@@ -134,7 +133,7 @@ bool read_value(const YAML::Node& node, const std::string& path, reader_context&
 // through required/optional/unsupported/ignored; finish() reports the rest.
 class map_reader {
  public:
-  map_reader(const YAML::Node& node, std::string path, reader_context& ctx);
+  map_reader(const yaml_node& node, std::string path, reader_context& ctx);
 
   // False when the node is not a mapping (already reported).
   bool valid() const noexcept { return valid_; }
@@ -142,8 +141,8 @@ class map_reader {
   template <class T>
   bool required(std::string_view key, T& out) {
     declare(key);
-    const YAML::Node* value = find(key);
-    if (value == nullptr || value->IsNull()) {
+    const yaml_node* value = find(key);
+    if (value == nullptr || value->is_null()) {
       if (valid_) error_at_map(child_path(path_, key), "required field is missing");
       return false;
     }
@@ -154,7 +153,7 @@ class map_reader {
   template <class T>
   bool optional(std::string_view key, T& out) {
     declare(key);
-    const YAML::Node* value = find(key);
+    const yaml_node* value = find(key);
     if (value == nullptr) return true;
     return read_value(*value, child_path(path_, key), ctx_, out);
   }
@@ -175,12 +174,10 @@ class map_reader {
 
   bool has(std::string_view key) const { return find(key) != nullptr; }
   // The value at `key`, or an undefined node when the key is absent.
-  YAML::Node lookup(std::string_view key) const;
-  // The value at `key`, or nullptr: most keys a struct declares are absent,
-  // and an undefined yaml-cpp node costs a tree of its own (five heap
-  // blocks) for each one.
-  const YAML::Node* find(std::string_view key) const;
-  const YAML::Node& node() const noexcept { return node_; }
+  const yaml_node& lookup(std::string_view key) const;
+  // The value at `key`, or nullptr.
+  const yaml_node* find(std::string_view key) const;
+  const yaml_node& node() const noexcept { return *node_; }
   const std::string& path() const noexcept { return path_; }
   reader_context& context() noexcept { return ctx_; }
 
@@ -197,18 +194,16 @@ class map_reader {
  private:
   void declare(std::string_view key);
 
-  YAML::Node node_;
+  const yaml_node* node_;
   std::string path_;
   reader_context& ctx_;
-  // The mapping's scalar keys and values, gathered once: every field a
-  // struct knows is looked up, and walking yaml-cpp's map for each one
-  // made reading a 2,000-task DAG take a tenth of a second.
-  // A repeated key stays in the list, marked, for finish() to see; only
-  // the first is read.
+  // The mapping's scalar keys and values, gathered once (every field a
+  // struct knows is looked up). A repeated key stays in the list, marked,
+  // for finish() to see; only the first is read.
   struct entry {
-    std::string key;
-    YAML::Node value;
-    YAML::Mark key_mark;
+    std::string_view key;
+    const yaml_node* value;
+    const yaml_node* key_node;
     bool repeated = false;
   };
   std::vector<entry> entries_;
@@ -218,7 +213,7 @@ class map_reader {
 };
 
 template <readable_struct T>
-bool read_value(const YAML::Node& node, const std::string& path, reader_context& ctx, T& out) {
+bool read_value(const yaml_node& node, const std::string& path, reader_context& ctx, T& out) {
   map_reader m(node, path, ctx);
   if (!m.valid()) return false;
   read_fields(m, out);

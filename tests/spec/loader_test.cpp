@@ -6,11 +6,9 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include "kairos/core/text.hpp"
 #include "kairos/spec/secret.hpp"
-#include "yaml_reader.hpp"
 
 namespace kairos::spec {
 namespace {
@@ -251,22 +249,6 @@ TEST(loader, directory_loads_yaml_and_json_files_in_order_and_skips_others) {
   ASSERT_EQ(r.resources.size(), 2u);
   EXPECT_EQ(r.resources[0].metadata.name, "hello");
   EXPECT_EQ(r.resources[1].metadata.name, "second");
-}
-
-TEST(yaml_to_json, types_plain_scalars_and_keeps_quoted_ones_as_strings) {
-  auto node = YAML::Load(
-      "a: 1\nb: '1'\nc: true\nd: 'true'\ne: 1.5\nf: ~\ng: hello\nh: 0x1f\ni: [1, two]\nj: 1e3\n");
-  auto j = yaml_to_json(node);
-  EXPECT_EQ(j["a"], 1);
-  EXPECT_EQ(j["b"], "1");
-  EXPECT_EQ(j["c"], true);
-  EXPECT_EQ(j["d"], "true");
-  EXPECT_EQ(j["e"], 1.5);
-  EXPECT_TRUE(j["f"].is_null());
-  EXPECT_EQ(j["g"], "hello");
-  EXPECT_EQ(j["h"], 31);
-  EXPECT_EQ(j["i"], nlohmann::json::parse(R"([1, "two"])"));
-  EXPECT_EQ(j["j"], 1000.0);
 }
 
 TEST(secret_resolver, reads_the_file_under_secrets_and_refuses_traversal) {
