@@ -43,10 +43,6 @@ bool is_plain(const yaml_node& node) {
   return node.tag() == "?" || node.tag().empty();
 }
 
-bool is_null_text(std::string_view s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
-
 std::optional<bool> parse_bool(std::string_view s) {
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;

@@ -1,9 +1,9 @@
 #pragma once
 
 // The machinery every spec reader uses: it walks a YAML node (yaml_tree.hpp)
-// into a typed struct, records each problem with file:line:col and the YAML path, and
-// turns unknown keys into errors with a did-you-mean hint. A reader keeps
-// going after an error so that one pass reports everything.
+// into a typed struct, records each problem with file:line:col and the YAML
+// path, and turns unknown keys into errors with a did-you-mean hint. A
+// reader keeps going after an error so that one pass reports everything.
 
 #include <concepts>
 #include <cstdint>

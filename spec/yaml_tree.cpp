@@ -34,8 +34,8 @@ yaml_node& yaml_stream::add(yaml_node::node_type type, yaml_mark mark) {
   return node;
 }
 
-void yaml_stream::set_scalar(yaml_node& node, std::string value, std::string tag) {
-  node.scalar_ = std::move(value);
+void yaml_stream::set_text(yaml_node& node, std::string scalar, std::string tag) {
+  node.scalar_ = std::move(scalar);
   node.tag_ = std::move(tag);
 }
 
@@ -54,11 +54,6 @@ void yaml_stream::add_document(const yaml_node* root) {
 namespace {
 
 using node_type = yaml_node::node_type;
-
-// YAML 1.2's core schema, which yaml-cpp applies to plain untagged scalars.
-bool is_null_text(std::string_view s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
 
 std::string_view text_of(const yaml_char_t* s) {
   return s == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(s));
@@ -157,7 +152,7 @@ bool parse_with_libyaml(std::string_view text, yaml_stream& out) {
                                                              : std::string_view("!"));
         const bool null = tag == "?" && is_null_text(value);
         yaml_node& node = out.add(null ? node_type::null : node_type::scalar, mark);
-        if (!null) yaml_stream::set_scalar(node, std::move(value), std::move(tag));
+        if (!null) yaml_stream::set_text(node, std::move(value), std::move(tag));
         name(s.anchor, &node);
         place(&node);
         break;
@@ -168,7 +163,7 @@ bool parse_with_libyaml(std::string_view text, yaml_stream& out) {
         yaml_node& node = out.add(sequence ? node_type::sequence : node_type::map, mark);
         const yaml_char_t* tag =
             sequence ? event.data.sequence_start.tag : event.data.mapping_start.tag;
-        yaml_stream::set_scalar(node, {}, tag != nullptr ? std::string(text_of(tag)) : "?");
+        yaml_stream::set_text(node, {}, tag != nullptr ? std::string(text_of(tag)) : "?");
         name(sequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor, &node);
         place(&node);
         open.push_back({&node});
@@ -286,7 +281,7 @@ class yaml_cpp_copier {
         break;
     }
     yaml_node& node = out_.add(type, mark_of(from.Mark()));
-    if (type != node_type::null) yaml_stream::set_scalar(node, from.Scalar(), from.Tag());
+    if (type != node_type::null) yaml_stream::set_text(node, from.Scalar(), from.Tag());
     if (depth > max_yaml_depth) return &node;
     if (type == node_type::sequence) {
       for (const auto& item : from) {
@@ -331,7 +326,7 @@ const yaml_node* from_json(const nlohmann::json& j, std::size_t depth, yaml_stre
       yaml_node& node = out.add(node_type::map, {});
       for (const auto& [key, value] : j.items()) {
         yaml_node& k = out.add(node_type::scalar, {});
-        yaml_stream::set_scalar(k, key, "!");
+        yaml_stream::set_text(k, key, "!");
         const yaml_node* v = from_json(value, depth + 1, out);
         if (v == nullptr) return nullptr;
         yaml_stream::append(node, &k, v);
@@ -349,12 +344,12 @@ const yaml_node* from_json(const nlohmann::json& j, std::size_t depth, yaml_stre
     }
     case nlohmann::json::value_t::string: {
       yaml_node& node = out.add(node_type::scalar, {});
-      yaml_stream::set_scalar(node, j.get_ref<const std::string&>(), "!");
+      yaml_stream::set_text(node, j.get_ref<const std::string&>(), "!");
       return &node;
     }
     default: {  // numbers and booleans print as YAML reads them back
       yaml_node& node = out.add(node_type::scalar, {});
-      yaml_stream::set_scalar(node, j.dump(), "?");
+      yaml_stream::set_text(node, j.dump(), "?");
       return &node;
     }
   }
@@ -382,6 +377,10 @@ yaml_load_result parse_with_yaml_cpp(std::string_view text) {
     result.error = yaml_error{mark_of(e.mark), e.msg};
   }
   return result;
+}
+
+bool is_null_text(std::string_view text) {
+  return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
 }
 
 bool is_wide_unicode(std::string_view text) {

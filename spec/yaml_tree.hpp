@@ -96,7 +96,8 @@ class yaml_stream {
 
   // For the builders.
   yaml_node& add(yaml_node::node_type type, yaml_mark mark);
-  static void set_scalar(yaml_node& node, std::string value, std::string tag);
+  // A scalar's text (none for a collection) and the node's tag.
+  static void set_text(yaml_node& node, std::string scalar, std::string tag);
   static void append(yaml_node& sequence, const yaml_node* item);
   static void append(yaml_node& map, const yaml_node* key, const yaml_node* value);
   void add_document(const yaml_node* root);
@@ -118,6 +119,9 @@ struct yaml_load_result {
   std::optional<yaml_error> error;
 };
 yaml_load_result load_yaml(std::string_view text);
+// The spellings of null in YAML 1.2's core schema, which yaml-cpp applies to
+// plain untagged scalars.
+bool is_null_text(std::string_view text);
 // True when `text` starts with a UTF-16 or UTF-32 byte order mark.
 bool is_wide_unicode(std::string_view text);
 
