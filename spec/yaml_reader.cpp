@@ -207,19 +207,20 @@ map_reader::map_reader(const yaml_node& node, std::string path, reader_context& 
         ctx_.error(*e.key, path_, "expected a string key");
         continue;
       }
-      const std::string_view key = e.key->scalar();
-      const bool duplicate = std::any_of(entries_.begin(), entries_.end(),
-                                         [&](const auto& known) { return known.key == key; });
+      const std::string& key = e.key->scalar();
+      const bool duplicate = std::any_of(entries_.begin(), entries_.end(), [&](const auto& known) {
+        return known.key->scalar() == key;
+      });
       // The first one is the one read, as before.
       if (duplicate) ctx_.error(*e.key, child_path(path_, key), "duplicate key");
-      entries_.push_back({key, e.value, e.key, duplicate});
+      entries_.push_back({e.key, e.value, duplicate});
     }
   }
 }
 
 const yaml_node* map_reader::find(std::string_view key) const {
   for (const auto& e : entries_) {
-    if (!e.repeated && e.key == key) return e.value;
+    if (!e.repeated && e.key->scalar() == key) return e.value;
   }
   return nullptr;
 }
@@ -293,12 +294,12 @@ void map_reader::error_at_map(std::string path, std::string message) {
 bool map_reader::finish() {
   if (valid_) {
     for (const auto& e : entries_) {
-      if (std::find(declared_.begin(), declared_.end(), e.key) != declared_.end()) continue;
+      const std::string& key = e.key->scalar();
+      if (std::find(declared_.begin(), declared_.end(), key) != declared_.end()) continue;
       const std::vector<std::string_view> candidates(declared_.begin(), declared_.end());
-      std::string message = "unknown field '" + std::string(e.key) + "'";
-      if (auto hint = closest_match(e.key, candidates))
-        message += " (did you mean '" + *hint + "'?)";
-      ctx_.error(*e.key_node, child_path(path_, e.key), std::move(message));
+      std::string message = "unknown field '" + key + "'";
+      if (auto hint = closest_match(key, candidates)) message += " (did you mean '" + *hint + "'?)";
+      ctx_.error(*e.key, child_path(path_, key), std::move(message));
     }
   }
   return ctx_.error_count() == errors_at_start_;

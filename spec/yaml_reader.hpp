@@ -201,9 +201,8 @@ class map_reader {
   // struct knows is looked up). A repeated key stays in the list, marked,
   // for finish() to see; only the first is read.
   struct entry {
-    std::string_view key;
+    const yaml_node* key;  // a scalar
     const yaml_node* value;
-    const yaml_node* key_node;
     bool repeated = false;
   };
   std::vector<entry> entries_;

@@ -258,8 +258,8 @@ std::optional<YAML::Mark> document_level_stall(std::string_view text) {
 
 // yaml-cpp shares an aliased node, and gives no way to tell that two handles
 // are one node short of comparing each pair, so the copy expands aliases:
-// within a budget, and a level past the depth bound, which is enough for
-// within_yaml_bounds to see the excess.
+// within a budget (one copier per document), and a level past the depth
+// bound, which is enough for within_yaml_bounds to see the excess.
 class yaml_cpp_copier {
  public:
   explicit yaml_cpp_copier(yaml_stream& out) : out_(out) {}
@@ -296,8 +296,6 @@ class yaml_cpp_copier {
     }
     return &node;
   }
-
-  void reset_budget() { budget_ = max_yaml_expanded_nodes + 1; }
 
  private:
   yaml_stream& out_;
@@ -367,11 +365,8 @@ yaml_load_result parse_with_yaml_cpp(std::string_view text) {
   }
   try {
     const auto docs = YAML::LoadAll(std::string(text));
-    yaml_cpp_copier copier(result.stream);
-    for (const auto& doc : docs) {
-      copier.reset_budget();
-      result.stream.add_document(copier.copy(doc, 0));
-    }
+    for (const auto& doc : docs)
+      result.stream.add_document(yaml_cpp_copier(result.stream).copy(doc, 0));
   } catch (const YAML::Exception& e) {
     result.stream = yaml_stream();
     result.error = yaml_error{mark_of(e.mark), e.msg};
