@@ -64,6 +64,7 @@ class runtime::impl {
     std::unique_ptr<workflow_operator> op;
     bool persisting = false;
     bool dirty = false;
+    bool step_posted = false;
     bool done = false;
     std::set<std::string> running;
   };
@@ -362,6 +363,18 @@ class runtime::impl {
         });
   }
 
+  // A step after a completion waits behind what is already queued on the
+  // strand: nodes that ended together (two exits in one poll) are then
+  // operated on and committed once, and launch their successors together.
+  void post_step(const state_ptr& st) {
+    if (st->step_posted) return;
+    st->step_posted = true;
+    asio::post(st->strand, [this, st] {
+      st->step_posted = false;
+      step(st);
+    });
+  }
+
   static store::node_record node_record_of(const std::string& uid, const workflow_operator& op,
                                            const std::string& id) {
     store::node_record n;
@@ -402,7 +415,7 @@ class runtime::impl {
           st->running.erase(id);
           if (st->done) return;
           st->op->complete_node(id, o, clock_.now());
-          step(st);
+          post_step(st);
         });
       };
       // A node's own progress is stored like any change of the node, at

@@ -116,7 +116,10 @@ struct node_run {
   task t;
   executor::completion done;
   executor::progress_report progress;  // may be empty
+  // Where it runs: its own directory, or a spare it runs in as it is (see
+  // spare_dir). Its log, and whatever it leaves behind, go to `own_dir`.
   fs::path dir;
+  fs::path own_dir;
   fs::path private_tmp;   // empty without a mount namespace
   int namespace_fd = -1;  // from the executor's namespace_pool, while it runs
   // `dir` and its work directory, when they came from a spare (see
@@ -193,9 +196,13 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   // times per node.
   struct spare_dir {
     fs::path dir;
+    fs::path owner;         // the own directory of the node that last ran in it
     int namespace_fd = -1;  // owned; -1 when the node had none from the pool
     open_dirs opened;
   };
+  // Numbers the spares' names, which no node's directory can have: '+' is
+  // not kept by safe_component.
+  std::atomic<std::uint64_t> spare_names{0};
   std::mutex spare_mutex;
   std::vector<spare_dir> spare_dirs;  // guarded by spare_mutex
   // The workflow directory the last spare was renamed within, open: a
@@ -276,7 +283,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     const auto& p = std::get<process_task>(n.t.work);
     std::error_code ec;
     if (caps.private_mounts) n.private_tmp = n.dir / "tmp";
-    const fs::path work = work_dir(n);
+    fs::path work = work_dir(n);
     // A namespace that came with a spare directory goes back to the pool
     // unless this node ends up entering it.
     int warm_namespace = -1;
@@ -285,11 +292,12 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       int& fd;
       ~give_back() { self.release_namespace_fd(fd); }
     } unused_namespace{*this, warm_namespace};
-    if (!take_spare_dir(n.dir, work, warm_namespace, n.opened) &&
-        !make_node_dirs(n.dir, work, ec)) {
+    if (!take_spare_dir(n, work.filename(), warm_namespace) && !make_node_dirs(n.dir, work, ec)) {
       why = failure(outcome::kind::error, "cannot create " + work.string() + ": " + ec.message());
       return -1;
     }
+    if (caps.private_mounts) n.private_tmp = n.dir / "tmp";
+    work = work_dir(n);
     if (p.argv.empty() && !p.script_source) {
       why = failure(outcome::kind::failed_to_start, "the template has no command");
       return -1;
@@ -591,12 +599,13 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     return true;
   }
 
-  // Moves a spare node directory to `dir`; false when there is none to take.
+  // Gives `n` a spare directory; false when there is none to take.
   // `namespace_fd` receives the namespace that came with it, if any, and
-  // `opened` its directories.
-  bool take_spare_dir(const fs::path& dir, const fs::path& work, int& namespace_fd,
-                      open_dirs& opened) {
-    const fs::path leaf = work.filename();
+  // `n.opened` its directories. A node that may hand its directory on
+  // (spare_eligible) runs in the spare as it is, without renaming it; any
+  // other node renames it to its own. `leaf` names the work directory.
+  bool take_spare_dir(node_run& n, const fs::path& leaf, int& namespace_fd) {
+    const bool in_place = spare_eligible(n);
     for (;;) {
       spare_dir spare;
       {
@@ -605,18 +614,27 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
         spare = std::move(spare_dirs.back());
         spare_dirs.pop_back();
       }
-      // Checked here, not when offered: a process left behind by that node
-      // may still have written to it. The descriptors are the directories
-      // the spare was offered with, wherever a rename took them since.
-      bool taken = spare.opened.is_open() && holds_nothing(spare.opened, leaf);
-      if (taken && !rename_within_parent(spare.dir, dir) &&
-          ::rename(spare.dir.c_str(), dir.c_str()) != 0) {
-        taken = errno == ENOENT && ::mkdir(dir.parent_path().c_str(), 0755) == 0 &&
-                ::rename(spare.dir.c_str(), dir.c_str()) == 0;
+      // Checked here as well as when offered: a process left behind by that
+      // node may have written to it since. What it wrote is that node's.
+      // The descriptors are the directories the spare was offered with,
+      // wherever a rename took them since.
+      if (!spare.opened.is_open() || !holds_nothing(spare.opened, leaf)) {
+        release_namespace_fd(spare.namespace_fd);
+        adopt(spare.dir, spare.owner);
+        continue;
       }
-      if (taken) {
+      std::optional<fs::path> moved;
+      if (!in_place) {
+        if (move_dir(spare.dir, n.own_dir, true)) moved = n.own_dir;
+      } else if (spare.dir.parent_path() == n.own_dir.parent_path()) {
+        moved = spare.dir;
+      } else {
+        moved = move_to_spare_name(spare.dir, n.own_dir.parent_path());
+      }
+      if (moved) {
+        n.dir = std::move(*moved);
         namespace_fd = spare.namespace_fd;
-        opened = std::move(spare.opened);
+        n.opened = std::move(spare.opened);
         return true;
       }
       // Anything else (the directory is in use, or `dir` exists): leave it.
@@ -624,9 +642,57 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     }
   }
 
+  // A node whose directory holds only its work directory and progress file
+  // while it runs: the one kind that may run in a spare as it is and hand
+  // it on.
+  static bool spare_eligible(const node_run& n) {
+    const auto* p = std::get_if<process_task>(&n.t.work);
+    return p && !p->script_source && p->mounts.empty() && n.t.input_artifacts.empty() &&
+           n.t.output_artifacts.empty();
+  }
+
+  // Moves the directory `from` into `parent` under a new spare's name;
+  // nothing when it could not.
+  std::optional<fs::path> move_to_spare_name(const fs::path& from, const fs::path& parent) {
+    // A kairos that stopped may have left spares of the same names.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      fs::path to = parent / ("spare+" + std::to_string(spare_names.fetch_add(1)));
+      if (move_dir(from, to, false)) return to;
+      if (errno != EEXIST && errno != ENOTEMPTY) break;
+    }
+    return std::nullopt;
+  }
+
+  // Renames the directory `from` to `to`, creating the workflow directory
+  // `to` goes in when it is missing. Without `replace`, an existing `to`
+  // fails the move.
+  bool move_dir(const fs::path& from, const fs::path& to, bool replace) {
+    if (rename_within_parent(from, to, replace)) return true;
+    const unsigned flags = replace ? 0 : RENAME_NOREPLACE;
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), flags) == 0) return true;
+    return errno == ENOENT && ::mkdir(to.parent_path().c_str(), 0755) == 0 &&
+           ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), flags) == 0;
+  }
+
+  // Puts what a node left in a spare under its own name: the spare becomes
+  // its directory, or, when that exists (its log is there), the spare's
+  // entries join it. Best effort: what cannot move stays where it is.
+  void adopt(const fs::path& dir, const fs::path& owner) {
+    if (move_dir(dir, owner, false) || errno != EEXIST) return;
+    const detail::fd_guard from = open_directory(dir);
+    const detail::fd_guard to = open_directory(owner);
+    if (from.get() < 0 || to.get() < 0) return;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      ::renameat2(from.get(), name.c_str(), to.get(), name.c_str(), RENAME_NOREPLACE);
+    }
+    ::rmdir(dir.c_str());
+  }
+
   // Renames `from` to `to` when both are in one directory, through that
   // directory's descriptor; false when they are not, or it failed.
-  bool rename_within_parent(const fs::path& from, const fs::path& to) {
+  bool rename_within_parent(const fs::path& from, const fs::path& to, bool replace) {
     const fs::path parent = from.parent_path();
     if (parent != to.parent_path()) return false;
     std::shared_ptr<const detail::fd_guard> fd;
@@ -640,40 +706,61 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       }
       fd = rename_parent_fd;
     }
-    if (::renameat(fd->get(), from.filename().c_str(), fd->get(), to.filename().c_str()) == 0)
+    if (::renameat2(fd->get(), from.filename().c_str(), fd->get(), to.filename().c_str(),
+                    replace ? 0 : RENAME_NOREPLACE) == 0)
       return true;
+    if (errno == EEXIST || errno == ENOTEMPTY) return false;
     // The directory may be gone (its workflow deleted); the next rename
     // opens it again.
+    const int saved = errno;
     std::lock_guard lock(spare_mutex);
     if (rename_parent_fd == fd) rename_parent_fd.reset();
+    errno = saved;
     return false;
   }
 
-  // After its outputs are read, a node that wrote no log, script or
-  // artifacts leaves its directory, with its namespace, to the next node.
-  // Every other node's namespace goes back to the pool here.
+  // After its outputs are read, a node that left nothing in its directory
+  // hands it, with its namespace, to the next node: under a name of its own
+  // as a spare, which later nodes run in as it is. A node that left
+  // something keeps it under its own name. Every other node's namespace
+  // goes back to the pool here.
   void offer_spare_dir(node_run& n) {
-    const auto* p = std::get_if<process_task>(&n.t.work);
-    if (!p || p->script_source || !p->mounts.empty() || !n.t.input_artifacts.empty() ||
-        !n.t.output_artifacts.empty() || n.log_opened || n.log_failed || !n.launched) {
+    const bool borrowed = n.dir != n.own_dir;
+    // A node's log is in its own directory, so a spare it ran in can still
+    // be handed on.
+    bool offered = spare_eligible(n) && n.launched && !n.log_failed && (borrowed || !n.log_opened);
+    if (offered) {
+      // A node's own new directories are opened once, here; a spare's came
+      // with it.
+      if (n.opened.dir.get() < 0) n.opened.dir = open_directory(n.dir);
+      if (n.opened.work.get() < 0) n.opened.work = open_directory(work_dir(n));
+      offered = n.opened.is_open() && holds_nothing(n.opened, work_dir(n).filename());
+    }
+    if (offered) {
+      std::lock_guard lock(spare_mutex);
+      offered = spare_dirs.size() < max_spare_dirs;
+    }
+    if (offered && !borrowed) {
+      auto named = move_to_spare_name(n.dir, n.dir.parent_path());
+      offered = named.has_value();
+      if (offered) n.dir = std::move(*named);
+    }
+    if (!offered) {
       release_namespace(n);
+      if (n.dir != n.own_dir) adopt(n.dir, n.own_dir);
       return;
     }
-    // A node's own new directories are opened once, here; a spare's came
-    // with it.
-    if (n.opened.dir.get() < 0) n.opened.dir = open_directory(n.dir);
-    if (n.opened.work.get() < 0) n.opened.work = open_directory(work_dir(n));
-    if (n.opened.is_open()) {
-      std::lock_guard lock(spare_mutex);
-      if (spare_dirs.size() < max_spare_dirs) {
-        spare_dirs.push_back({n.dir, std::exchange(n.namespace_fd, -1), std::move(n.opened)});
-        return;
-      }
-    }
-    release_namespace(n);
+    std::lock_guard lock(spare_mutex);
+    spare_dirs.push_back(
+        {n.dir, n.own_dir, std::exchange(n.namespace_fd, -1), std::move(n.opened)});
   }
 
-  fs::path log_file(const node_run& n) const { return n.dir / "main.log"; }
+  // Where a node running in a spare writes its log.
+  static void make_own_dir(const node_run& n) {
+    if (n.dir != n.own_dir) ::mkdir(n.own_dir.c_str(), 0755);
+  }
+
+  static fs::path log_file(const node_run& n) { return n.own_dir / "main.log"; }
   // Absolute: the node sees the host's paths outside /tmp, and a node
   // directory under /tmp is bound back at its own path.
   static fs::path progress_file(const node_run& n) { return n.dir / progress_name; }
@@ -764,6 +851,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   void append_log(node_run& n, const char* data, std::size_t size) {
     if (n.log_fd < 0) {
       if (n.log_failed) return;
+      make_own_dir(n);
       n.log_fd =
           ::open(log_file(n).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
       n.log_opened = n.log_fd >= 0;
@@ -921,6 +1009,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     if (n->killed) o = failure(outcome::kind::signaled, "terminated before it started");
     if (n->killed) o.signal = SIGTERM;
     // The reason belongs in the node's log too, where users look first.
+    if (n->dir != n->own_dir) adopt(n->dir, n->own_dir);
     {
       std::ofstream log(log_file(*n), std::ios::app);
       log << o.message << '\n';
@@ -1068,7 +1157,8 @@ void local_executor::start_reporting(task t, completion done, progress_report pr
   }
   auto n = std::make_shared<node_run>(impl_->io);
   n->key = impl::key_of(t.workflow_uid, t.node_id);
-  n->dir = impl_->node_dir(t.workflow_uid, t.node_id);
+  n->own_dir = impl_->node_dir(t.workflow_uid, t.node_id);
+  n->dir = n->own_dir;
   n->done = std::move(done);
   n->progress = std::move(progress);
   n->t = std::move(t);

@@ -184,6 +184,16 @@ class local_executor_test : public ::testing::Test {
 
   // A node's directory, where its log goes.
   fs::path dir_of(const std::string& node) { return exec().log_path("wf-uid", node).parent_path(); }
+  // The spare directories in a workflow's directory, sorted.
+  std::vector<fs::path> spares_of(const std::string& uid) {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    const fs::path workflow_dir = exec().log_path(uid, "_").parent_path().parent_path();
+    for (const auto& e : fs::directory_iterator(workflow_dir, ec))
+      if (e.path().filename().string().rfind("spare+", 0) == 0) found.push_back(e.path());
+    std::sort(found.begin(), found.end());
+    return found;
+  }
   // Its work directory's name there: its private /tmp when it has one.
   std::string work_name() { return private_mounts() ? "tmp" : "work"; }
 
@@ -252,7 +262,8 @@ TEST_F(local_executor_test, a_silent_node_leaves_no_log_and_stderr_alone_makes_o
   auto quiet = run(shell("quiet", "true"));
   ASSERT_EQ(quiet.what, outcome::kind::exited) << quiet.message;
   EXPECT_FALSE(fs::exists(exec().log_path("wf-uid", "quiet")));
-  EXPECT_TRUE(fs::is_directory(dir_of("quiet")));
+  // Kept, or handed on as a spare where nothing is bound inside it.
+  EXPECT_TRUE(fs::is_directory(dir_of("quiet")) || !spares_of("wf-uid").empty());
 
   auto err_only = run(shell("err-only", "echo complaint >&2; exit 3"));
   ASSERT_EQ(err_only.what, outcome::kind::exited) << err_only.message;
@@ -512,9 +523,10 @@ TEST_F(local_executor_test, parallel_nodes_writing_the_same_tmp_file_do_not_coll
   EXPECT_FALSE(fs::exists(host_file)) << "a node wrote the host's /tmp";
 }
 
-// A node that wrote nothing anywhere gives its directory to the next node
-// (a rename instead of new inodes); one that left a file, or wrote a log,
-// keeps its directory, and no node sees what another left.
+// A node that left nothing in its directory hands it on as a spare, under
+// a name no node has, and later nodes run in it as it is (no rename, no new
+// inodes). A node that left a file there, or its progress, has the
+// directory under its own name; a node's log is always in its own.
 TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_next_one) {
   // Outside /tmp: under it, the node's directory is bound back inside its
   // private /tmp, which then is never empty.
@@ -523,62 +535,103 @@ TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_
 
   auto quiet = run(process("quiet", {"true"}));
   ASSERT_EQ(quiet.what, outcome::kind::exited) << quiet.message;
-  EXPECT_TRUE(fs::is_directory(dir_of("quiet") / work));
+  EXPECT_FALSE(fs::exists(dir_of("quiet")));
+  auto spares = spares_of("wf-uid");
+  ASSERT_EQ(spares.size(), 1u);
+  const fs::path spare = spares.front();
+  EXPECT_TRUE(fs::is_empty(spare / work));
 
-  // Takes over quiet's directory, finds it empty, and leaves a file in it.
+  // Runs in quiet's directory, finds it empty, and leaves a file in it,
+  // which then is under its own name.
   auto leaves = run(shell("leaves", "ls -A; touch left.txt"));
   ASSERT_EQ(leaves.what, outcome::kind::exited) << leaves.message;
   EXPECT_EQ(leaves.result, "");
-  EXPECT_FALSE(fs::exists(dir_of("quiet")));
   EXPECT_TRUE(fs::exists(dir_of("leaves") / work / "left.txt"));
+  EXPECT_TRUE(spares_of("wf-uid").empty());
 
-  // leaves's directory is not empty, so this node gets a new one.
+  // So this node gets a new directory, which it hands on in turn.
   auto next = run(shell("next", "ls -A"));
   ASSERT_EQ(next.what, outcome::kind::exited) << next.message;
   EXPECT_EQ(next.result, "") << "a node saw the files another node left";
   EXPECT_TRUE(fs::exists(dir_of("leaves") / work / "left.txt"));
-  EXPECT_TRUE(fs::is_directory(dir_of("next") / work));
+  EXPECT_FALSE(fs::exists(dir_of("next")));
+  ASSERT_EQ(spares_of("wf-uid").size(), 1u);
 
-  // A node that writes a log keeps its directory, log included.
+  // A node that writes a log has it in its own directory and still hands
+  // on the spare it ran in.
   auto talks = run(shell("talks", "echo hi"));
   ASSERT_EQ(talks.what, outcome::kind::exited) << talks.message;
-  EXPECT_FALSE(fs::exists(dir_of("next")));
+  EXPECT_EQ(read_file(exec().log_path("wf-uid", "talks")), "hi\n");
+  EXPECT_FALSE(fs::exists(dir_of("talks") / work));
+  ASSERT_EQ(spares_of("wf-uid").size(), 1u);
   auto after = run(process("after", {"true"}));
   ASSERT_EQ(after.what, outcome::kind::exited) << after.message;
   EXPECT_EQ(read_file(exec().log_path("wf-uid", "talks")), "hi\n");
-  EXPECT_TRUE(fs::is_directory(dir_of("after") / work));
 
-  // A node in a directory taken over (after's) has its last progress read
-  // from there, under its own name.
+  // A node in a spare reports its progress through the spare's path, read
+  // as it ends; the file then is under the node's own name.
   auto reports = run(shell("reports", "printf 2/3 > \"$ARGO_PROGRESS_FILE\""));
   ASSERT_EQ(reports.what, outcome::kind::exited) << reports.message;
-  EXPECT_FALSE(fs::exists(dir_of("after")));
   EXPECT_EQ(reports.progress, std::optional<std::string>("2/3"));
   EXPECT_EQ(read_file(dir_of("reports") / "progress"), "2/3");
+  EXPECT_TRUE(spares_of("wf-uid").empty());
+  EXPECT_FALSE(fs::exists(dir_of("after")));
 }
 
+// A spare goes where the node that takes it runs: into that node's
+// workflow directory, under a spare's name there. Names an earlier kairos
+// left are skipped, never replaced.
+TEST_F(local_executor_test, a_spare_moves_to_the_workflow_of_the_node_that_takes_it) {
+  make_outside_tmp("crossing");
+  const std::string work = work_name();
+  const fs::path other_dir = exec().log_path("other-uid", "_").parent_path().parent_path();
+  write_file(other_dir / "spare+0" / "kept.txt", "from before");
+  write_file(other_dir / "spare+1" / "kept.txt", "from before");
+
+  ASSERT_EQ(run(process("here", {"true"})).what, outcome::kind::exited);
+  ASSERT_EQ(spares_of("wf-uid").size(), 1u);
+  task t = shell("there", "ls -A");
+  t.workflow_uid = "other-uid";
+  auto there = run(std::move(t));
+  ASSERT_EQ(there.what, outcome::kind::exited) << there.message;
+  EXPECT_EQ(there.result, "");
+  EXPECT_TRUE(spares_of("wf-uid").empty());
+  const auto moved = spares_of("other-uid");
+  ASSERT_EQ(moved.size(), 3u);
+  EXPECT_EQ(read_file(other_dir / "spare+0" / "kept.txt"), "from before");
+  EXPECT_EQ(read_file(other_dir / "spare+1" / "kept.txt"), "from before");
+  EXPECT_EQ(std::count_if(moved.begin(), moved.end(),
+                          [&](const fs::path& d) { return fs::is_directory(d / work); }),
+            1);
+}
+
+// A node that cannot hand its directory on (a script) renames a spare to
+// its own name, through the workflow directory it holds open; that
+// directory made again, the rename still happens.
 TEST_F(local_executor_test, a_spare_is_taken_after_its_workflow_directory_was_made_again) {
   make_outside_tmp("respare");
   ASSERT_EQ(run(process("first", {"true"})).what, outcome::kind::exited);
-  // Renamed within the workflow's directory, which the executor now holds
-  // open.
-  ASSERT_EQ(run(process("second", {"true"})).what, outcome::kind::exited);
-  ASSERT_FALSE(fs::exists(dir_of("first")));
+  auto spares = spares_of("wf-uid");
+  ASSERT_EQ(spares.size(), 1u);
   // The workflow's directory is replaced by a new one holding the spare.
-  const fs::path parent = dir_of("second").parent_path();
+  const fs::path parent = spares.front().parent_path();
   const fs::path old = parent.string() + ".old";
   fs::rename(parent, old);
   fs::create_directories(parent);
-  fs::rename(old / "second", parent / "second");
-  auto third = run(process("third", {"true"}));
-  ASSERT_EQ(third.what, outcome::kind::exited) << third.message;
-  EXPECT_FALSE(fs::exists(dir_of("second")));
-  EXPECT_TRUE(fs::is_directory(dir_of("third")));
+  fs::rename(old / spares.front().filename(), spares.front());
+  task t = process("second", {"sh"});
+  proc(t).script_source = "exit 0\n";
+  auto second = run(std::move(t));
+  ASSERT_EQ(second.what, outcome::kind::exited) << second.message;
+  EXPECT_TRUE(spares_of("wf-uid").empty());
+  EXPECT_TRUE(fs::is_directory(dir_of("second") / work_name()));
+  EXPECT_TRUE(fs::exists(dir_of("second") / "script"));
   EXPECT_TRUE(fs::is_empty(old));
 }
 
-// A spare is listed once; while neither of its directories changes, the
-// next node takes it without listing it again, and a change lists it anew.
+// A spare is listed once its clock has passed it; while neither of its
+// directories changes, the next nodes take it and hand it on without
+// listing it again, and a change lists it anew.
 TEST_F(local_executor_test, a_spare_is_listed_again_only_after_its_directories_changed) {
   make_outside_tmp("relist");
   const std::string work = work_name();
@@ -597,24 +650,30 @@ TEST_F(local_executor_test, a_spare_is_listed_again_only_after_its_directories_c
   };
 
   ASSERT_EQ(run(process("first", {"true"})).what, outcome::kind::exited);
-  clock_passes(dir_of("first"));
-  clock_passes(dir_of("first") / work);
+  auto spares = spares_of("wf-uid");
+  ASSERT_EQ(spares.size(), 1u);
+  const fs::path spare = spares.front();
+  clock_passes(spare);
+  clock_passes(spare / work);
   const std::size_t before = exec().spare_listings();
   ASSERT_EQ(run(process("second", {"true"})).what, outcome::kind::exited);
-  EXPECT_FALSE(fs::exists(dir_of("first")));
+  EXPECT_EQ(spares_of("wf-uid"), spares);
   EXPECT_EQ(exec().spare_listings(), before + 1);
   ASSERT_EQ(run(process("third", {"true"})).what, outcome::kind::exited);
-  EXPECT_FALSE(fs::exists(dir_of("second")));
+  EXPECT_EQ(spares_of("wf-uid"), spares);
   EXPECT_EQ(exec().spare_listings(), before + 1) << "an unchanged spare was listed again";
 
-  // Something put in the spare since: listed, found, and not handed on.
-  write_file(dir_of("third") / work / "stray.txt", "left");
+  // Something put in the spare since: listed, found, given to the node that
+  // ran in it last, and not handed on. The next node's new directory is
+  // listed as it is offered.
+  write_file(spare / work / "stray.txt", "left");
   auto next = run(shell("next", "ls -A"));
   ASSERT_EQ(next.what, outcome::kind::exited) << next.message;
   EXPECT_EQ(next.result, "") << "a node saw a file put in the spare it took";
-  EXPECT_EQ(exec().spare_listings(), before + 2);
+  EXPECT_EQ(exec().spare_listings(), before + 3);
   EXPECT_EQ(read_file(dir_of("third") / work / "stray.txt"), "left");
-  EXPECT_TRUE(fs::is_directory(dir_of("next") / work));
+  ASSERT_EQ(spares_of("wf-uid").size(), 1u);
+  EXPECT_NE(spares_of("wf-uid"), spares);
 }
 
 // Nodes whose data directory is outside /tmp share pooled namespaces; the
