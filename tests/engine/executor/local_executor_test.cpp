@@ -653,15 +653,21 @@ TEST_F(local_executor_test, a_spare_is_listed_again_only_after_its_directories_c
   auto spares = spares_of("wf-uid");
   ASSERT_EQ(spares.size(), 1u);
   const fs::path spare = spares.front();
+  const std::size_t first_listings = exec().spare_listings();
   clock_passes(spare);
   clock_passes(spare / work);
-  const std::size_t before = exec().spare_listings();
+  // Listed once more at most: as the second node takes it, unless the
+  // clock had passed it already when the first node's end listed it (a
+  // slow build). From then on its times are kept.
   ASSERT_EQ(run(process("second", {"true"})).what, outcome::kind::exited);
+  const std::size_t listed = exec().spare_listings();
+  EXPECT_LE(listed, first_listings + 1);
   EXPECT_EQ(spares_of("wf-uid"), spares);
-  EXPECT_EQ(exec().spare_listings(), before + 1);
-  ASSERT_EQ(run(process("third", {"true"})).what, outcome::kind::exited);
-  EXPECT_EQ(spares_of("wf-uid"), spares);
-  EXPECT_EQ(exec().spare_listings(), before + 1) << "an unchanged spare was listed again";
+  for (const char* node : {"third", "fourth"}) {
+    ASSERT_EQ(run(process(node, {"true"})).what, outcome::kind::exited);
+    EXPECT_EQ(spares_of("wf-uid"), spares);
+    EXPECT_EQ(exec().spare_listings(), listed) << node << ": an unchanged spare was listed again";
+  }
 
   // Something put in the spare since: listed, found, given to the node that
   // ran in it last, and not handed on. The next node's new directory is
@@ -670,8 +676,8 @@ TEST_F(local_executor_test, a_spare_is_listed_again_only_after_its_directories_c
   auto next = run(shell("next", "ls -A"));
   ASSERT_EQ(next.what, outcome::kind::exited) << next.message;
   EXPECT_EQ(next.result, "") << "a node saw a file put in the spare it took";
-  EXPECT_EQ(exec().spare_listings(), before + 3);
-  EXPECT_EQ(read_file(dir_of("third") / work / "stray.txt"), "left");
+  EXPECT_EQ(exec().spare_listings(), listed + 2);
+  EXPECT_EQ(read_file(dir_of("fourth") / work / "stray.txt"), "left");
   ASSERT_EQ(spares_of("wf-uid").size(), 1u);
   EXPECT_NE(spares_of("wf-uid"), spares);
 }
