@@ -682,9 +682,10 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     const detail::fd_guard from = open_directory(dir);
     const detail::fd_guard to = open_directory(owner);
     if (from.get() < 0 || to.get() < 0) return;
+    // Advanced with an error code: a range-for's increment throws.
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      const std::string name = e.path().filename().string();
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
       ::renameat2(from.get(), name.c_str(), to.get(), name.c_str(), RENAME_NOREPLACE);
     }
     ::rmdir(dir.c_str());

@@ -576,6 +576,15 @@ TEST_F(local_executor_test, a_node_that_left_nothing_hands_its_directory_to_the_
   EXPECT_EQ(read_file(dir_of("reports") / "progress"), "2/3");
   EXPECT_TRUE(spares_of("wf-uid").empty());
   EXPECT_FALSE(fs::exists(dir_of("after")));
+
+  // One that logs and leaves a file: what it left joins its log.
+  ASSERT_EQ(run(process("quiet-again", {"true"})).what, outcome::kind::exited);
+  ASSERT_EQ(spares_of("wf-uid").size(), 1u);
+  auto both = run(shell("both", "echo hello; touch kept.txt"));
+  ASSERT_EQ(both.what, outcome::kind::exited) << both.message;
+  EXPECT_EQ(read_file(exec().log_path("wf-uid", "both")), "hello\n");
+  EXPECT_TRUE(fs::exists(dir_of("both") / work / "kept.txt"));
+  EXPECT_TRUE(spares_of("wf-uid").empty());
 }
 
 // A spare goes where the node that takes it runs: into that node's
