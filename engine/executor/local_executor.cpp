@@ -282,8 +282,9 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   pid_t launch(node_run& n, outcome& why) {
     const auto& p = std::get<process_task>(n.t.work);
     std::error_code ec;
-    if (caps.private_mounts) n.private_tmp = n.dir / "tmp";
-    fs::path work = work_dir(n);
+    // The work directory's name: `tmp`, the node's private /tmp, where it
+    // has one (see work_dir).
+    const fs::path leaf = caps.private_mounts ? "tmp" : "work";
     // A namespace that came with a spare directory goes back to the pool
     // unless this node ends up entering it.
     int warm_namespace = -1;
@@ -292,12 +293,13 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
       int& fd;
       ~give_back() { self.release_namespace_fd(fd); }
     } unused_namespace{*this, warm_namespace};
-    if (!take_spare_dir(n, work.filename(), warm_namespace) && !make_node_dirs(n.dir, work, ec)) {
-      why = failure(outcome::kind::error, "cannot create " + work.string() + ": " + ec.message());
+    if (!take_spare_dir(n, leaf, warm_namespace) && !make_node_dirs(n.dir, n.dir / leaf, ec)) {
+      why = failure(outcome::kind::error,
+                    "cannot create " + (n.dir / leaf).string() + ": " + ec.message());
       return -1;
     }
-    if (caps.private_mounts) n.private_tmp = n.dir / "tmp";
-    work = work_dir(n);
+    if (caps.private_mounts) n.private_tmp = n.dir / leaf;
+    const fs::path work = work_dir(n);
     if (p.argv.empty() && !p.script_source) {
       why = failure(outcome::kind::failed_to_start, "the template has no command");
       return -1;
@@ -666,12 +668,19 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   // Renames the directory `from` to `to`, creating the workflow directory
   // `to` goes in when it is missing. Without `replace`, an existing `to`
   // fails the move.
+  // On failure errno says why: EEXIST or ENOTEMPTY when `to` is taken.
   bool move_dir(const fs::path& from, const fs::path& to, bool replace) {
     if (rename_within_parent(from, to, replace)) return true;
+    // The same rename by path would collide again.
+    if (errno == EEXIST || errno == ENOTEMPTY) return false;
     const unsigned flags = replace ? 0 : RENAME_NOREPLACE;
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), flags) == 0) return true;
-    return errno == ENOENT && ::mkdir(to.parent_path().c_str(), 0755) == 0 &&
-           ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), flags) == 0;
+    if (errno != ENOENT) return false;
+    if (::mkdir(to.parent_path().c_str(), 0755) != 0) {
+      errno = ENOENT;  // `from` is what is missing
+      return false;
+    }
+    return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), flags) == 0;
   }
 
   // Puts what a node left in a spare under its own name: the spare becomes
@@ -692,10 +701,14 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   }
 
   // Renames `from` to `to` when both are in one directory, through that
-  // directory's descriptor; false when they are not, or it failed.
+  // directory's descriptor; false when they are not (errno EXDEV), or it
+  // failed.
   bool rename_within_parent(const fs::path& from, const fs::path& to, bool replace) {
     const fs::path parent = from.parent_path();
-    if (parent != to.parent_path()) return false;
+    if (parent != to.parent_path()) {
+      errno = EXDEV;
+      return false;
+    }
     std::shared_ptr<const detail::fd_guard> fd;
     {
       std::lock_guard lock(spare_mutex);
@@ -726,39 +739,41 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
   // something keeps it under its own name. Every other node's namespace
   // goes back to the pool here.
   void offer_spare_dir(node_run& n) {
-    const bool borrowed = n.dir != n.own_dir;
     // A node's log is in its own directory, so a spare it ran in can still
     // be handed on.
-    bool offered = spare_eligible(n) && n.launched && !n.log_failed && (borrowed || !n.log_opened);
+    bool offered =
+        spare_eligible(n) && n.launched && !n.log_failed && (in_spare(n) || !n.log_opened);
     if (offered) {
       // A node's own new directories are opened once, here; a spare's came
       // with it.
+      const fs::path work = work_dir(n);
       if (n.opened.dir.get() < 0) n.opened.dir = open_directory(n.dir);
-      if (n.opened.work.get() < 0) n.opened.work = open_directory(work_dir(n));
-      offered = n.opened.is_open() && holds_nothing(n.opened, work_dir(n).filename());
+      if (n.opened.work.get() < 0) n.opened.work = open_directory(work);
+      offered = n.opened.is_open() && holds_nothing(n.opened, work.filename());
     }
-    if (offered) {
-      std::lock_guard lock(spare_mutex);
-      offered = spare_dirs.size() < max_spare_dirs;
-    }
-    if (offered && !borrowed) {
+    if (offered && !in_spare(n)) {
       auto named = move_to_spare_name(n.dir, n.dir.parent_path());
       offered = named.has_value();
       if (offered) n.dir = std::move(*named);
     }
-    if (!offered) {
-      release_namespace(n);
-      if (n.dir != n.own_dir) adopt(n.dir, n.own_dir);
-      return;
+    if (offered) {
+      std::lock_guard lock(spare_mutex);
+      if (spare_dirs.size() < max_spare_dirs) {
+        spare_dirs.push_back(
+            {n.dir, n.own_dir, std::exchange(n.namespace_fd, -1), std::move(n.opened)});
+        return;
+      }
     }
-    std::lock_guard lock(spare_mutex);
-    spare_dirs.push_back(
-        {n.dir, n.own_dir, std::exchange(n.namespace_fd, -1), std::move(n.opened)});
+    release_namespace(n);
+    if (in_spare(n)) adopt(n.dir, n.own_dir);
   }
+
+  // Whether the node runs in a spare rather than its own directory.
+  static bool in_spare(const node_run& n) { return n.dir != n.own_dir; }
 
   // Where a node running in a spare writes its log.
   static void make_own_dir(const node_run& n) {
-    if (n.dir != n.own_dir) ::mkdir(n.own_dir.c_str(), 0755);
+    if (in_spare(n)) ::mkdir(n.own_dir.c_str(), 0755);
   }
 
   static fs::path log_file(const node_run& n) { return n.own_dir / "main.log"; }
@@ -1010,7 +1025,7 @@ struct local_executor::impl : std::enable_shared_from_this<local_executor::impl>
     if (n->killed) o = failure(outcome::kind::signaled, "terminated before it started");
     if (n->killed) o.signal = SIGTERM;
     // The reason belongs in the node's log too, where users look first.
-    if (n->dir != n->own_dir) adopt(n->dir, n->own_dir);
+    if (in_spare(*n)) adopt(n->dir, n->own_dir);
     {
       std::ofstream log(log_file(*n), std::ios::app);
       log << o.message << '\n';
